@@ -1,0 +1,457 @@
+"""Load inventory/ once into the domain model and validate it as a whole.
+
+Every problem is collected (not just the first) and reported as `file:line:col: message`
+naming the object, so a reviewer fixes a pull request in one round.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from ipaddress import IPv4Network
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from zwvl.model import (
+    Circuit,
+    Contact,
+    Dataset,
+    Device,
+    DeviceType,
+    Helpdesk,
+    Obj,
+    Partner,
+    Prefix,
+    Provider,
+    Region,
+    Service,
+    Site,
+    Software,
+    Src,
+    Standards,
+    Vlan,
+)
+from zwvl.yamlsrc import Problem, YamlError, YList, YMap, load_file, locate
+
+DEVICE_TYPE_DIR = "device-types"
+
+# top-level key -> (model, is a list)
+SECTIONS: dict[str, tuple[type[Obj], bool]] = {
+    "region": (Region, False),
+    "standards": (Standards, False),
+    "helpdesk": (Helpdesk, False),
+    "partner": (Partner, False),
+    "contacts": (Contact, True),
+    "sites": (Site, True),
+    "devices": (Device, True),
+    "providers": (Provider, True),
+    "circuits": (Circuit, True),
+    "vlans": (Vlan, True),
+    "prefixes": (Prefix, True),
+    "services": (Service, True),
+    "datasets": (Dataset, True),
+    "software": (Software, True),
+}
+
+T = TypeVar("T", bound=Obj)
+
+
+class InventoryError(Exception):
+    """The inventory is invalid; `problems` lists every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(f"{len(problems)} problem(s) in the inventory")
+        self.problems = problems
+
+
+@dataclass
+class Inventory:
+    root: Path
+    files: list[str] = field(default_factory=list)
+    region: Region | None = None
+    standards: Standards | None = None
+    helpdesk: Helpdesk | None = None
+    partners: dict[str, Partner] = field(default_factory=dict)
+    contacts: list[Contact] = field(default_factory=list)
+    sites: dict[str, Site] = field(default_factory=dict)
+    device_types: dict[str, DeviceType] = field(default_factory=dict)
+    devices: dict[str, Device] = field(default_factory=dict)
+    providers: dict[str, Provider] = field(default_factory=dict)
+    circuits: dict[str, Circuit] = field(default_factory=dict)
+    vlans: list[Vlan] = field(default_factory=list)
+    prefixes: list[Prefix] = field(default_factory=list)
+    services: dict[str, Service] = field(default_factory=dict)
+    datasets: dict[str, Dataset] = field(default_factory=dict)
+    software: dict[str, Software] = field(default_factory=dict)
+
+    # convenience views used by policies, sync and the exporter
+    def sites_of(self, partner: str) -> list[Site]:
+        return [s for s in self.sites.values() if s.partner == partner]
+
+    def devices_at(self, site: str) -> list[Device]:
+        return [d for d in self.devices.values() if d.site == site]
+
+    def partner_of_site(self, site: str) -> Partner:
+        return self.partners[self.sites[site].partner]
+
+    def file_of(self, obj: Obj) -> str:
+        return obj.src.file
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "partners": len(self.partners),
+            "sites": len(self.sites),
+            "devices": len(self.devices),
+            "circuits": len(self.circuits),
+            "datasets": len(self.datasets),
+            "services": len(self.services),
+            "prefixes": len(self.prefixes),
+            "vlans": len(self.vlans),
+        }
+
+
+_ADAPTERS: dict[type[Obj], TypeAdapter[Any]] = {}
+
+
+def _adapter(model: type[Obj]) -> TypeAdapter[Any]:
+    if model not in _ADAPTERS:
+        _ADAPTERS[model] = TypeAdapter(list[model])  # type: ignore[valid-type]
+    return _ADAPTERS[model]
+
+
+def _describe(item: Any, model: type[Obj]) -> str:
+    name = model.__name__.lower().replace("devicetype", "device type")
+    if isinstance(item, dict):
+        for k in ("slug", "name", "cid", "prefix", "vid", "role", "rule"):
+            if k in item and isinstance(item[k], (str, int)):
+                return f"{name} {str(item[k])!r}"
+    return name
+
+
+def _pydantic_problems(
+    exc: ValidationError, doc: Any, base: tuple[Any, ...], rel: str, items: list[Any], model: type[Obj], single: bool
+) -> Iterator[Problem]:
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        index = loc[0] if loc and isinstance(loc[0], int) else 0
+        inner = loc[1:]
+        full = base + inner if single else base + (index,) + inner
+        line, col = locate(doc, full)
+        what = _describe(items[index], model) if index < len(items) else model.__name__.lower()
+        field_path = ".".join(str(p) for p in inner)
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif err["type"] == "missing":
+            msg = "missing required field"
+        yield Problem(rel, line, col, f"{what}: {field_path}: {msg}" if field_path else f"{what}: {msg}")
+
+
+def _iter_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def parse_inventory(root: Path) -> tuple[Inventory, list[Problem]]:
+    """Parse and schema-check every file; returns what could be built plus the problems."""
+    inv = Inventory(root=root)
+    problems: list[Problem] = []
+    if not root.is_dir():
+        return inv, [Problem(str(root), 0, 0, "inventory folder not found")]
+    collected: dict[str, list[Obj]] = defaultdict(list)
+    for path in _iter_files(root):
+        rel = path.relative_to(root).as_posix()
+        display = (Path(root.name) / rel).as_posix() if root.name else rel
+        inv.files.append(rel)
+        try:
+            doc = load_file(path, display)
+        except YamlError as exc:
+            problems.append(exc.problem)
+            continue
+        if not isinstance(doc, YMap):
+            problems.append(Problem(display, *getattr(doc, "mark", (1, 1)), "expected a YAML mapping at the top"))
+            continue
+        if rel.startswith(DEVICE_TYPE_DIR + "/"):
+            sections: list[tuple[str, Any, tuple[Any, ...], type[Obj], bool]] = [
+                ("device_types", doc, (), DeviceType, True)
+            ]
+        else:
+            sections = []
+            for key, value in doc.items():
+                if key not in SECTIONS:
+                    hint = _did_you_mean(str(key), SECTIONS)
+                    line, col = doc.marks[key]
+                    problems.append(Problem(display, line, col, f"unknown section {key!r}{hint}"))
+                    continue
+                model, is_list = SECTIONS[key]
+                if is_list and not isinstance(value, YList):
+                    line, col = doc.marks[key]
+                    problems.append(Problem(display, line, col, f"section {key!r} must be a list"))
+                    continue
+                if not is_list and not isinstance(value, YMap):
+                    line, col = doc.marks[key]
+                    problems.append(Problem(display, line, col, f"section {key!r} must be a mapping"))
+                    continue
+                sections.append((key, value, (key,), model, not is_list))
+        for key, value, base, model, single in sections:
+            items = [value] if single else list(value)
+            try:
+                objs = _adapter(model).validate_python(items)
+            except ValidationError as exc:
+                problems.extend(_pydantic_problems(exc, doc, base, display, items, model, single))
+                continue
+            for i, (obj, raw) in enumerate(zip(objs, items, strict=True)):
+                mark = raw.mark if isinstance(raw, (YMap, YList)) else locate(doc, base + (i,))
+                obj._src = Src(display, mark[0], mark[1])
+                obj._raw = raw
+            collected[key].extend(objs)
+    _assemble(inv, collected, problems)
+    return inv, problems
+
+
+def _did_you_mean(name: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _at(obj: Obj, *path: Any) -> tuple[str, int, int]:
+    """Position of a field inside an object (falls back to the object itself)."""
+    line, col = obj.src.line, obj.src.col
+    raw: Any = obj._raw
+    for part in path:
+        if isinstance(raw, YMap) and part in raw:
+            line, col = raw.marks[part]
+            raw = raw[part]
+        elif isinstance(raw, YList) and isinstance(part, int) and part < len(raw):
+            line, col = raw.marks[part]
+            raw = raw[part]
+        else:
+            break
+    return obj.src.file, line, col
+
+
+def _problem(obj: Obj, path: tuple[Any, ...], message: str) -> Problem:
+    return Problem(*_at(obj, *path), f"{obj.label}: {message}")
+
+
+def _index(
+    objs: list[T], keyf: Callable[[T], Any], what: str, problems: list[Problem], field_name: str
+) -> dict[Any, T]:
+    out: dict[Any, T] = {}
+    for obj in objs:
+        k = keyf(obj)
+        if k in out:
+            first = out[k].src
+            problems.append(_problem(obj, (field_name,), f"duplicate {what} {k!r} (first defined at {first})"))
+            continue
+        out[k] = obj
+    return out
+
+
+def _single(key: str, objs: list[Obj], problems: list[Problem], root: Path) -> Any:
+    if not objs:
+        problems.append(Problem(root.name or str(root), 0, 0, f"no {key!r} section found in any file"))
+        return None
+    for extra in objs[1:]:
+        problems.append(_problem(extra, (), f"{key!r} is defined more than once (first at {objs[0].src})"))
+    return objs[0]
+
+
+def _assemble(inv: Inventory, c: dict[str, list[Any]], problems: list[Problem]) -> None:
+    inv.region = _single("region", c["region"], problems, inv.root)
+    inv.standards = _single("standards", c["standards"], problems, inv.root)
+    inv.helpdesk = _single("helpdesk", c["helpdesk"], problems, inv.root)
+    inv.partners = _index(c["partner"], lambda o: o.slug, "partner slug", problems, "slug")
+    _index(c["partner"], lambda o: o.code, "partner code", problems, "code")
+    inv.sites = _index(c["sites"], lambda o: o.slug, "site slug", problems, "slug")
+    inv.device_types = _index(c["device_types"], lambda o: o.slug, "device type slug", problems, "slug")
+    _index(c["device_types"], lambda o: (o.manufacturer, o.model), "device type model", problems, "model")
+    inv.devices = _index(c["devices"], lambda o: o.name, "device name", problems, "name")
+    inv.providers = _index(c["providers"], lambda o: o.slug, "provider slug", problems, "slug")
+    inv.circuits = _index(c["circuits"], lambda o: o.cid, "circuit id", problems, "cid")
+    inv.services = _index(c["services"], lambda o: o.slug, "service slug", problems, "slug")
+    inv.datasets = _index(c["datasets"], lambda o: o.slug, "dataset slug", problems, "slug")
+    inv.software = _index(c["software"], lambda o: o.slug, "software slug", problems, "slug")
+    inv.contacts = list(_index(c["contacts"], lambda o: o.key, "contact role", problems, "role").values())
+    inv.vlans = list(_index(c["vlans"], lambda o: o.key, "VLAN id", problems, "vid").values())
+    _index(c["vlans"], lambda o: (o.partner, o.name), "VLAN name", problems, "name")
+    inv.prefixes = list(_index(c["prefixes"], lambda o: o.prefix, "prefix", problems, "prefix").values())
+
+
+class _Refs:
+    """Reference checks with a did-you-mean."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+
+    def check(self, obj: Obj, path: tuple[Any, ...], value: Any, table: Any, what: str) -> bool:
+        if value in table:
+            return True
+        hint = _did_you_mean(str(value), [str(k) for k in table])
+        self.problems.append(_problem(obj, path, f"unknown {what} {value!r}{hint}"))
+        return False
+
+
+def check_references(inv: Inventory, problems: list[Problem]) -> None:
+    refs = _Refs(problems)
+    roles = inv.helpdesk.roles if inv.helpdesk else {}
+    for p in inv.partners.values():
+        if p.helpdesk:
+            for role in p.helpdesk.headcount:
+                refs.check(p, ("helpdesk", "headcount", role), role, roles, "helpdesk role")
+    if inv.helpdesk:
+        levels = {lvl.name for lvl in inv.helpdesk.sla}
+        refs.check(inv.helpdesk, ("default_sla",), inv.helpdesk.default_sla, levels, "SLA level")
+        for i, g in enumerate(inv.helpdesk.groups):
+            refs.check(inv.helpdesk, ("groups", i, "role"), g.role, roles, "helpdesk role")
+    for ct in inv.contacts:
+        refs.check(ct, ("partner",), ct.partner, inv.partners, "partner")
+    for s in inv.sites.values():
+        refs.check(s, ("partner",), s.partner, inv.partners, "partner")
+    for d in inv.devices.values():
+        refs.check(d, ("site",), d.site, inv.sites, "site")
+        refs.check(d, ("device_type",), d.device_type, inv.device_types, "device type")
+    for v in inv.vlans:
+        refs.check(v, ("partner",), v.partner, inv.partners, "partner")
+    vids = {(v.partner, v.vid) for v in inv.vlans}
+    for pf in inv.prefixes:
+        refs.check(pf, ("partner",), pf.partner, inv.partners, "partner")
+        if pf.site is not None:
+            refs.check(pf, ("site",), pf.site, inv.sites, "site")
+        if pf.vlan is not None and (pf.partner, pf.vlan) not in vids:
+            problems.append(_problem(pf, ("vlan",), f"unknown VLAN {pf.vlan} of partner {pf.partner!r}"))
+    for svc in inv.services.values():
+        refs.check(svc, ("partner",), svc.partner, inv.partners, "partner")
+        if svc.site is not None:
+            refs.check(svc, ("site",), svc.site, inv.sites, "site")
+        for i, dev in enumerate(svc.devices):
+            refs.check(svc, ("devices", i), dev, inv.devices, "device")
+    for ds in inv.datasets.values():
+        refs.check(ds, ("service",), ds.service, inv.services, "service")
+        for i, p in enumerate(ds.partners):
+            refs.check(ds, ("partners", i), p, inv.partners, "partner")
+    for sw in inv.software.values():
+        for i, p in enumerate(sw.partners):
+            refs.check(sw, ("partners", i), p, inv.partners, "partner")
+    _check_circuits(inv, refs, problems)
+
+
+def _check_circuits(inv: Inventory, refs: _Refs, problems: list[Problem]) -> None:
+    used: dict[tuple[str, str], Circuit] = {}
+    for cid in inv.circuits:
+        ckt = inv.circuits[cid]
+        refs.check(ckt, ("provider",), ckt.provider, inv.providers, "provider")
+        if ckt.a.site == ckt.z.site:
+            problems.append(_problem(ckt, ("z", "site"), f"both ends are at the same site {ckt.a.site!r}"))
+        if ckt.a.address.ip == ckt.z.address.ip:
+            problems.append(_problem(ckt, ("z", "address"), "both ends have the same address"))
+        for side in ("a", "z"):
+            end = getattr(ckt, side)
+            if not refs.check(ckt, (side, "site"), end.site, inv.sites, "site"):
+                continue
+            if not refs.check(ckt, (side, "device"), end.device, inv.devices, "device"):
+                continue
+            dev = inv.devices[end.device]
+            if dev.site != end.site:
+                problems.append(
+                    _problem(ckt, (side, "device"), f"device {end.device!r} is at site {dev.site!r}, not {end.site!r}")
+                )
+            dtype = inv.device_types.get(dev.device_type)
+            if dtype is not None:
+                names = [i.name for i in dtype.interfaces]
+                if end.interface not in names:
+                    hint = _did_you_mean(end.interface, names)
+                    problems.append(
+                        _problem(
+                            ckt,
+                            (side, "interface"),
+                            f"device {end.device!r} ({dtype.slug}) has no interface {end.interface!r}{hint}",
+                        )
+                    )
+            if (end.device, end.interface) in used:
+                other = used[(end.device, end.interface)]
+                problems.append(
+                    _problem(ckt, (side, "interface"), f"{end.device} {end.interface} is already used by circuit {other.cid}")
+                )
+            used[(end.device, end.interface)] = ckt
+            if end.address.network != ckt.prefix or end.address.ip not in ckt.prefix:
+                problems.append(
+                    _problem(ckt, (side, "address"), f"address {end.address} is outside the circuit prefix {ckt.prefix}")
+                )
+
+
+def check_addressing(inv: Inventory, problems: list[Problem]) -> None:
+    std = inv.standards
+    # every prefix-like object, for one overlap sweep
+    spans: list[tuple[IPv4Network, Obj, tuple[Any, ...], bool]] = []
+    for pf in inv.prefixes:
+        spans.append((pf.prefix, pf, ("prefix",), pf.container))
+    for ckt in inv.circuits.values():
+        spans.append((ckt.prefix, ckt, ("prefix",), False))
+        if std and not ckt.prefix.subnet_of(std.addressing.point_to_point):
+            problems.append(
+                _problem(ckt, ("prefix",), f"prefix {ckt.prefix} is outside the point-to-point pool "
+                         f"{std.addressing.point_to_point}")
+            )
+    loopbacks: dict[Any, Device] = {}
+    for dev in inv.devices.values():
+        if dev.loopback is None:
+            continue
+        if std and dev.loopback.ip not in std.addressing.loopbacks:
+            problems.append(
+                _problem(dev, ("loopback",), f"loopback {dev.loopback} is outside the loopback pool "
+                         f"{std.addressing.loopbacks}")
+            )
+        if dev.loopback.ip in loopbacks:
+            problems.append(
+                _problem(dev, ("loopback",), f"loopback {dev.loopback.ip} is already used by {loopbacks[dev.loopback.ip].name}")
+            )
+        loopbacks[dev.loopback.ip] = dev
+    if std:
+        for net, name in ((std.addressing.point_to_point, "point_to_point"), (std.addressing.loopbacks, "loopbacks")):
+            if not net.subnet_of(std.addressing.supernet):
+                problems.append(_problem(std, ("addressing", name), f"{net} is outside the supernet "
+                                         f"{std.addressing.supernet}"))
+    # overlap: sort by start address; a container may hold others, nothing else may overlap
+    spans.sort(key=lambda s: (int(s[0].network_address), s[0].prefixlen))
+    open_: list[tuple[IPv4Network, Obj, tuple[Any, ...], bool]] = []
+    for span in spans:
+        net, obj, path, _container = span
+        while open_ and int(open_[-1][0].broadcast_address) < int(net.network_address):
+            open_.pop()
+        if open_:
+            outer_net, outer, _p, outer_container = open_[-1]
+            if not (outer_container and net.subnet_of(outer_net) and net != outer_net):
+                problems.append(_problem(obj, path, f"{net} overlaps {outer_net} of {outer.label} ({outer.src})"))
+                continue
+        open_.append(span)
+
+
+def load_inventory(root: Path | str = "inventory") -> Inventory:
+    """Load and fully validate; raises InventoryError listing every problem."""
+    root = Path(root)
+    inv, problems = parse_inventory(root)
+    # references and addressing are checked even after schema errors, so one run reports all
+    check_references(inv, problems)
+    check_addressing(inv, problems)
+    if problems:
+        problems.sort(key=lambda p: (p.path, p.line, p.col, p.message))
+        raise InventoryError(_dedupe(problems))
+    return inv
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set[Problem] = set()
+    out = []
+    for p in problems:
+        if p not in seen:
+            seen.add(p)
+            out.append(p)
+    return out
+
+
+def model_dump_public(obj: BaseModel) -> dict[str, Any]:
+    return obj.model_dump(mode="json", exclude_defaults=False)

@@ -1,0 +1,396 @@
+"""The domain model: typed objects for everything under inventory/.
+
+Every part of the repository (policies, NetBox sync, Ansible inventory, Pulumi, exporter) reads
+these objects through `zwvl.inventory.load_inventory`, never the YAML itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from ipaddress import IPv4Interface, IPv4Network
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=100)]
+Status = Literal["active", "planned", "decommissioned"]
+
+
+@dataclass(frozen=True, slots=True)
+class Src:
+    """Where an object was defined: inventory-relative file and 1-based line/column."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class Obj(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    _src: Src = PrivateAttr(default=Src("?", 0, 0))
+    _raw: dict[str, object] = PrivateAttr(default_factory=dict)
+
+    @property
+    def src(self) -> Src:
+        return self._src
+
+    @property
+    def key(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def label(self) -> str:
+        return f"{type(self).__name__.lower()} {self.key!r}"
+
+
+# --- region and partners -------------------------------------------------------------------
+
+
+class Targets(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    magda_document_service_partners: int
+    data_platform_min_partners: int
+    local_datacenters_today: int
+    regional_datacenters_target: int = 1
+
+
+class Region(Obj):
+    slug: Slug
+    name: str
+    inhabitants: int
+    timezone: str = "Europe/Brussels"
+    targets: Targets
+
+    @property
+    def key(self) -> str:
+        return self.slug
+
+
+class HelpdeskMembership(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    queue: str
+    headcount: dict[Slug, Annotated[int, Field(ge=0)]] = {}
+
+
+class Partner(Obj):
+    slug: Slug
+    name: str
+    code: Annotated[str, Field(pattern=r"^[a-z0-9]{3}$")]
+    type: Literal["municipality", "intermunicipal"]
+    team: str
+    digital_satisfaction_pct: Annotated[int, Field(ge=0, le=100)] | None = None
+    it_challenges_2022: Annotated[int, Field(ge=0)] | None = None
+    it_projects_2022: Annotated[int, Field(ge=0)] | None = None
+    ebox: bool = False
+    magda_document_service: Literal["in-use", "planned", "not-started"] = "not-started"
+    helpdesk: HelpdeskMembership | None = None
+    description: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.slug
+
+
+class Contact(Obj):
+    partner: Slug
+    role: Slug
+    name: str
+    email: str
+    phone: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.partner}/{self.role}"
+
+
+SiteKind = Literal[
+    "town-hall",
+    "library",
+    "social-house",
+    "depot",
+    "service-centre",
+    "sports-centre",
+    "office",
+    "local-datacenter",
+    "regional-datacenter",
+]
+PUBLIC_BUILDING_KINDS = frozenset(
+    {"town-hall", "library", "social-house", "depot", "service-centre", "sports-centre", "office"}
+)
+DATACENTER_KINDS = frozenset({"local-datacenter", "regional-datacenter"})
+
+
+class Site(Obj):
+    slug: Slug
+    name: str
+    partner: Slug
+    kind: SiteKind
+    status: Status = "active"
+    address: str
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    description: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.slug
+
+    @property
+    def public_building(self) -> bool:
+        return self.kind in PUBLIC_BUILDING_KINDS
+
+
+# --- hardware --------------------------------------------------------------------------------
+
+
+class InterfaceTemplate(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+    name: str
+    type: str
+    mgmt_only: bool = False
+    label: str = ""
+
+
+class DeviceType(Obj):
+    """One device type in the netbox-community devicetype-library format."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+    manufacturer: str
+    model: str
+    slug: Slug
+    part_number: str = ""
+    u_height: float = 1
+    is_full_depth: bool = True
+    airflow: str | None = None
+    comments: str = ""
+    interfaces: list[InterfaceTemplate] = []
+
+    @property
+    def key(self) -> str:
+        return self.slug
+
+    @property
+    def label(self) -> str:
+        return f"device type {self.slug!r}"
+
+
+class Device(Obj):
+    name: str
+    site: Slug
+    role: Literal["router", "switch", "server", "firewall"]
+    device_type: Slug
+    platform: Slug | None = None
+    status: Status = "active"
+    serial: str = ""
+    loopback: IPv4Interface | None = None
+    monitoring: Literal["node-exporter", "frr-exporter", "snmp", "none"] = "none"
+    description: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+
+class CircuitEnd(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    site: Slug
+    device: str
+    interface: str
+    address: IPv4Interface
+
+
+class Circuit(Obj):
+    cid: Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]*$")]
+    provider: Slug
+    type: Slug = "dark-fibre"
+    status: Status = "active"
+    prefix: IPv4Network
+    ospf_cost: Annotated[int, Field(ge=1, le=65535)] = 10
+    length_km: Annotated[float, Field(gt=0)] | None = None
+    a: CircuitEnd
+    z: CircuitEnd
+    description: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.cid
+
+
+class Provider(Obj):
+    slug: Slug
+    name: str
+    description: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.slug
+
+
+class Vlan(Obj):
+    partner: Slug
+    vid: Annotated[int, Field(ge=1, le=4094)]
+    name: Slug
+    description: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.partner}/{self.vid}"
+
+
+class Prefix(Obj):
+    partner: Slug
+    prefix: IPv4Network
+    role: Slug
+    status: Status = "active"
+    vlan: int | None = None
+    site: Slug | None = None
+    container: bool = False
+    description: str = ""
+
+    @property
+    def key(self) -> str:
+        return str(self.prefix)
+
+
+# --- services, data, helpdesk, software -------------------------------------------------------
+
+
+class Hosting(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    model: Literal["cloud", "on-premise"]
+    reason: str = ""
+
+
+class Service(Obj):
+    slug: Slug
+    name: str
+    partner: Slug
+    business_owner: str = ""
+    status: Status = "active"
+    hosting: Hosting | None = None
+    site: Slug | None = None
+    devices: list[str] = []
+    exposed: bool = False
+    tls: bool | None = None
+    mfa: bool | None = None
+    monitoring: Literal["node-exporter", "blackbox", "postgres-exporter", "http", "none"] = "none"
+    description: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.slug
+
+
+class DataSource(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    system: str
+    authoritative: bool = False
+
+
+class Dataset(Obj):
+    slug: Slug
+    name: str
+    domain: Literal["mobility", "climate-energy", "open-data", "internal"]
+    business_owner: str = ""
+    classification: Literal["public", "internal", "confidential"]
+    sources: list[DataSource]
+    partners: list[Slug]
+    oslo: str
+    open_data: bool = False
+    service: Slug
+    stale_after_hours: Annotated[int, Field(ge=1)] = 24
+    description: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.slug
+
+
+class Software(Obj):
+    slug: Slug
+    product: str
+    vendor: str
+    domain: str
+    contract: Literal["regional-framework", "local-purchase"]
+    partners: list[Slug]
+
+    @property
+    def key(self) -> str:
+        return self.slug
+
+
+class SlaLevel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    priority: Annotated[int, Field(ge=1, le=5)]
+    acknowledge_minutes: Annotated[int, Field(ge=1)]
+    resolve_minutes: Annotated[int, Field(ge=1)]
+    business_hours: bool = True
+
+
+class BusinessHours(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]]
+    start: Annotated[str, Field(pattern=r"^\d\d:\d\d$")]
+    end: Annotated[str, Field(pattern=r"^\d\d:\d\d$")]
+
+
+class PoolGroup(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    slug: Slug
+    name: str
+    role: Slug
+
+
+class Helpdesk(Obj):
+    timezone: str = "Europe/Brussels"
+    business_hours: BusinessHours
+    sla: list[SlaLevel]
+    default_sla: str
+    categories: list[Slug]
+    roles: dict[Slug, str]
+    groups: list[PoolGroup]
+
+    @property
+    def key(self) -> str:
+        return "helpdesk"
+
+
+class Naming(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    device: str
+    site: str
+
+
+class Addressing(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    supernet: IPv4Network
+    point_to_point: IPv4Network
+    loopbacks: IPv4Network
+
+
+class Standards(Obj):
+    approved_device_types: list[Slug]
+    naming: Naming
+    addressing: Addressing
+
+    @property
+    def key(self) -> str:
+        return "standards"
+
+
+class Waiver(Obj):
+    rule: str
+    object: str
+    reason: str
+    approver: str
+    expires: dt.date
+
+    @property
+    def key(self) -> str:
+        return f"{self.rule}:{self.object}"
