@@ -1,0 +1,1 @@
+"""Architecture principles as code: catalogue, rules, waivers and the report they produce."""

@@ -1,0 +1,163 @@
+"""The fibre backbone as a graph of sites: reachability, disjoint paths, single points of failure.
+
+Computed once per check (linear-time block decomposition), then read by rules, indicators,
+reports and the exporter.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import networkx as nx
+
+from zwvl.inventory import Inventory
+from zwvl.model import Circuit
+
+
+@dataclass
+class Topology:
+    inv: Inventory
+    # circuit status as observed (e.g. live from NetBox); falls back to the inventory's status
+    status_override: dict[str, str] = field(default_factory=dict)
+    include_planned: bool = True
+
+    def status(self, ckt: Circuit) -> str:
+        return self.status_override.get(ckt.cid, ckt.status)
+
+    def usable(self, ckt: Circuit) -> bool:
+        st = self.status(ckt)
+        return st == "active" or (self.include_planned and st == "planned")
+
+    @cached_property
+    def graph(self) -> nx.Graph:
+        g: nx.Graph = nx.Graph()
+        for slug, site in self.inv.sites.items():
+            if site.status != "decommissioned":
+                g.add_node(slug)
+        for ckt in self.inv.circuits.values():
+            a, z = ckt.a.site, ckt.z.site
+            if not self.usable(ckt) or a not in g or z not in g:
+                continue
+            if g.has_edge(a, z):
+                g.edges[a, z]["circuits"].append(ckt.cid)
+            else:
+                g.add_edge(a, z, circuits=[ckt.cid])
+        return g
+
+    @cached_property
+    def hubs(self) -> list[str]:
+        return sorted(
+            s.slug for s in self.inv.sites.values() if s.kind == "regional-datacenter" and s.slug in self.graph
+        )
+
+    @cached_property
+    def _bfs(self) -> dict[str, str | None]:
+        """Parent pointers of a breadth-first search from every regional datacenter at once."""
+        parent: dict[str, str | None] = {h: None for h in self.hubs}
+        queue = deque(self.hubs)
+        g = self.graph
+        while queue:
+            node = queue.popleft()
+            for nb in sorted(g.adj[node]):
+                if nb not in parent:
+                    parent[nb] = node
+                    queue.append(nb)
+        return parent
+
+    def reachable(self, site: str) -> bool:
+        return site in self._bfs
+
+    def path_to_hub(self, site: str) -> list[str]:
+        if site not in self._bfs:
+            return []
+        path = [site]
+        parent = self._bfs[site]
+        while parent is not None:
+            path.append(parent)
+            parent = self._bfs[parent]
+        return path
+
+    @cached_property
+    def _blocks(self) -> dict[str, set[int]]:
+        """Site -> ids of the biconnected blocks (of 3+ sites) it belongs to."""
+        member: dict[str, set[int]] = {}
+        for i, block in enumerate(nx.biconnected_components(self.graph)):
+            if len(block) >= 3:
+                for n in block:
+                    member.setdefault(n, set()).add(i)
+        return member
+
+    @cached_property
+    def _block_nodes(self) -> dict[int, set[str]]:
+        out: dict[int, set[str]] = {}
+        for n, ids in self._blocks.items():
+            for i in ids:
+                out.setdefault(i, set()).add(n)
+        return out
+
+    def redundant_hub(self, site: str) -> str | None:
+        """A regional datacenter reachable over two node-disjoint paths, if any (Menger)."""
+        mine = self._blocks.get(site, set())
+        for hub in self.hubs:
+            if mine & self._blocks.get(hub, set()):
+                return hub
+        return None
+
+    def disjoint_paths(self, site: str, hub: str) -> list[list[str]]:
+        """Two node-disjoint paths inside their shared block (small), for evidence."""
+        shared = self._blocks.get(site, set()) & self._blocks.get(hub, set())
+        if not shared:
+            return []
+        block = self.graph.subgraph(self._block_nodes[min(shared)])
+        paths = sorted(nx.node_disjoint_paths(block, site, hub), key=lambda p: (len(p), p))
+        return [list(p) for p in paths[:2]]
+
+    @cached_property
+    def articulation_points(self) -> set[str]:
+        return set(nx.articulation_points(self.graph))
+
+    @cached_property
+    def bridges(self) -> set[frozenset[str]]:
+        return {frozenset(e) for e in nx.bridges(self.graph)}
+
+    def single_points_of_failure(self, site: str) -> tuple[list[str], list[str]]:
+        """Sites and circuits whose loss alone cuts `site` off every regional datacenter."""
+        path = self.path_to_hub(site)
+        if not path:
+            return [], []
+        sites = []
+        for n in path[1:-1]:
+            if n in self.articulation_points and not self._reachable_without(site, n):
+                sites.append(n)
+        circuits = []
+        for u, v in zip(path, path[1:], strict=False):
+            if frozenset((u, v)) in self.bridges:
+                cids = self.graph.edges[u, v]["circuits"]
+                if len(cids) == 1:
+                    circuits.append(cids[0])
+        return sites, circuits
+
+    def _reachable_without(self, site: str, removed: str) -> bool:
+        hubs = set(self.hubs)
+        seen = {site, removed}
+        queue = deque([site])
+        while queue:
+            node = queue.popleft()
+            if node in hubs:
+                return True
+            for nb in self.graph.adj[node]:
+                if nb not in seen:
+                    seen.add(nb)
+                    queue.append(nb)
+        return False
+
+    @cached_property
+    def spof_sites(self) -> set[str]:
+        """Every site that is a single point of failure for some town hall."""
+        out: set[str] = set()
+        for site in self.inv.sites.values():
+            if site.kind == "town-hall" and self.redundant_hub(site.slug) is None:
+                out.update(self.single_points_of_failure(site.slug)[0])
+        return out
