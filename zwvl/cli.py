@@ -2,20 +2,123 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import sys
+import tempfile
+from pathlib import Path
+
 import click
 
 from zwvl import __version__
+from zwvl.inventory import Inventory, InventoryError, load_inventory
+
+inventory_option = click.option(
+    "--inventory",
+    "inventory_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("inventory"),
+    show_default=True,
+    help="Folder with the inventory YAML.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="zwvl")
 def main() -> None:
-    """Operate the Zuid-West-Vlaanderen region from versioned inventory."""
+    """Operate the Zuid-West-Vlaanderen region from versioned inventory.
+
+    The inventory (YAML under inventory/) is loaded once into one domain model that every
+    command reads: validation, policy checks, the NetBox reconciler and the exporter.
+    """
+
+
+def print_problems(exc: InventoryError) -> None:
+    for p in exc.problems:
+        click.echo(str(p), err=True)
+    click.echo(f"{len(exc.problems)} problem(s) found; nothing was written.", err=True)
+
+
+def load_or_exit(inventory_dir: Path, code: int = 1) -> Inventory:
+    """Load the inventory, or print every problem and exit with `code`."""
+    try:
+        return load_inventory(inventory_dir)
+    except InventoryError as exc:
+        print_problems(exc)
+        sys.exit(code)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+@main.command()
+@inventory_option
+def validate(inventory_dir: Path) -> None:
+    """Load and validate the inventory; print every problem as file:line:col.
+
+    Exit 0 when valid, 1 when any problem was found.
+    """
+    inv = load_or_exit(inventory_dir, 1)
+    counts = ", ".join(f"{v} {k}" for k, v in inv.counts().items())
+    click.echo(f"{inventory_dir}: valid ({len(inv.files)} files: {counts})")
+
+
+@main.command()
+@inventory_option
+@click.option("--policies", "policies_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder with catalogue.yaml and waivers.yaml [default: policies/ beside the inventory].")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "sarif", "markdown", "html"]),
+              default="text", show_default=True, help="Report format.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report to this file instead of standard output.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Evaluate waiver expiry on this date [default: today].")
+@click.option("--netbox/--no-netbox", "use_netbox", default=False, show_default=True,
+              help="Take live evidence (circuit status) from NetBox (NETBOX_URL/NETBOX_TOKEN or the local one).")
+def check(inventory_dir: Path, policies_dir: Path | None, fmt: str, output: Path | None,
+          today: dt.datetime | None, use_netbox: bool) -> None:
+    """Validate the inventory and run every policy rule.
+
+    Exit 0 when no unwaived mandatory rule fails, 1 when one does, 2 on usage or input errors.
+    """
+    from zwvl.policy.engine import run_checks
+    from zwvl.reports import render
+
+    inv = load_or_exit(inventory_dir, 2)
+    repo_root = inventory_dir.resolve().parent
+    live: dict[str, str] = {}
+    live_source = None
+    if use_netbox:
+        from zwvl.netbox.evidence import circuit_status
+
+        live, live_source = circuit_status()
+    try:
+        result = run_checks(inv, repo_root, policies_dir, today.date() if today else None, live, live_source)
+    except InventoryError as exc:
+        print_problems(exc)
+        sys.exit(2)
+    text = render(result, fmt)
+    if output is not None:
+        write_atomic(output, text)
+        if fmt != "text":
+            s = result.summary()
+            click.echo(f"{output}: {s['result']} ({s['findings']['fail']} failed, {s['findings']['waived']} waived)",
+                       err=True)
+    else:
+        click.echo(text, nl=False)
+    sys.exit(result.exit_code)
 
 
 def _register() -> None:
-    from zwvl.netbox.cli import netbox_group
-
+    try:  # TEMP until the netbox module lands
+        from zwvl.netbox.cli import netbox_group
+    except ImportError:
+        return
     main.add_command(netbox_group)
 
 
