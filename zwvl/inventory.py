@@ -7,6 +7,7 @@ naming the object, so a reviewer fixes a pull request in one round.
 from __future__ import annotations
 
 import difflib
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -151,8 +152,16 @@ def _pydantic_problems(
         yield Problem(rel, line, col, f"{what}: {field_path}: {msg}" if field_path else f"{what}: {msg}")
 
 
-def _iter_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+def _iter_files(root: Path) -> list[tuple[str, Path]]:
+    """(posix path relative to root, path) of every YAML file, sorted."""
+    out = []
+    for dirpath, _dirs, names in os.walk(root):
+        for name in names:
+            if name.endswith((".yaml", ".yml")):
+                full = os.path.join(dirpath, name)
+                out.append((os.path.relpath(full, root).replace(os.sep, "/"), Path(full)))
+    out.sort()
+    return out
 
 
 def parse_inventory(root: Path) -> tuple[Inventory, list[Problem]]:
@@ -162,9 +171,9 @@ def parse_inventory(root: Path) -> tuple[Inventory, list[Problem]]:
     if not root.is_dir():
         return inv, [Problem(str(root), 0, 0, "inventory folder not found")]
     collected: dict[str, list[Obj]] = defaultdict(list)
-    for path in _iter_files(root):
-        rel = path.relative_to(root).as_posix()
-        display = (Path(root.name) / rel).as_posix() if root.name else rel
+    prefix = f"{root.name}/" if root.name else ""
+    for rel, path in _iter_files(root):
+        display = prefix + rel
         inv.files.append(rel)
         try:
             doc = load_file(path, display)

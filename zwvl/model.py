@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from ipaddress import IPv4Interface, IPv4Network
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -31,8 +31,9 @@ class Src:
 
 class Obj(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    _src: Src = PrivateAttr(default=Src("?", 0, 0))
-    _raw: dict[str, object] = PrivateAttr(default_factory=dict)
+    # set by the loader for every object; no defaults, so pydantic skips copying them per object
+    _src: Src = PrivateAttr()
+    _raw: Any = PrivateAttr()
 
     @property
     def src(self) -> Src:

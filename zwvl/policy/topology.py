@@ -111,6 +111,16 @@ class Topology:
         if not shared:
             return []
         block = self.graph.subgraph(self._block_nodes[min(shared)])
+        # cheap first: a shortest path, then a shortest path avoiding its inner sites
+        first = nx.shortest_path(block, site, hub)
+        rest = block.subgraph(set(block) - set(first[1:-1]))
+        if len(first) > 2 or rest.has_edge(site, hub):
+            try:
+                second = nx.shortest_path(rest if len(first) > 2 else nx.restricted_view(rest, [], [(site, hub)]),
+                                          site, hub)
+                return [first, second]
+            except nx.NetworkXNoPath:
+                pass
         paths = sorted(nx.node_disjoint_paths(block, site, hub), key=lambda p: (len(p), p))
         return [list(p) for p in paths[:2]]
 

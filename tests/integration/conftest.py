@@ -1,0 +1,144 @@
+"""Fixtures that run a real NetBox: they start PostgreSQL, Redis and gunicorn themselves (no skipping).
+
+The migrated template database is built once per machine (cached in ~/.cache/zwvl or $ZWVL_CACHE_DIR);
+each fixture clones it (seconds), serves the clone with gunicorn on a free port, and at teardown stops
+gunicorn by PID and drops the clone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import re
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from zwvl.netbox import local
+
+
+@dataclass
+class NetboxHandle:
+    """A running throw-away NetBox: ``url`` (no trailing slash), ``token`` (v2), ``db_name``."""
+
+    url: str
+    token: str
+    db_name: str
+    name: str
+    port: int
+    pid: int
+    instance: local.Instance
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self.token}",
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        }
+
+
+_counter = itertools.count()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def netbox_progress(pytestconfig: pytest.Config) -> Callable[[str], None]:
+    """Progress printer that bypasses output capture (the first template build takes ~10 minutes)."""
+    capman = pytestconfig.pluginmanager.getplugin("capturemanager")
+
+    def progress(message: str) -> None:
+        ctx = capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext()
+        with ctx:
+            sys.stderr.write(f"[netbox] {message}\n")
+            sys.stderr.flush()
+
+    return progress
+
+
+def _drop_stale_test_databases() -> None:
+    """Drop zwvl_test_<pid>_<n> databases left by test sessions that no longer run."""
+    for db in local.list_databases("zwvl_test_"):
+        m = re.match(r"^zwvl_test_(\d+)_\d+$", db)
+        if m and int(m.group(1)) != os.getpid() and not local.pid_alive(int(m.group(1))):
+            local.drop_database(db)
+
+
+@pytest.fixture(scope="session")
+def netbox_template(netbox_progress: Callable[[str], None]) -> str:
+    """Name of the migrated template database (built, restored or reused), with services running."""
+    name = local.ensure_template(progress=netbox_progress)
+    _drop_stale_test_databases()
+    return name
+
+
+def _launch(template: str, root_parent: Path, progress: Callable[[str], None]) -> NetboxHandle:
+    n = next(_counter)
+    pid = os.getpid()
+    name = f"test-{pid}-{n}"
+    db_name = f"zwvl_test_{pid}_{n}"
+    local.drop_database(db_name)
+    local.clone_database(db_name, template)
+    root = root_parent / name
+    try:
+        inst = local.start_instance(db_name, local.free_port(), name, root=root, progress=progress)
+    except BaseException:
+        local.drop_database(db_name)
+        raise
+    return NetboxHandle(
+        url=inst.url, token=inst.token, db_name=db_name, name=name, port=inst.port, pid=inst.pid, instance=inst
+    )
+
+
+def _teardown(handle: NetboxHandle) -> None:
+    try:
+        local.stop_instance(handle.instance)
+    finally:
+        local.drop_database(handle.db_name)
+        shutil.rmtree(handle.instance.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def netbox(
+    netbox_template: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    netbox_progress: Callable[[str], None],
+) -> Iterator[NetboxHandle]:
+    """A NetBox shared by the session, on a fresh clone of the template and a free port."""
+    handle = _launch(netbox_template, tmp_path_factory.mktemp("netbox"), netbox_progress)
+    try:
+        yield handle
+    finally:
+        _teardown(handle)
+
+
+@pytest.fixture
+def fresh_netbox(
+    netbox_template: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    netbox_progress: Callable[[str], None],
+) -> Iterator[Callable[[], NetboxHandle]]:
+    """Factory for NetBoxes with a clean database, each stopped and dropped after the test."""
+    handles: list[NetboxHandle] = []
+
+    def make() -> NetboxHandle:
+        handle = _launch(netbox_template, tmp_path_factory.mktemp("fresh-netbox"), netbox_progress)
+        handles.append(handle)
+        return handle
+
+    try:
+        yield make
+    finally:
+        for handle in handles:
+            _teardown(handle)
