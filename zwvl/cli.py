@@ -70,18 +70,48 @@ def validate(inventory_dir: Path) -> None:
 
 @main.command()
 @inventory_option
-@click.option("--policies", "policies_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder with catalogue.yaml and waivers.yaml [default: policies/ beside the inventory].")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "sarif", "markdown", "html"]),
-              default="text", show_default=True, help="Report format.")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the report to this file instead of standard output.")
-@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Evaluate waiver expiry on this date [default: today].")
-@click.option("--netbox/--no-netbox", "use_netbox", default=False, show_default=True,
-              help="Take live evidence (circuit status) from NetBox (NETBOX_URL/NETBOX_TOKEN or the local one).")
-def check(inventory_dir: Path, policies_dir: Path | None, fmt: str, output: Path | None,
-          today: dt.datetime | None, use_netbox: bool) -> None:
+@click.option(
+    "--policies",
+    "policies_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder with catalogue.yaml and waivers.yaml [default: policies/ beside the inventory].",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "junit", "sarif", "markdown", "html"]),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the report to this file instead of standard output.",
+)
+@click.option(
+    "--today",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Evaluate waiver expiry on this date [default: today].",
+)
+@click.option(
+    "--netbox/--no-netbox",
+    "use_netbox",
+    default=False,
+    show_default=True,
+    help="Take live evidence (circuit status) from NetBox (NETBOX_URL/NETBOX_TOKEN or the local one).",
+)
+def check(
+    inventory_dir: Path,
+    policies_dir: Path | None,
+    fmt: str,
+    output: Path | None,
+    today: dt.datetime | None,
+    use_netbox: bool,
+) -> None:
     """Validate the inventory and run every policy rule.
 
     Exit 0 when no unwaived mandatory rule fails, 1 when one does, 2 on usage or input errors.
@@ -107,8 +137,10 @@ def check(inventory_dir: Path, policies_dir: Path | None, fmt: str, output: Path
         write_atomic(output, text)
         if fmt != "text":
             s = result.summary()
-            click.echo(f"{output}: {s['result']} ({s['findings']['fail']} failed, {s['findings']['waived']} waived)",
-                       err=True)
+            click.echo(
+                f"{output}: {s['result']} ({s['findings']['fail']} failed, {s['findings']['waived']} waived)",
+                err=True,
+            )
     else:
         click.echo(text, nl=False)
     sys.exit(result.exit_code)

@@ -134,7 +134,13 @@ def _describe(item: Any, model: type[Obj]) -> str:
 
 
 def _pydantic_problems(
-    exc: ValidationError, doc: Any, base: tuple[Any, ...], rel: str, items: list[Any], model: type[Obj], single: bool
+    exc: ValidationError,
+    doc: Any,
+    base: tuple[Any, ...],
+    rel: str,
+    items: list[Any],
+    model: type[Obj],
+    single: bool,
 ) -> Iterator[Problem]:
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
@@ -181,7 +187,8 @@ def parse_inventory(root: Path) -> tuple[Inventory, list[Problem]]:
             problems.append(exc.problem)
             continue
         if not isinstance(doc, YMap):
-            problems.append(Problem(display, *getattr(doc, "mark", (1, 1)), "expected a YAML mapping at the top"))
+            line, col = getattr(doc, "mark", (1, 1))
+            problems.append(Problem(display, line, col, "expected a YAML mapping at the top"))
             continue
         if rel.startswith(DEVICE_TYPE_DIR + "/"):
             sections: list[tuple[str, Any, tuple[Any, ...], type[Obj], bool]] = [
@@ -231,10 +238,13 @@ def _at(obj: Obj, *path: Any) -> tuple[str, int, int]:
     line, col = obj.src.line, obj.src.col
     raw: Any = obj._raw
     for part in path:
-        if isinstance(raw, YMap) and part in raw:
-            line, col = raw.marks[part]
-            raw = raw[part]
-        elif isinstance(raw, YList) and isinstance(part, int) and part < len(raw):
+        if (
+            isinstance(raw, YMap)
+            and part in raw
+            or isinstance(raw, YList)
+            and isinstance(part, int)
+            and part < len(raw)
+        ):
             line, col = raw.marks[part]
             raw = raw[part]
         else:
@@ -254,7 +264,10 @@ def _index(
         k = keyf(obj)
         if k in out:
             first = out[k].src
-            problems.append(_problem(obj, (field_name,), f"duplicate {what} {k!r} (first defined at {first})"))
+            shown = k if isinstance(k, str) else "/".join(map(str, k)) if isinstance(k, tuple) else str(k)
+            problems.append(
+                _problem(obj, (field_name,), f"duplicate {what} {shown!r} (first defined at {first})")
+            )
             continue
         out[k] = obj
     return out
@@ -340,11 +353,11 @@ def check_references(inv: Inventory, problems: list[Problem]) -> None:
             refs.check(svc, ("devices", i), dev, inv.devices, "device")
     for ds in inv.datasets.values():
         refs.check(ds, ("service",), ds.service, inv.services, "service")
-        for i, p in enumerate(ds.partners):
-            refs.check(ds, ("partners", i), p, inv.partners, "partner")
+        for i, slug in enumerate(ds.partners):
+            refs.check(ds, ("partners", i), slug, inv.partners, "partner")
     for sw in inv.software.values():
-        for i, p in enumerate(sw.partners):
-            refs.check(sw, ("partners", i), p, inv.partners, "partner")
+        for i, slug in enumerate(sw.partners):
+            refs.check(sw, ("partners", i), slug, inv.partners, "partner")
     _check_circuits(inv, refs, problems)
 
 
@@ -366,7 +379,11 @@ def _check_circuits(inv: Inventory, refs: _Refs, problems: list[Problem]) -> Non
             dev = inv.devices[end.device]
             if dev.site != end.site:
                 problems.append(
-                    _problem(ckt, (side, "device"), f"device {end.device!r} is at site {dev.site!r}, not {end.site!r}")
+                    _problem(
+                        ckt,
+                        (side, "device"),
+                        f"device {end.device!r} is at site {dev.site!r}, not {end.site!r}",
+                    )
                 )
             dtype = inv.device_types.get(dev.device_type)
             if dtype is not None:
@@ -383,12 +400,20 @@ def _check_circuits(inv: Inventory, refs: _Refs, problems: list[Problem]) -> Non
             if (end.device, end.interface) in used:
                 other = used[(end.device, end.interface)]
                 problems.append(
-                    _problem(ckt, (side, "interface"), f"{end.device} {end.interface} is already used by circuit {other.cid}")
+                    _problem(
+                        ckt,
+                        (side, "interface"),
+                        f"{end.device} {end.interface} is already used by circuit {other.cid}",
+                    )
                 )
             used[(end.device, end.interface)] = ckt
             if end.address.network != ckt.prefix or end.address.ip not in ckt.prefix:
                 problems.append(
-                    _problem(ckt, (side, "address"), f"address {end.address} is outside the circuit prefix {ckt.prefix}")
+                    _problem(
+                        ckt,
+                        (side, "address"),
+                        f"address {end.address} is outside the circuit prefix {ckt.prefix}",
+                    )
                 )
 
 
@@ -402,8 +427,12 @@ def check_addressing(inv: Inventory, problems: list[Problem]) -> None:
         spans.append((ckt.prefix, ckt, ("prefix",), False))
         if std and not ckt.prefix.subnet_of(std.addressing.point_to_point):
             problems.append(
-                _problem(ckt, ("prefix",), f"prefix {ckt.prefix} is outside the point-to-point pool "
-                         f"{std.addressing.point_to_point}")
+                _problem(
+                    ckt,
+                    ("prefix",),
+                    f"prefix {ckt.prefix} is outside the point-to-point pool "
+                    f"{std.addressing.point_to_point}",
+                )
             )
     loopbacks: dict[Any, Device] = {}
     for dev in inv.devices.values():
@@ -411,19 +440,34 @@ def check_addressing(inv: Inventory, problems: list[Problem]) -> None:
             continue
         if std and dev.loopback.ip not in std.addressing.loopbacks:
             problems.append(
-                _problem(dev, ("loopback",), f"loopback {dev.loopback} is outside the loopback pool "
-                         f"{std.addressing.loopbacks}")
+                _problem(
+                    dev,
+                    ("loopback",),
+                    f"loopback {dev.loopback} is outside the loopback pool " f"{std.addressing.loopbacks}",
+                )
             )
         if dev.loopback.ip in loopbacks:
             problems.append(
-                _problem(dev, ("loopback",), f"loopback {dev.loopback.ip} is already used by {loopbacks[dev.loopback.ip].name}")
+                _problem(
+                    dev,
+                    ("loopback",),
+                    f"loopback {dev.loopback.ip} is already used by {loopbacks[dev.loopback.ip].name}",
+                )
             )
         loopbacks[dev.loopback.ip] = dev
     if std:
-        for net, name in ((std.addressing.point_to_point, "point_to_point"), (std.addressing.loopbacks, "loopbacks")):
+        for net, name in (
+            (std.addressing.point_to_point, "point_to_point"),
+            (std.addressing.loopbacks, "loopbacks"),
+        ):
             if not net.subnet_of(std.addressing.supernet):
-                problems.append(_problem(std, ("addressing", name), f"{net} is outside the supernet "
-                                         f"{std.addressing.supernet}"))
+                problems.append(
+                    _problem(
+                        std,
+                        ("addressing", name),
+                        f"{net} is outside the supernet " f"{std.addressing.supernet}",
+                    )
+                )
     # overlap: sort by start address; a container may hold others, nothing else may overlap
     spans.sort(key=lambda s: (int(s[0].network_address), s[0].prefixlen))
     open_: list[tuple[IPv4Network, Obj, tuple[Any, ...], bool]] = []
@@ -434,7 +478,9 @@ def check_addressing(inv: Inventory, problems: list[Problem]) -> None:
         if open_:
             outer_net, outer, _p, outer_container = open_[-1]
             if not (outer_container and net.subnet_of(outer_net) and net != outer_net):
-                problems.append(_problem(obj, path, f"{net} overlaps {outer_net} of {outer.label} ({outer.src})"))
+                problems.append(
+                    _problem(obj, path, f"{net} overlaps {outer_net} of {outer.label} ({outer.src})")
+                )
                 continue
         open_.append(span)
 

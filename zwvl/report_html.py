@@ -43,19 +43,43 @@ def site_map(result: CheckResult) -> dict[str, Any]:
     for c in sorted(inv.circuits.values(), key=lambda c: c.cid):
         if c.a.site in pos and c.z.site in pos:
             (x1, y1), (x2, y2) = pos[c.a.site], pos[c.z.site]
-            links.append({"cid": c.cid, "x1": x1, "y1": y1, "x2": x2, "y2": y2, "status": topo.status(c),
-                          "spof": c.cid in spof_circuits})
+            links.append(
+                {
+                    "cid": c.cid,
+                    "x1": x1,
+                    "y1": y1,
+                    "x2": x2,
+                    "y2": y2,
+                    "status": topo.status(c),
+                    "spof": c.cid in spof_circuits,
+                }
+            )
     points = []
     for s in sorted(sites, key=lambda s: s.slug):
         x, y = pos[s.slug]
-        points.append({"slug": s.slug, "name": s.name, "kind": s.kind, "x": x, "y": y,
-                       "spof": s.slug in spof_sites, "connected": topo.reachable(s.slug)})
+        points.append(
+            {
+                "slug": s.slug,
+                "name": s.name,
+                "kind": s.kind,
+                "x": x,
+                "y": y,
+                "spof": s.slug in spof_sites,
+                "connected": topo.reachable(s.slug),
+            }
+        )
     return {"width": _W, "height": _H, "sites": points, "links": links}
 
 
 def to_html(result: CheckResult) -> str:
-    env = Environment(loader=PackageLoader("zwvl", "templates"), autoescape=select_autoescape(["html", "j2"]),
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = Environment(
+        loader=PackageLoader("zwvl", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     tpl = env.get_template("report.html.j2")
-    return tpl.render(report=to_dict(result), problems=_problems(result), map=site_map(result),
-                      version=__version__)
+    return tpl.render(
+        report=to_dict(result), problems=_problems(result), map=site_map(result), version=__version__
+    )

@@ -56,7 +56,7 @@ def to_json(result: CheckResult) -> str:
 
 def _problems(result: CheckResult) -> list[tuple[str, str, Finding]]:
     """(severity, rule id, finding) for every fail and waiver, mandatory first."""
-    out = []
+    out: list[tuple[str, str, Finding]] = []
     for r in result.rules:
         for f in r.findings:
             if f.status != "pass":
@@ -67,8 +67,10 @@ def _problems(result: CheckResult) -> list[tuple[str, str, Finding]]:
 
 def to_text(result: CheckResult) -> str:
     s = result.summary()
-    lines = [f"zwvl check {result.today.isoformat()}" + (f" (live evidence: {result.live_source})"
-                                                          if result.live_source else "")]
+    lines = [
+        f"zwvl check {result.today.isoformat()}"
+        + (f" (live evidence: {result.live_source})" if result.live_source else "")
+    ]
     lines.append("")
     for p in result.principles:
         mark = {"pass": "ok  ", "fail": "FAIL", "warn": "warn", "waived": "wvd ", "manual": "man "}[p.status]
@@ -77,7 +79,9 @@ def to_text(result: CheckResult) -> str:
             n_fail = sum(f.status == "fail" for f in r.findings)
             n_pass = sum(f.status == "pass" for f in r.findings)
             n_wv = sum(f.status == "waived" for f in r.findings)
-            lines.append(f"       {r.spec.id} [{r.spec.severity}] {n_pass} pass, {n_fail} fail, {n_wv} waived")
+            lines.append(
+                f"       {r.spec.id} [{r.spec.severity}] {n_pass} pass, {n_fail} fail, {n_wv} waived"
+            )
     probs = _problems(result)
     if probs:
         lines += ["", "Findings:"]
@@ -86,14 +90,19 @@ def to_text(result: CheckResult) -> str:
             tag = "WAIVED" if f.status == "waived" else sev.upper()
             lines.append(f"  {where}{tag} {rid} {f.object}: {f.message}")
             if f.waiver:
-                lines.append(f"      waiver until {f.waiver.expires}: {f.waiver.reason} ({f.waiver.approver})")
+                lines.append(
+                    f"      waiver until {f.waiver.expires}: {f.waiver.reason} ({f.waiver.approver})"
+                )
     lines += ["", "Indicators:"]
     for ind in result.indicators:
         target = f" / {ind['target']}" if ind.get("target") is not None else ""
         lines.append(f"  {ind['title']}: {ind['value']}{target}")
     f = s["findings"]
-    lines += ["", f"{s['result'].upper()}: {f['pass']} passed, {f['fail']} failed, {f['waived']} waived "
-              f"({s['by_severity']['mandatory']['fail']} mandatory failures)"]
+    lines += [
+        "",
+        f"{s['result'].upper()}: {f['pass']} passed, {f['fail']} failed, {f['waived']} waived "
+        f"({s['by_severity']['mandatory']['fail']} mandatory failures)",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -102,9 +111,11 @@ def to_markdown(result: CheckResult) -> str:
     icon = {"pass": "✅", "fail": "❌", "warn": "⚠️", "waived": "🟡", "manual": "📝"}
     out = [f"### Policy check: {'❌ failed' if s['result'] == 'fail' else '✅ passed'}", ""]
     f = s["findings"]
-    out.append(f"{f['pass']} passed, {f['fail']} failed ({s['by_severity']['mandatory']['fail']} mandatory), "
-               f"{f['waived']} waived — {result.today.isoformat()}"
-               + (f", live evidence from {result.live_source}" if result.live_source else ""))
+    out.append(
+        f"{f['pass']} passed, {f['fail']} failed ({s['by_severity']['mandatory']['fail']} mandatory), "
+        f"{f['waived']} waived — {result.today.isoformat()}"
+        + (f", live evidence from {result.live_source}" if result.live_source else "")
+    )
     out += ["", "| Principle | Status | Rules |", "|---|---|---|"]
     for p in result.principles:
         if p.spec.kind == "manual":
@@ -148,7 +159,9 @@ def to_junit(result: CheckResult) -> str:
                         ns += 1
                 elif f.status == "waived":
                     ns += 1
-                    ET.SubElement(case, "skipped", message=f"waived until {f.waiver.expires if f.waiver else '?'}")
+                    ET.SubElement(
+                        case, "skipped", message=f"waived until {f.waiver.expires if f.waiver else '?'}"
+                    )
         suite.set("tests", str(n))
         suite.set("failures", str(nf))
         suite.set("skipped", str(ns))
@@ -162,19 +175,23 @@ def to_junit(result: CheckResult) -> str:
 
 
 def to_sarif(result: CheckResult) -> str:
-    rules = []
-    index = {}
+    rules: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
     for p in result.principles:
         for r in p.rules:
             index[r.spec.id] = len(rules)
-            rules.append({
-                "id": r.spec.id,
-                "name": r.spec.id.replace("-", ""),
-                "shortDescription": {"text": r.spec.title},
-                "fullDescription": {"text": r.spec.rationale},
-                "defaultConfiguration": {"level": "error" if r.spec.severity == "mandatory" else "warning"},
-                "properties": {"principle": p.spec.id, "severity": r.spec.severity},
-            })
+            rules.append(
+                {
+                    "id": r.spec.id,
+                    "name": r.spec.id.replace("-", ""),
+                    "shortDescription": {"text": r.spec.title},
+                    "fullDescription": {"text": r.spec.rationale},
+                    "defaultConfiguration": {
+                        "level": "error" if r.spec.severity == "mandatory" else "warning"
+                    },
+                    "properties": {"principle": p.spec.id, "severity": r.spec.severity},
+                }
+            )
     results = []
     for sev, rid, f in _problems(result):
         res: dict[str, Any] = {
@@ -185,22 +202,32 @@ def to_sarif(result: CheckResult) -> str:
             "partialFingerprints": {"zwvlObject": f"{rid}:{f.object}"},
         }
         if f.src:
-            res["locations"] = [{"physicalLocation": {
-                "artifactLocation": {"uri": f.src.file, "uriBaseId": "%SRCROOT%"},
-                "region": {"startLine": max(f.src.line, 1), "startColumn": max(f.src.col, 1)},
-            }}]
+            res["locations"] = [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": f.src.file, "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": max(f.src.line, 1), "startColumn": max(f.src.col, 1)},
+                    }
+                }
+            ]
         if f.status == "waived" and f.waiver:
-            res["suppressions"] = [{"kind": "external", "justification": f"{f.waiver.reason} "
-                                    f"(approved by {f.waiver.approver}, until {f.waiver.expires})"}]
+            res["suppressions"] = [
+                {
+                    "kind": "external",
+                    "justification": f"{f.waiver.reason} "
+                    f"(approved by {f.waiver.approver}, until {f.waiver.expires})",
+                }
+            ]
         results.append(res)
     doc = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "zwvl", "version": __version__,
-                                "rules": rules}},
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {"driver": {"name": "zwvl", "version": __version__, "rules": rules}},
+                "results": results,
+            }
+        ],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
@@ -210,5 +237,6 @@ def render(result: CheckResult, fmt: str) -> str:
         from zwvl.report_html import to_html
 
         return to_html(result)
-    return {"text": to_text, "json": to_json, "junit": to_junit, "sarif": to_sarif,
-            "markdown": to_markdown}[fmt](result)
+    return {"text": to_text, "json": to_json, "junit": to_junit, "sarif": to_sarif, "markdown": to_markdown}[
+        fmt
+    ](result)

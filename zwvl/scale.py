@@ -102,7 +102,8 @@ def _rename(section: str, d: dict[str, Any], r: _Renamer) -> dict[str, Any]:
         d["slug"], d["service"] = r.slug(d["slug"]), r.slug(d["service"])
         d["partners"] = [r.slug(p) for p in d["partners"]]
     elif section == "software":
-        d["slug"] = r.slug(d["slug"])
+        # each copy is its own region with its own purchases
+        d["slug"], d["product"] = r.slug(d["slug"]), f"{d['product']} (region {r.k})"
         d["partners"] = [r.slug(p) for p in d["partners"]]
     return d
 
@@ -158,3 +159,25 @@ def write_scaled(inv: Inventory, n: int, out: Path) -> int:
             dest.write_text(yaml.safe_dump(body, sort_keys=False, allow_unicode=True), encoding="utf-8")
             written += 1
     return written
+
+
+def write_scaled_policies(inv: Inventory, policies: Path, n: int, out: Path) -> None:
+    """Copy the policy catalogue and repeat every waiver for each copy (objects renamed alike)."""
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(policies / "catalogue.yaml", out / "catalogue.yaml")
+    src = policies / "waivers.yaml"
+    waivers = (
+        (yaml.safe_load(src.read_text(encoding="utf-8")) or {}).get("waivers", []) if src.exists() else []
+    )
+    scaled = []
+    for k in range(n):
+        r = _Renamer(inv, k)
+        for w in waivers:
+            w = dict(w)
+            kind, _, key = str(w["object"]).partition(":")
+            if k and kind == "device":
+                w["object"] = f"device:{r.device(key)}"
+            elif k and kind in ("software", "site", "dataset", "service", "partner"):
+                w["object"] = f"{kind}:{r.slug(key)}"
+            scaled.append(w)
+    (out / "waivers.yaml").write_text(yaml.safe_dump({"waivers": scaled}, sort_keys=False), encoding="utf-8")

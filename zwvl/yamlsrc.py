@@ -149,7 +149,9 @@ def load_file(path: Path, display: str | None = None) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise YamlError(Problem(name, 1, 1, f"file is not UTF-8 text (byte {exc.start}), expected YAML")) from None
+        raise YamlError(
+            Problem(name, 1, 1, f"file is not UTF-8 text (byte {exc.start}), expected YAML")
+        ) from None
     return load_text(text, name)
 
 
@@ -158,10 +160,13 @@ def locate(doc: Any, loc: tuple[Any, ...]) -> Mark:
     best: Mark = getattr(doc, "mark", (1, 1))
     node = doc
     for part in loc:
-        if isinstance(node, YMap) and part in node:
-            best = node.marks[part]
-            node = node[part]
-        elif isinstance(node, YList) and isinstance(part, int) and 0 <= part < len(node):
+        if (
+            isinstance(node, YMap)
+            and part in node
+            or isinstance(node, YList)
+            and isinstance(part, int)
+            and 0 <= part < len(node)
+        ):
             best = node.marks[part]
             node = node[part]
         else:

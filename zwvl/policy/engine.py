@@ -164,7 +164,9 @@ class CheckResult:
 
     @property
     def failed_mandatory(self) -> list[Finding]:
-        return [f for r in self.rules if r.spec.severity == "mandatory" for f in r.findings if f.status == "fail"]
+        return [
+            f for r in self.rules if r.spec.severity == "mandatory" for f in r.findings if f.status == "fail"
+        ]
 
     @property
     def exit_code(self) -> int:
@@ -181,7 +183,9 @@ class CheckResult:
         return {
             "result": "fail" if self.failed_mandatory else "pass",
             "findings": {s: by_status.get(s, 0) for s in ("pass", "fail", "waived")},
-            "by_severity": {sev: {s: c.get(s, 0) for s in ("pass", "fail", "waived")} for sev, c in by_sev.items()},
+            "by_severity": {
+                sev: {s: c.get(s, 0) for s in ("pass", "fail", "waived")} for sev, c in by_sev.items()
+            },
             "principles": {s: principles.get(s, 0) for s in ("pass", "fail", "warn", "waived", "manual")},
             "rules": len(self.rules),
         }
@@ -241,14 +245,24 @@ def load_waivers(policies: Path, known_rules: set[str]) -> list[Waiver]:
         except ValidationError as exc:
             for err in exc.errors(include_url=False):
                 line, col = locate(doc, ("waivers", i, *err["loc"]))
-                problems.append(Problem(display, line, col, f"waiver {i + 1}: {'.'.join(map(str, err['loc']))}: {err['msg']}"))
+                problems.append(
+                    Problem(
+                        display, line, col, f"waiver {i + 1}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
+                    )
+                )
             continue
         line, col = items.marks[i]
         w._src = Src(display, line, col)
         if w.rule not in known_rules:
-            problems.append(Problem(display, *locate(doc, ("waivers", i, "rule")), f"waiver names unknown rule {w.rule!r}"))
+            problems.append(
+                Problem(
+                    display, *locate(doc, ("waivers", i, "rule")), f"waiver names unknown rule {w.rule!r}"
+                )
+            )
         for a, b in ((x, w) for x in out if (x.rule, x.object) == (w.rule, w.object)):
-            problems.append(Problem(display, line, col, f"duplicate waiver for {b.rule} {b.object} (first at {a.src})"))
+            problems.append(
+                Problem(display, line, col, f"duplicate waiver for {b.rule} {b.object} (first at {a.src})")
+            )
         out.append(w)
     if problems:
         raise InventoryError(problems)

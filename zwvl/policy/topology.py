@@ -49,7 +49,9 @@ class Topology:
     @cached_property
     def hubs(self) -> list[str]:
         return sorted(
-            s.slug for s in self.inv.sites.values() if s.kind == "regional-datacenter" and s.slug in self.graph
+            s.slug
+            for s in self.inv.sites.values()
+            if s.kind == "regional-datacenter" and s.slug in self.graph
         )
 
     @cached_property
@@ -116,8 +118,9 @@ class Topology:
         rest = block.subgraph(set(block) - set(first[1:-1]))
         if len(first) > 2 or rest.has_edge(site, hub):
             try:
-                second = nx.shortest_path(rest if len(first) > 2 else nx.restricted_view(rest, [], [(site, hub)]),
-                                          site, hub)
+                second = nx.shortest_path(
+                    rest if len(first) > 2 else nx.restricted_view(rest, [], [(site, hub)]), site, hub
+                )
                 return [first, second]
             except nx.NetworkXNoPath:
                 pass

@@ -6,16 +6,27 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from zwvl.model import Src
+from zwvl.model import Dataset, Service, Src
 from zwvl.policy.engine import Context, Finding, rule
 
 _CODE_DIRS = ("ansible", "pulumi")
 _CODE_SUFFIXES = {".py", ".yml", ".yaml", ".j2", ".cfg", ".ini", ".toml", ".json", ".sh"}
-_IPV4 = re.compile(r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:/\d{1,2})?(?![\w.])")
-_FQDN = re.compile(r"(?<![\w.-])(?:[a-z0-9-]+\.)+(?:be|eu|com|net|org|local|internal|lan|example)(?![\w-])", re.I)
+_IPV4 = re.compile(
+    r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:/\d{1,2})?(?![\w.])"
+)
+_FQDN = re.compile(
+    r"(?<![\w.-])(?:[a-z0-9-]+\.)+(?:be|eu|com|net|org|local|internal|lan|example)(?![\w-])", re.I
+)
 # addresses that are not hosts: wildcard/loopback binds, masks
 _ALLOWED_IPS = {"0.0.0.0", "127.0.0.1", "255.255.255.255", "0.0.0.0/0", "::1"}
-_ALLOWED_HOSTS = {"localhost", "example.com", "github.com", "docs.ansible.com", "galaxy.ansible.com", "pulumi.com"}
+_ALLOWED_HOSTS = {
+    "localhost",
+    "example.com",
+    "github.com",
+    "docs.ansible.com",
+    "galaxy.ansible.com",
+    "pulumi.com",
+}
 
 
 def _code_files(root: Path) -> Iterator[Path]:
@@ -49,13 +60,31 @@ def no_hardcoded_addresses(ctx: Context) -> Iterator[Finding]:
                     hits.append((no, m.start() + 1, m.group(0)))
         if hits:
             no, col, text = hits[0]
-            yield ctx.finding("D1-no-hardcoded-addresses", f"file:{rel}", False,
-                              f"{len(hits)} hard-coded address(es) or hostname(s), first {text!r} at line {no}; "
-                              "read them from NetBox instead", Src(rel, no, col),
-                              hits=[{"line": h[0], "text": h[2]} for h in hits[:20]])
+            yield ctx.finding(
+                "D1-no-hardcoded-addresses",
+                f"file:{rel}",
+                False,
+                f"{len(hits)} hard-coded address(es) or hostname(s), first {text!r} at line {no}; "
+                "read them from NetBox instead",
+                Src(rel, no, col),
+                hits=[{"line": h[0], "text": h[2]} for h in hits[:20]],
+            )
         else:
-            yield ctx.finding("D1-no-hardcoded-addresses", f"file:{rel}", True,
-                              "no hard-coded address or hostname", Src(rel, 1, 1))
+            yield ctx.finding(
+                "D1-no-hardcoded-addresses",
+                f"file:{rel}",
+                True,
+                "no hard-coded address or hostname",
+                Src(rel, 1, 1),
+            )
+    if not scanned:
+        yield ctx.finding(
+            "D1-no-hardcoded-addresses",
+            "repository",
+            True,
+            "no code in ansible/ or pulumi/ to scan",
+            files_scanned=0,
+        )
 
 
 @rule("D1-one-authoritative-source")
@@ -63,18 +92,33 @@ def one_authoritative_source(ctx: Context) -> Iterator[Finding]:
     for ds in ctx.inv.datasets.values():
         auth = [s.name for s in ds.sources if s.authoritative]
         ok = len(auth) == 1
-        msg = (f"authoritative source: {auth[0]}" if ok else
-               f"{len(auth)} authoritative sources ({', '.join(auth) or 'none'}); exactly one must hold the truth")
-        yield ctx.finding("D1-one-authoritative-source", ds, ok, msg, authoritative=auth,
-                          sources=[s.name for s in ds.sources])
+        msg = (
+            f"authoritative source: {auth[0]}"
+            if ok
+            else f"{len(auth)} authoritative sources ({', '.join(auth) or 'none'}); "
+            "exactly one must hold the truth"
+        )
+        yield ctx.finding(
+            "D1-one-authoritative-source",
+            ds,
+            ok,
+            msg,
+            authoritative=auth,
+            sources=[s.name for s in ds.sources],
+        )
 
 
 @rule("B6-business-owner")
 def business_owner(ctx: Context) -> Iterator[Finding]:
-    for obj in [*ctx.inv.datasets.values(), *ctx.inv.services.values()]:
+    objs: list[Dataset | Service] = [*ctx.inv.datasets.values(), *ctx.inv.services.values()]
+    for obj in objs:
         owner = obj.business_owner.strip()
-        yield ctx.finding("B6-business-owner", obj, bool(owner),
-                          f"business owner: {owner}" if owner else "no business owner named")
+        yield ctx.finding(
+            "B6-business-owner",
+            obj,
+            bool(owner),
+            f"business owner: {owner}" if owner else "no business owner named",
+        )
 
 
 @rule("A3-shared-datasets")
@@ -84,13 +128,22 @@ def shared_datasets(ctx: Context) -> Iterator[Finding]:
         if ds.domain not in ("mobility", "climate-energy"):
             continue
         n = len(set(ds.partners))
-        yield ctx.finding("A3-shared-datasets", ds, n >= need,
-                          f"shared by {n} partner(s), target at least {need}", partners=sorted(set(ds.partners)))
+        yield ctx.finding(
+            "A3-shared-datasets",
+            ds,
+            n >= need,
+            f"shared by {n} partner(s), target at least {need}",
+            partners=sorted(set(ds.partners)),
+        )
 
 
 @rule("I5-oslo-vocabulary")
 def oslo_vocabulary(ctx: Context) -> Iterator[Finding]:
     for ds in ctx.inv.datasets.values():
         ok = ds.oslo.strip().upper().startswith("OSLO")
-        yield ctx.finding("I5-oslo-vocabulary", ds, ok,
-                          f"follows {ds.oslo}" if ok else f"vocabulary {ds.oslo!r} is not an OSLO standard")
+        yield ctx.finding(
+            "I5-oslo-vocabulary",
+            ds,
+            ok,
+            f"follows {ds.oslo}" if ok else f"vocabulary {ds.oslo!r} is not an OSLO standard",
+        )

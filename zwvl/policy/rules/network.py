@@ -28,8 +28,12 @@ def _downgraded(ctx: Context) -> dict[str, str]:
 def building_on_backbone(ctx: Context) -> Iterator[Finding]:
     topo = ctx.topology
     if not topo.hubs:
-        yield ctx.finding("I1-building-on-backbone", "region:regional-datacenter", False,
-                          "no regional datacenter site in the inventory")
+        yield ctx.finding(
+            "I1-building-on-backbone",
+            "region:regional-datacenter",
+            False,
+            "no regional datacenter site in the inventory",
+        )
         return
     live = _downgraded(ctx)
     for site in ctx.inv.sites.values():
@@ -39,11 +43,21 @@ def building_on_backbone(ctx: Context) -> Iterator[Finding]:
             continue
         path = topo.path_to_hub(site.slug)
         if path:
-            yield ctx.finding("I1-building-on-backbone", site, True,
-                              f"fibre path to {path[-1]} over {len(path) - 1} link(s)", path=path)
+            yield ctx.finding(
+                "I1-building-on-backbone",
+                site,
+                True,
+                f"fibre path to {path[-1]} over {len(path) - 1} link(s)",
+                path=path,
+            )
         else:
-            yield ctx.finding("I1-building-on-backbone", site, False,
-                              "no fibre path to the regional datacenter", live_circuits=live)
+            yield ctx.finding(
+                "I1-building-on-backbone",
+                site,
+                False,
+                "no fibre path to the regional datacenter",
+                live_circuits=live,
+            )
 
 
 @rule("I1-two-disjoint-paths")
@@ -56,8 +70,13 @@ def two_disjoint_paths(ctx: Context) -> Iterator[Finding]:
             continue
         hub = topo.redundant_hub(site.slug)
         if hub is not None:
-            yield ctx.finding("I1-two-disjoint-paths", site, True,
-                              f"two disjoint fibre paths to {hub}", paths=topo.disjoint_paths(site.slug, hub))
+            yield ctx.finding(
+                "I1-two-disjoint-paths",
+                site,
+                True,
+                f"two disjoint fibre paths to {hub}",
+                paths=topo.disjoint_paths(site.slug, hub),
+            )
             continue
         spof_sites, spof_circuits = topo.single_points_of_failure(site.slug)
         path = topo.path_to_hub(site.slug)
@@ -66,9 +85,15 @@ def two_disjoint_paths(ctx: Context) -> Iterator[Finding]:
         else:
             parts = [f"site {s}" for s in spof_sites] + [f"circuit {c}" for c in spof_circuits]
             msg = "only one path to the regional datacenter; single points of failure: " + ", ".join(parts)
-        yield ctx.finding("I1-two-disjoint-paths", site, False, msg, path=path,
-                          single_points_of_failure={"sites": spof_sites, "circuits": spof_circuits},
-                          live_circuits=live)
+        yield ctx.finding(
+            "I1-two-disjoint-paths",
+            site,
+            False,
+            msg,
+            path=path,
+            single_points_of_failure={"sites": spof_sites, "circuits": spof_circuits},
+            live_circuits=live,
+        )
 
 
 @rule("I5-approved-device-types")
@@ -76,9 +101,13 @@ def approved_device_types(ctx: Context) -> Iterator[Finding]:
     approved = set(ctx.inv.standards.approved_device_types) if ctx.inv.standards else set()
     for dev in ctx.inv.devices.values():
         ok = dev.device_type in approved
-        yield ctx.finding("I5-approved-device-types", dev, ok,
-                          f"device type {dev.device_type} is {'in' if ok else 'not in'} the approved catalogue",
-                          device_type=dev.device_type)
+        yield ctx.finding(
+            "I5-approved-device-types",
+            dev,
+            ok,
+            f"device type {dev.device_type} is {'in' if ok else 'not in'} the approved catalogue",
+            device_type=dev.device_type,
+        )
 
 
 @rule("I5-naming-convention")

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from zwvl.model import Device, Service
 from zwvl.policy.engine import Context, Finding, rule
 
 
 @rule("B8-monitored")
 def monitored(ctx: Context) -> Iterator[Finding]:
-    for obj in [*ctx.inv.devices.values(), *ctx.inv.services.values()]:
+    objs: list[Device | Service] = [*ctx.inv.devices.values(), *ctx.inv.services.values()]
+    for obj in objs:
         if obj.status != "active":
             continue
         ok = obj.monitoring != "none"
-        yield ctx.finding("B8-monitored", obj, ok,
-                          f"monitored by {obj.monitoring}" if ok else "active but not monitored")
+        yield ctx.finding(
+            "B8-monitored", obj, ok, f"monitored by {obj.monitoring}" if ok else "active but not monitored"
+        )
 
 
 @rule("I2-hosting-declared")
@@ -24,16 +27,24 @@ def hosting_declared(ctx: Context) -> Iterator[Finding]:
         if h is None:
             yield ctx.finding("I2-hosting-declared", svc, False, "no hosting declared (cloud or on-premise)")
         elif h.model == "on-premise" and not h.reason.strip():
-            yield ctx.finding("I2-hosting-declared", svc, False, "hosted on premise without a reason (cloud first)")
+            yield ctx.finding(
+                "I2-hosting-declared", svc, False, "hosted on premise without a reason (cloud first)"
+            )
         else:
-            yield ctx.finding("I2-hosting-declared", svc, True, f"{h.model}: {h.reason or 'cloud first'}",
-                              hosting=h.model)
+            yield ctx.finding(
+                "I2-hosting-declared", svc, True, f"{h.model}: {h.reason or 'cloud first'}", hosting=h.model
+            )
 
 
 @rule("B7-helpdesk-pool")
 def helpdesk_pool(ctx: Context) -> Iterator[Finding]:
     for p in ctx.inv.partners.values():
         ok = p.helpdesk is not None
-        yield ctx.finding("B7-helpdesk-pool", p, ok,
-                          f"queue {p.helpdesk.queue!r} in the regional helpdesk" if p.helpdesk else
-                          "no queue in the regional helpdesk")
+        yield ctx.finding(
+            "B7-helpdesk-pool",
+            p,
+            ok,
+            f"queue {p.helpdesk.queue!r} in the regional helpdesk"
+            if p.helpdesk
+            else "no queue in the regional helpdesk",
+        )

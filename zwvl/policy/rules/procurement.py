@@ -17,14 +17,24 @@ def buy_once(ctx: Context) -> Iterator[Finding]:
         framework = [e for e in entries if e.contract == "regional-framework"]
         for sw in entries:
             if sw.contract != "local-purchase":
-                yield ctx.finding("A1-buy-once", sw, True, f"{sw.product} is bought under a regional framework",
-                                  partners=sw.partners)
+                yield ctx.finding(
+                    "A1-buy-once",
+                    sw,
+                    True,
+                    f"{sw.product} is bought under a regional framework",
+                    partners=sw.partners,
+                )
                 continue
             buyers = sorted({p for e in entries if e.contract == "local-purchase" for p in e.partners})
             if len(buyers) >= 2 and not framework:
-                yield ctx.finding("A1-buy-once", sw, False,
-                                  f"{sw.product} is bought separately by {len(buyers)} partners without a regional "
-                                  f"framework contract: {', '.join(buyers)}", partners=buyers)
+                yield ctx.finding(
+                    "A1-buy-once",
+                    sw,
+                    False,
+                    f"{sw.product} is bought separately by {len(buyers)} partners without a regional "
+                    f"framework contract: {', '.join(buyers)}",
+                    partners=buyers,
+                )
             else:
                 why = "a regional framework exists" if framework else "bought by one partner only"
                 yield ctx.finding("A1-buy-once", sw, True, f"{sw.product}: {why}", partners=buyers)
@@ -41,8 +51,13 @@ def reuse_framework(ctx: Context) -> Iterator[Finding]:
             continue
         alternatives = sorted(p for p in regional.get(sw.domain.casefold(), []) if p != sw.product)
         if alternatives:
-            yield ctx.finding("A2-reuse-framework", sw, False,
-                              f"{sw.product} is bought locally while the regional framework offers "
-                              f"{', '.join(alternatives)} for {sw.domain}", alternatives=alternatives)
+            yield ctx.finding(
+                "A2-reuse-framework",
+                sw,
+                False,
+                f"{sw.product} is bought locally while the regional framework offers "
+                f"{', '.join(alternatives)} for {sw.domain}",
+                alternatives=alternatives,
+            )
         else:
             yield ctx.finding("A2-reuse-framework", sw, True, f"no regional product for {sw.domain} yet")

@@ -20,8 +20,16 @@ SECRET_PATTERNS = {
     ),
 }
 _ANY_SECRET = re.compile("|".join(f"(?:{p.pattern})" for p in SECRET_PATTERNS.values()))
-_SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache",
-              ".hypothesis"}
+_SKIP_DIRS = {
+    ".git",
+    ".venv",
+    "node_modules",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+}
 _MAX_BYTES = 1_000_000
 
 
@@ -30,7 +38,9 @@ def repo_files(root: Path) -> list[Path]:
     try:
         out = subprocess.run(
             ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            capture_output=True, check=True, timeout=30,
+            capture_output=True,
+            check=True,
+            timeout=30,
         ).stdout
         return sorted(root / p for p in out.decode().split("\0") if p)
     except (OSError, subprocess.SubprocessError):
@@ -60,10 +70,13 @@ def no_secrets(ctx: Context) -> Iterator[Finding]:
                 if m:
                     hits.append((rel, no, m.start() + 1, kind))
     for rel, no, col, kind in hits:
-        yield ctx.finding("SEC-no-secrets", f"file:{rel}", False, f"{kind} committed at line {no}", Src(rel, no, col))
+        yield ctx.finding(
+            "SEC-no-secrets", f"file:{rel}", False, f"{kind} committed at line {no}", Src(rel, no, col)
+        )
     if not hits:
-        yield ctx.finding("SEC-no-secrets", "repository", True, f"no secret found in {scanned} files",
-                          files_scanned=scanned)
+        yield ctx.finding(
+            "SEC-no-secrets", "repository", True, f"no secret found in {scanned} files", files_scanned=scanned
+        )
 
 
 @rule("SEC-exposed-tls-mfa")
@@ -72,14 +85,23 @@ def exposed_tls_mfa(ctx: Context) -> Iterator[Finding]:
         if not svc.exposed:
             continue
         missing = [n for n, v in (("TLS", svc.tls), ("MFA", svc.mfa)) if v is not True]
-        yield ctx.finding("SEC-exposed-tls-mfa", svc, not missing,
-                          "exposed with TLS and MFA" if not missing else f"exposed without {' and '.join(missing)}")
+        yield ctx.finding(
+            "SEC-exposed-tls-mfa",
+            svc,
+            not missing,
+            "exposed with TLS and MFA" if not missing else f"exposed without {' and '.join(missing)}",
+        )
 
 
 @rule("GOV-waiver-current")
 def waiver_current(ctx: Context) -> Iterator[Finding]:
     for w in ctx.waivers:
         ok = w.expires >= ctx.today
-        yield ctx.finding("GOV-waiver-current", f"waiver:{w.rule}:{w.object}", ok,
-                          f"{'valid until' if ok else 'expired on'} {w.expires.isoformat()} (approved by {w.approver})",
-                          w.src, expires=w.expires.isoformat())
+        yield ctx.finding(
+            "GOV-waiver-current",
+            f"waiver:{w.rule}:{w.object}",
+            ok,
+            f"{'valid until' if ok else 'expired on'} {w.expires.isoformat()} (approved by {w.approver})",
+            w.src,
+            expires=w.expires.isoformat(),
+        )

@@ -1,0 +1,65 @@
+"""Shared test helpers: a writable copy of the repository's inventory and policies."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+TODAY = dt.date(2026, 11, 28)
+
+
+class Region:
+    """A copy of inventory/ and policies/ in a temporary repository root, editable per test."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.inventory = root / "inventory"
+        self.policies = root / "policies"
+        shutil.copytree(REPO / "inventory", self.inventory)
+        shutil.copytree(REPO / "policies", self.policies)
+
+    def edit(self, rel: str, fn: Callable[[Any], Any]) -> None:
+        """Load a YAML file (relative to the repo root), let fn change it in place, write it back."""
+        path = self.root / rel
+        data = yaml.safe_load(path.read_text())
+        fn(data)
+        path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+
+    def write(self, rel: str, text: str | bytes) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text)
+        return path
+
+    def load(self):  # noqa: ANN201
+        from zwvl.inventory import load_inventory
+
+        return load_inventory(self.inventory)
+
+    def check(self, **kw: Any):  # noqa: ANN201
+        from zwvl.policy.engine import run_checks
+
+        kw.setdefault("today", TODAY)
+        return run_checks(self.load(), self.root, self.policies, **kw)
+
+
+@pytest.fixture
+def region(tmp_path: Path) -> Region:
+    return Region(tmp_path)
+
+
+def find(data: list[dict[str, Any]], **match: Any) -> dict[str, Any]:
+    for item in data:
+        if all(item.get(k) == v for k, v in match.items()):
+            return item
+    raise KeyError(match)

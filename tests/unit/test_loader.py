@@ -1,0 +1,212 @@
+"""Every kind of loader and validation error is reported as file:line:col naming the object."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import Region, find
+from zwvl.inventory import InventoryError, load_inventory
+from zwvl.yamlsrc import YamlError, load_text
+
+LINE = re.compile(r"^[^:]+:\d+:\d+: .+")
+
+
+def problems(region: Region) -> list[str]:
+    with pytest.raises(InventoryError) as exc:
+        region.load()
+    out = [str(p) for p in exc.value.problems]
+    assert all(LINE.match(p) for p in out), out
+    return out
+
+
+def test_repository_inventory_is_valid() -> None:
+    inv = load_inventory("inventory")
+    assert len(inv.partners) == 15
+    assert sum(1 for p in inv.partners.values() if p.type == "municipality") == 13
+    assert sum(1 for s in inv.sites.values() if s.kind == "local-datacenter") == 24
+    assert sum(1 for s in inv.sites.values() if s.kind == "regional-datacenter") == 1
+    assert inv.region is not None and inv.region.inhabitants == 314810
+    kortrijk = inv.partners["kortrijk"]
+    assert (kortrijk.digital_satisfaction_pct, kortrijk.it_challenges_2022, kortrijk.it_projects_2022) == (
+        80,
+        13,
+        34,
+    )
+    assert sorted(p.slug for p in inv.partners.values() if p.ebox) == [
+        "deerlijk",
+        "harelbeke",
+        "kortrijk",
+        "kuurne",
+        "wevelgem",
+    ]
+    # every municipality: town hall plus at least two other public buildings
+    for p in inv.partners.values():
+        if p.type == "municipality":
+            kinds = [s.kind for s in inv.sites_of(p.slug) if s.public_building]
+            assert "town-hall" in kinds and len(kinds) >= 3, p.slug
+
+
+def test_yaml_syntax_error(region: Region) -> None:
+    region.write("inventory/partners/kortrijk/sites.yaml", "sites:\n  - slug: x\n    name: [unclosed\n")
+    out = problems(region)
+    assert any("inventory/partners/kortrijk/sites.yaml:" in p and "YAML syntax error" in p for p in out)
+
+
+def test_empty_file(region: Region) -> None:
+    region.write("inventory/partners/kortrijk/extra.yaml", "")
+    assert any(
+        p.startswith("inventory/partners/kortrijk/extra.yaml:1:1: file is empty") for p in problems(region)
+    )
+
+
+def test_binary_file(region: Region) -> None:
+    region.write("inventory/partners/kortrijk/blob.yaml", b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    out = problems(region)
+    assert any("blob.yaml:1:1:" in p and ("binary" in p or "not UTF-8" in p) for p in out)
+
+
+def test_duplicate_key(region: Region) -> None:
+    region.write(
+        "inventory/partners/kortrijk/extra.yaml",
+        "vlans:\n  - partner: kortrijk\n    vid: 300\n    vid: 301\n    name: extra\n",
+    )
+    out = problems(region)
+    assert "inventory/partners/kortrijk/extra.yaml:4:5: duplicate key 'vid' (first defined at line 3)" in out
+
+
+def test_schema_errors_name_object_and_field(region: Region) -> None:
+    def bad(d):  # noqa: ANN001, ANN202
+        site = find(d["sites"], slug="kortrijk-library")
+        site["lat"] = "north"
+        site["colour"] = "blue"
+        del site["address"]
+
+    region.edit("inventory/partners/kortrijk/sites.yaml", bad)
+    out = "\n".join(problems(region))
+    assert "site 'kortrijk-library': lat: Input should be a valid number" in out
+    assert "site 'kortrijk-library': colour: unknown field" in out
+    assert "site 'kortrijk-library': address: missing required field" in out
+
+
+def test_duplicate_slug(region: Region) -> None:
+    region.edit(
+        "inventory/partners/kortrijk/sites.yaml",
+        lambda d: d["sites"].append(dict(find(d["sites"], slug="kortrijk-library"))),
+    )
+    out = problems(region)
+    assert any(
+        "site 'kortrijk-library': duplicate site slug 'kortrijk-library' (first defined at" in p for p in out
+    )
+
+
+def test_unknown_reference_with_did_you_mean(region: Region) -> None:
+    region.edit(
+        "inventory/partners/kortrijk/devices.yaml",
+        lambda d: find(d["devices"], name="kor-lib-rtr01").update(site="kortrijk-libary"),
+    )
+    out = problems(region)
+    assert any(
+        "devices.yaml:" in p
+        and "device 'kor-lib-rtr01': unknown site 'kortrijk-libary' " "(did you mean 'kortrijk-library'?)"
+        in p
+        for p in out
+    ), out
+
+
+def test_overlapping_prefixes(region: Region) -> None:
+    region.edit(
+        "inventory/partners/menen/network.yaml",
+        lambda d: d["prefixes"].extend(
+            [
+                {"partner": "menen", "prefix": "10.1.64.0/25", "role": "stolen"},
+                {"partner": "menen", "prefix": "10.1.65.0/24", "role": "copy"},
+            ]
+        ),
+    )
+    out = problems(region)
+    assert any("prefix '10.1.64.0/25': 10.1.64.0/25 overlaps 10.1.64.0/24" in p for p in out), out
+    assert any(
+        "duplicate prefix '10.1.65.0/24' (first defined at inventory/partners/kortrijk/network.yaml" in p
+        for p in out
+    ), out
+
+
+def test_address_outside_prefix(region: Region) -> None:
+    def bad(d):  # noqa: ANN001, ANN202
+        d["circuits"][0]["a"]["address"] = "100.64.200.1/31"
+
+    region.edit("inventory/backbone/core.yaml", bad)
+    out = problems(region)
+    assert any("backbone/core.yaml" in p and "is outside the circuit prefix" in p for p in out), out
+
+
+def test_circuit_same_site_at_both_ends(region: Region) -> None:
+    def bad(d):  # noqa: ANN001, ANN202
+        d["circuits"][0]["z"] = dict(d["circuits"][0]["a"], address=d["circuits"][0]["z"]["address"])
+
+    region.edit("inventory/backbone/core.yaml", bad)
+    assert any("both ends are at the same site" in p for p in problems(region))
+
+
+def test_unknown_section_and_non_mapping(region: Region) -> None:
+    region.write("inventory/extra/a.yaml", "site:\n  - slug: x\n")
+    region.write("inventory/extra/b.yaml", "- just\n- a list\n")
+    out = problems(region)
+    assert "inventory/extra/a.yaml:1:1: unknown section 'site' (did you mean 'sites'?)" in out
+    assert "inventory/extra/b.yaml:1:1: expected a YAML mapping at the top" in out
+
+
+def test_all_problems_in_one_run(region: Region) -> None:
+    region.write("inventory/partners/kortrijk/extra.yaml", "")
+    region.edit(
+        "inventory/partners/kortrijk/devices.yaml",
+        lambda d: find(d["devices"], name="kor-lib-rtr01").update(site="nowhere"),
+    )
+    region.edit("inventory/partners/menen/sites.yaml", lambda d: d["sites"][0].update(lat=400))
+    out = problems(region)
+    assert len({p.split(":")[0] for p in out}) >= 3
+
+
+def test_loopback_outside_pool(region: Region) -> None:
+    region.edit(
+        "inventory/partners/kortrijk/devices.yaml",
+        lambda d: find(d["devices"], name="kor-th-rtr01").update(loopback="10.9.9.9/32"),
+    )
+    assert any("outside the loopback pool" in p for p in problems(region))
+
+
+# --- property-based: malformed YAML never crashes the loader ----------------------------------
+
+yaml_chars = st.sampled_from(list("abc:-[]{}'\"\n\t #&*!|>%@`,?\\0123") + ["\x00", "\udcff"[:0] or "é"])
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.text(yaml_chars, max_size=80))
+def test_malformed_yaml_gives_a_clear_error(text: str) -> None:
+    try:
+        load_text(text, "fuzz.yaml")
+    except YamlError as exc:
+        assert str(exc).startswith("fuzz.yaml:")
+        assert exc.problem.line >= 1
+
+
+@settings(
+    max_examples=120,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    deadline=None,
+)
+@given(st.binary(max_size=60) | st.text(yaml_chars, max_size=60))
+def test_malformed_file_in_inventory_never_tracebacks(region: Region, blob: bytes | str) -> None:
+    path = region.write("inventory/partners/kortrijk/fuzz.yaml", blob)
+    try:
+        region.load()
+    except InventoryError as exc:
+        assert exc.problems and all(
+            LINE.match(str(p)) or str(p).startswith("inventory") for p in exc.problems
+        )
+    finally:
+        path.unlink()

@@ -1,0 +1,3 @@
+from zwvl.cli import main
+
+main()
