@@ -147,10 +147,8 @@ def check(
 
 
 def _register() -> None:
-    try:  # TEMP until the netbox module lands
-        from zwvl.netbox.cli import netbox_group
-    except ImportError:
-        return
+    from zwvl.netbox.cli import netbox_group
+
     main.add_command(netbox_group)
 
 

@@ -14,34 +14,11 @@ import re
 import shutil
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from zwvl.netbox import local
-
-
-@dataclass
-class NetboxHandle:
-    """A running throw-away NetBox: ``url`` (no trailing slash), ``token`` (v2), ``db_name``."""
-
-    url: str
-    token: str
-    db_name: str
-    name: str
-    port: int
-    pid: int
-    instance: local.Instance
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {
-            "Authorization": f"Bearer {self.token}",
-            "Accept": "application/json",
-            "Content-Type": "application/json",
-        }
-
 
 _counter = itertools.count()
 
@@ -49,7 +26,7 @@ _counter = itertools.count()
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
-        if here in Path(str(item.fspath)).parents:
+        if here in item.path.parents:
             item.add_marker(pytest.mark.integration)
 
 
@@ -83,7 +60,8 @@ def netbox_template(netbox_progress: Callable[[str], None]) -> str:
     return name
 
 
-def _launch(template: str, root_parent: Path, progress: Callable[[str], None]) -> NetboxHandle:
+def _launch(template: str, root_parent: Path, progress: Callable[[str], None]) -> local.Instance:
+    """Clone the template into zwvl_test_<pid>_<n> and serve it on a free port."""
     n = next(_counter)
     pid = os.getpid()
     name = f"test-{pid}-{n}"
@@ -96,17 +74,15 @@ def _launch(template: str, root_parent: Path, progress: Callable[[str], None]) -
     except BaseException:
         local.drop_database(db_name)
         raise
-    return NetboxHandle(
-        url=inst.url, token=inst.token, db_name=db_name, name=name, port=inst.port, pid=inst.pid, instance=inst
-    )
+    return inst
 
 
-def _teardown(handle: NetboxHandle) -> None:
+def _teardown(handle: local.Instance) -> None:
     try:
-        local.stop_instance(handle.instance)
+        local.stop_instance(handle)
     finally:
         local.drop_database(handle.db_name)
-        shutil.rmtree(handle.instance.root, ignore_errors=True)
+        shutil.rmtree(handle.root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -114,8 +90,9 @@ def netbox(
     netbox_template: str,
     tmp_path_factory: pytest.TempPathFactory,
     netbox_progress: Callable[[str], None],
-) -> Iterator[NetboxHandle]:
-    """A NetBox shared by the session, on a fresh clone of the template and a free port."""
+) -> Iterator[local.Instance]:
+    """A NetBox shared by the session (``.url``, ``.token``, ``.db_name``, ``.headers``), on a fresh
+    clone of the template and a free port."""
     handle = _launch(netbox_template, tmp_path_factory.mktemp("netbox"), netbox_progress)
     try:
         yield handle
@@ -128,11 +105,11 @@ def fresh_netbox(
     netbox_template: str,
     tmp_path_factory: pytest.TempPathFactory,
     netbox_progress: Callable[[str], None],
-) -> Iterator[Callable[[], NetboxHandle]]:
+) -> Iterator[Callable[[], local.Instance]]:
     """Factory for NetBoxes with a clean database, each stopped and dropped after the test."""
-    handles: list[NetboxHandle] = []
+    handles: list[local.Instance] = []
 
-    def make() -> NetboxHandle:
+    def make() -> local.Instance:
         handle = _launch(netbox_template, tmp_path_factory.mktemp("fresh-netbox"), netbox_progress)
         handles.append(handle)
         return handle

@@ -4,7 +4,6 @@ Everything heavy lives in a cache folder outside the work tree (default ``~/.cac
 ``$ZWVL_CACHE_DIR``)::
 
     <cache>/
-      postgres.json                      login role + password for the `zwvl_netbox` PostgreSQL role (0600)
       redis/                             redis.conf, redis.pid, redis.log of the redis-server we start
       locks/                             flock files (template build, one per instance)
       venvs/netbox-<ver>/                NetBox <ver> from PyPI (+ gunicorn), Python 3.12, `.zwvl-ready`
@@ -13,6 +12,9 @@ Everything heavy lives in a cache folder outside the work tree (default ``~/.cac
       templates/netbox-<ver>-build/      NETBOX_ROOT used only to migrate the template
       instances/<name>/                  NETBOX_ROOT of an instance: conf/configuration.py, secrets.json,
                                          credentials.json (0600), instance.json, gunicorn.pid, gunicorn.log
+
+The password of the `zwvl_netbox` PostgreSQL role (LOGIN CREATEDB) is kept in
+``~/.config/zwvl/postgres.json`` (0600; see :func:`pg_credentials_file`).
 
 PostgreSQL databases: ``zwvl_netbox_tpl_<ver>`` (migrated once, marked IS_TEMPLATE, connections
 disallowed), ``zwvl_netbox_<name>`` per instance, cloned with ``CREATE DATABASE ... TEMPLATE``.
@@ -115,6 +117,15 @@ class Instance:
     credentials_file: Path
     started: bool = False
     """True when this call started gunicorn, False when a healthy one was reused."""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers for NetBox's REST API with this instance's token."""
+        return {
+            "Authorization": f"Bearer {self.token}",
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        }
 
 
 @dataclass
@@ -221,7 +232,7 @@ class Layout:
 
     @property
     def postgres_json(self) -> Path:
-        return self.cache_dir / "postgres.json"
+        return pg_credentials_file()
 
     @property
     def redis_dir(self) -> Path:
@@ -233,6 +244,20 @@ class Layout:
 
     def instance_root(self, name: str) -> Path:
         return self.cache_dir / "instances" / check_instance_name(name)
+
+
+def pg_credentials_file() -> Path:
+    """Password of the shared `zwvl_netbox` PostgreSQL role: $ZWVL_PG_CREDENTIALS, else
+    $XDG_CONFIG_HOME/zwvl/postgres.json (~/.config/zwvl/postgres.json).
+
+    It is deliberately NOT in the cache folder: the role belongs to the PostgreSQL cluster and is shared
+    by every cache folder, so a second --cache-dir must not reset the password under a running instance.
+    """
+    env = os.environ.get("ZWVL_PG_CREDENTIALS", "").strip()
+    if env:
+        return Path(env).expanduser()
+    config_home = os.environ.get("XDG_CONFIG_HOME", "").strip() or str(Path.home() / ".config")
+    return Path(config_home).expanduser() / "zwvl" / "postgres.json"
 
 
 def layout(cache_dir: Path | str | None = None) -> Layout:
@@ -382,13 +407,21 @@ def _stream(
 # ------------------------------------------------------------------------------------- system packages
 
 
-def _find_install_script() -> Path | None:
-    script = Path(__file__).resolve().parents[2] / "scripts" / "install-system-deps"
-    return script if script.is_file() else None
+def netbox_system_packages() -> tuple[str, ...]:
+    """The Debian packages NetBox needs: scripts/system-packages.d/netbox.txt in a checkout (the list
+    scripts/install-system-deps installs), else the built-in SYSTEM_PACKAGES."""
+    listing = Path(__file__).resolve().parents[2] / "scripts" / "system-packages.d" / "netbox.txt"
+    try:
+        lines = listing.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return SYSTEM_PACKAGES
+    names = tuple(name for line in lines if (name := line.split("#", 1)[0].strip()))
+    return names or SYSTEM_PACKAGES
 
 
-def missing_system_packages(packages: Sequence[str] = SYSTEM_PACKAGES) -> list[str]:
-    """Debian packages from ``packages`` that are not installed (empty when dpkg is unavailable)."""
+def missing_system_packages(packages: Sequence[str] | None = None) -> list[str]:
+    """Debian packages (default: NetBox's) that are not installed; empty when dpkg is unavailable."""
+    packages = tuple(packages) if packages is not None else netbox_system_packages()
     if shutil.which("dpkg-query") is None:
         return []
     proc = _run(
@@ -405,7 +438,9 @@ def missing_system_packages(packages: Sequence[str] = SYSTEM_PACKAGES) -> list[s
 
 
 def ensure_system_packages(progress: Progress | None = None) -> None:
-    """Install missing Debian packages (scripts/install-system-deps, or apt-get when not in a checkout)."""
+    """Install NetBox's missing Debian packages with apt-get (the same check and list as
+    scripts/install-system-deps, but only NetBox's packages; apt runs under the shared
+    /tmp/zwvl-apt.lock so parallel set-ups wait for each other)."""
     missing = missing_system_packages()
     if not missing:
         return
@@ -414,21 +449,18 @@ def ensure_system_packages(progress: Progress | None = None) -> None:
             f"missing Debian packages: {' '.join(missing)}; run scripts/install-system-deps as root"
         )
     _say(progress, f"Installing Debian packages: {' '.join(missing)} ...")
-    script = _find_install_script()
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    if script is not None:
-        _stream(["bash", script], timeout=T_APT, progress=progress, env=env, what="install-system-deps")
-    else:
-        _stream(
-            ["apt-get", "update", "-qq"], timeout=T_APT, progress=progress, env=env, what="apt-get update"
-        )
-        _stream(
-            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
-            timeout=T_APT,
-            progress=progress,
-            env=env,
-            what="apt-get install",
-        )
+    lock = ["flock", "-w", str(T_APT), "/tmp/zwvl-apt.lock"] if shutil.which("flock") else []
+    _stream(
+        [*lock, "apt-get", "update", "-qq"], timeout=T_APT, progress=progress, env=env, what="apt-get update"
+    )
+    _stream(
+        [*lock, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+        timeout=T_APT,
+        progress=progress,
+        env=env,
+        what="apt-get install",
+    )
     still = missing_system_packages()
     if still:
         raise LocalNetboxError(f"Debian packages still missing after install: {' '.join(still)}")
@@ -743,8 +775,11 @@ def _secrets_for(root: Path) -> dict[str, str]:
     return fresh
 
 
-def _prepare_root(lay: Layout, root: Path, db_name: str, redis_cache_db: int) -> None:
-    """`netbox setup --target root` once, then (re)write our own conf/configuration.py (0600)."""
+def _prepare_root(lay: Layout, root: Path, db_name: str, redis_cache_db: int) -> bool:
+    """`netbox setup --target root` once, then write our own conf/configuration.py (0600).
+
+    Returns whether configuration.py changed (a running gunicorn must then be restarted).
+    """
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o700)
     config = root / "conf" / "configuration.py"
@@ -760,6 +795,7 @@ def _prepare_root(lay: Layout, root: Path, db_name: str, redis_cache_db: int) ->
             "HOST": PG_HOST,
             "PORT": PG_PORT,
             "CONN_MAX_AGE": 300,
+            "CONN_HEALTH_CHECKS": True,  # survive a PostgreSQL restart without HTTP 500s
         }
     }
     redis = {
@@ -777,7 +813,13 @@ def _prepare_root(lay: Layout, root: Path, db_name: str, redis_cache_db: int) ->
         "CENSUS_REPORTING_ENABLED = False\n"
         "TIME_ZONE = 'UTC'\n"
     )
+    try:
+        if config.read_text(encoding="utf-8") == text:
+            return False
+    except OSError:
+        pass
     _write_private(config, text)
+    return True
 
 
 def _netbox_env(root: Path) -> dict[str, str]:
@@ -993,6 +1035,22 @@ def _http_status(
     return resp.status_code, body
 
 
+def _responsive(url: str) -> bool:
+    """gunicorn answers and NetBox is not failing (403 without a token is the normal answer)."""
+    code, _ = _http_status(url, None)
+    return code is not None and code < 500
+
+
+def _token_accepted(url: str, token: str, root: Path) -> bool:
+    """True on HTTP 200, False on 401/403 (a new token is needed); anything else is an error."""
+    code, _ = _http_status(url, token, timeout=30)
+    if code == 200:
+        return True
+    if code in (401, 403):
+        return False
+    raise LocalNetboxError(f"{url}/api/status/ answered {code or 'nothing'}; see {root / 'gunicorn.log'}")
+
+
 def _start_gunicorn(lay: Layout, root: Path, port: int, progress: Progress | None, timeout: float) -> int:
     if _port_in_use(port):
         raise LocalNetboxError(f"port {HOST}:{port} is already in use by another program (choose --port)")
@@ -1007,7 +1065,7 @@ def _start_gunicorn(lay: Layout, root: Path, port: int, progress: Progress | Non
         "--threads", str(GUNICORN_THREADS),
         "--preload",
         "--timeout", "120",
-        "--graceful-timeout", "5",
+        "--graceful-timeout", "1",
         "--max-requests", "5000", "--max-requests-jitter", "500",
         "--pid", str(pidfile),
         "--error-logfile", "-",
@@ -1082,25 +1140,50 @@ print('ZWVL_TOKEN=' + json.dumps(TOKEN_PREFIX + t.key + '.' + t.token))
 """
 
 
-def _create_admin_and_token(lay: Layout, root: Path, username: str, password: str) -> str:
-    """Create/refresh the superuser and a fresh v2 API token in ONE `netbox shell -c` call."""
-    env = _netbox_env(root)
-    env.update(
-        ZWVL_ADMIN_USER=username, ZWVL_ADMIN_PASSWORD=password, ZWVL_TOKEN_DESCRIPTION=TOKEN_DESCRIPTION
-    )
-    proc = _run(
-        [lay.netbox_bin, "shell", "--no-startup", "-c", _SHELL_CODE],
-        env=env,
-        cwd=root,
-        timeout=T_SHELL,
-        what="netbox shell (admin user and API token)",
-    )
-    for line in proc.stdout.splitlines():
-        if line.startswith("ZWVL_TOKEN="):
-            token = json.loads(line.split("=", 1)[1])
-            if isinstance(token, str) and token.startswith("nbt_"):
-                return token
-    raise LocalNetboxError("netbox shell did not report the new API token")
+class _TokenShell:
+    """Create/refresh the superuser and a fresh v2 API token in ONE `netbox shell -c` call.
+
+    Started in the background so it overlaps gunicorn's startup; secrets travel via the environment
+    and stdout (a pipe), never argv or logs.
+    """
+
+    def __init__(self, lay: Layout, root: Path, username: str, password: str) -> None:
+        env = _netbox_env(root)
+        env.update(
+            ZWVL_ADMIN_USER=username, ZWVL_ADMIN_PASSWORD=password, ZWVL_TOKEN_DESCRIPTION=TOKEN_DESCRIPTION
+        )
+        self.proc = subprocess.Popen(
+            [str(lay.netbox_bin), "shell", "--no-startup", "-c", _SHELL_CODE],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=root,
+        )
+
+    def result(self, timeout: float = T_SHELL) -> str:
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            self.kill()
+            raise LocalNetboxError(f"netbox shell (admin, token) timed out after {timeout:.0f}s") from exc
+        if self.proc.returncode != 0:
+            raise LocalNetboxError(
+                f"netbox shell (admin user and API token) failed (exit {self.proc.returncode}):\n{_tail(err)}"
+            )
+        for line in out.splitlines():
+            if line.startswith("ZWVL_TOKEN="):
+                token = json.loads(line.split("=", 1)[1])
+                if isinstance(token, str) and token.startswith("nbt_"):
+                    return token
+        raise LocalNetboxError("netbox shell did not report the new API token")
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.communicate(timeout=T_QUICK)
 
 
 def _ensure_migrated(lay: Layout, root: Path, db_name: str, progress: Progress | None) -> None:
@@ -1143,31 +1226,46 @@ def start_instance(
         port,
         lay.version,
     )
-    if pid is not None and not (same_config and _http_status(url, None)[0] is not None):
-        _say(progress, f"Restarting gunicorn (pid {pid}): configuration changed or not answering ...")
+    config_changed = _prepare_root(lay, root, db_name, _redis_cache_db(name))
+    if pid is not None and (config_changed or not same_config or not _responsive(url)):
+        _say(progress, f"Restarting gunicorn (pid {pid}): configuration changed or not healthy ...")
         _signal_and_wait(pid, T_STOP)
         pid = None
+    creds_path = root / CREDENTIALS_FILE
+    try:
+        creds: dict[str, str] | None = read_credentials(creds_path)
+    except NetboxSettingsError:
+        creds = None
+    if creds is not None and creds.get("db_name") != db_name:
+        creds = None  # belongs to another database: its token cannot work here
+    password = secrets.token_urlsafe(18)
+    shell: _TokenShell | None = None
+    token: str | None = None
     if pid is None:
-        _prepare_root(lay, root, db_name, _redis_cache_db(name))
         _ensure_migrated(lay, root, db_name, progress)
-        pid = _start_gunicorn(lay, root, port, progress, startup_timeout)
+        if creds is None:
+            _say(progress, "Creating the admin user and an API token (while gunicorn starts) ...")
+            shell = _TokenShell(lay, root, ADMIN_USER, password)
+        try:
+            pid = _start_gunicorn(lay, root, port, progress, startup_timeout)
+        except BaseException:
+            if shell is not None:
+                shell.kill()
+            raise
         started = True
     else:
         _say(progress, f"gunicorn already running (pid {pid}) and healthy: not restarting.")
 
-    creds_path = root / CREDENTIALS_FILE
-    token: str | None = None
-    try:
-        creds = read_credentials(creds_path)
-        matches = creds.get("url") == url and creds.get("db_name") == db_name
-        if matches and _http_status(url, creds["token"])[0] == 200:
-            token = creds["token"]
-    except NetboxSettingsError:
-        pass
+    if shell is None and creds is not None and _token_accepted(url, creds["token"], root):
+        token = creds["token"]
+        if creds.get("url") != url:
+            creds["url"] = url
+            _write_private(creds_path, json.dumps(creds, indent=2) + "\n")
     if token is None:
-        _say(progress, "Creating the admin user and an API token ...")
-        password = secrets.token_urlsafe(18)
-        token = _create_admin_and_token(lay, root, ADMIN_USER, password)
+        if shell is None:
+            _say(progress, "Creating the admin user and an API token ...")
+            shell = _TokenShell(lay, root, ADMIN_USER, password)
+        token = shell.result()
         creds_doc = {
             "url": url,
             "token": token,
@@ -1290,6 +1388,8 @@ def status(name: str = DEFAULT_INSTANCE, cache_dir: Path | str | None = None) ->
         nb = Check(True, detail)
     elif code is None:
         nb = Check(False, f"{url} not answering" + ("" if pid else " (gunicorn not running)"))
+    elif code in (401, 403):
+        nb = Check(False, f"{url}/api/status/ refused the token (HTTP {code}); run `zwvl netbox up`")
     else:
-        nb = Check(False, f"{url}/api/status/ answered HTTP {code} (token refused?)")
+        nb = Check(False, f"{url}/api/status/ answered HTTP {code}; see {root / 'gunicorn.log'}")
     return Status(name, url, nb, pg, rd)
