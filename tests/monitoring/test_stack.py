@@ -1,0 +1,207 @@
+"""The whole chain: Prometheus (Debian) scrapes the real exporter reading the lab, PostgreSQL and the
+helpdesk; every PromQL expression of the rules and dashboards is evaluated there; cutting fibre in
+the lab fires the alerts, Alertmanager routes them and inhibits the link-downs of an isolated site,
+and restoring the fibre clears them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.monitoring.conftest import STALE_DATASET
+from tests.monitoring.promql import (
+    dashboard_expressions,
+    dashboard_variable_metrics,
+    metric_names,
+    rule_expressions,
+)
+from tests.monitoring.services import Alertmanager, Prometheus
+from zwvl.lab import Lab, LabSpec
+
+pytestmark = pytest.mark.integration
+
+
+def test_metric_name_extraction() -> None:
+    assert metric_names('sum by (partner) (rate(zwvl_x_total{a="b"}[5m])) / on (partner) zwvl:y') == {
+        "zwvl_x_total",
+        "zwvl:y",
+    }
+    assert metric_names('label_replace(m, "work", "x", "category", "a|b") or vector(0)') == {"m"}
+    assert metric_names("time() - max(up{job='zwvl'}) > bool 3") == {"up"}
+
+
+def test_every_rule_expression_evaluates_on_real_metrics(prometheus: Prometheus) -> None:
+    names = prometheus.names()
+    problems = []
+    for rule, expr in rule_expressions().items():
+        result = prometheus.query(expr)
+        if result.get("status") != "success":
+            problems.append(f"{rule}: {result.get('error')}")
+        missing = metric_names(expr) - names
+        if missing:
+            problems.append(f"{rule}: no such metric {sorted(missing)}")
+    assert problems == []
+
+
+def test_every_dashboard_expression_evaluates_on_real_metrics(prometheus: Prometheus) -> None:
+    names = prometheus.names()
+    problems = []
+    for dashboard, exprs in dashboard_expressions().items():
+        for expr in exprs:
+            result = prometheus.query(expr)
+            if result.get("status") != "success":
+                problems.append(f"{dashboard}: {expr}: {result.get('error')}")
+            missing = metric_names(expr) - names
+            if missing:
+                problems.append(f"{dashboard}: {expr}: no such metric {sorted(missing)}")
+    for dashboard, metrics in dashboard_variable_metrics().items():
+        problems += [f"{dashboard}: variable reads unknown {m}" for m in sorted(metrics - names)]
+    assert problems == []
+
+
+def test_the_check_catches_a_typo(prometheus: Prometheus) -> None:
+    """The two checks above would fail on a misspelt metric or broken syntax."""
+    names = prometheus.names()
+    assert metric_names("zwvl_backbone_link_upp == 0") - names == {"zwvl_backbone_link_upp"}
+    assert prometheus.query("sum by (site (zwvl_backbone_link_up)")["status"] == "error"
+
+
+def test_every_source_is_up_and_scraped(prometheus: Prometheus) -> None:
+    res = prometheus.query("zwvl_source_up")["data"]["result"]
+    assert {r["metric"]["source"]: r["value"][1] for r in res} == {
+        "model": "1",
+        "netbox": "1",
+        "backbone": "1",
+        "helpdesk": "1",
+        "datasets": "1",
+    }
+
+
+# ------------------------------------------------------------------------------------ end to end
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 90.0) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+def firing(prom: Prometheus, alertname: str, **labels: str) -> list[dict[str, Any]]:
+    return [
+        a
+        for a in prom.alerts()
+        if a["state"] == "firing"
+        and a["labels"]["alertname"] == alertname
+        and all(a["labels"].get(k) == v for k, v in labels.items())
+    ]
+
+
+def am_alerts(am: Alertmanager, alertname: str) -> list[dict[str, Any]]:
+    return [a for a in am.alerts() if a["labels"]["alertname"] == alertname]
+
+
+def test_a_stale_dataset_fires_and_drift_fires(prometheus: Prometheus) -> None:
+    stale = wait_for("DatasetStale", lambda: firing(prometheus, "DatasetStale"))
+    assert {a["labels"]["dataset"] for a in stale} == {STALE_DATASET}
+    assert wait_for("NetboxDriftDetected", lambda: firing(prometheus, "NetboxDriftDetected"))
+    assert not firing(prometheus, "NetboxApplyOverdue")
+
+
+def test_cut_fibre_fires_alerts_and_isolation_inhibits_link_downs(
+    prometheus: Prometheus, alertmanager: Alertmanager, webhooks: Any, lab: tuple[Lab, LabSpec]
+) -> None:
+    the_lab, _ = lab
+    wait_for(
+        "a quiet backbone",
+        lambda: not [a for a in prometheus.alerts() if a["labels"]["alertname"].startswith("Fibre")],
+    )
+    try:
+        # 1. cut RDC - Kortrijk: both ends of the circuit fire, Kortrijk town hall is left on one path
+        the_lab.cut_link("ZWVL-FO-0057", mode="down")
+        down = wait_for(
+            "FibreLinkDown",
+            lambda: len(firing(prometheus, "FibreLinkDown")) == 2 and firing(prometheus, "FibreLinkDown"),
+        )
+        assert {(a["labels"]["circuit"], a["labels"]["site"]) for a in down} == {
+            ("ZWVL-FO-0057", "regional-datacenter"),
+            ("ZWVL-FO-0057", "kortrijk-town-hall"),
+        }
+        one = down[0]
+        assert one["labels"]["severity"] == "warning"
+        assert one["annotations"]["runbook_url"].endswith("monitoring/runbooks/fibre-link-down.md")
+        wait_for(
+            "FibreRedundancyLost",
+            lambda: firing(prometheus, "FibreRedundancyLost", site="kortrijk-town-hall"),
+        )
+        assert not firing(prometheus, "FibreSiteIsolated")
+        # Alertmanager has the link-downs, active (nothing inhibits them yet)
+        wait_for("link-downs in Alertmanager", lambda: len(am_alerts(alertmanager, "FibreLinkDown")) == 2)
+        assert all(a["status"]["state"] == "active" for a in am_alerts(alertmanager, "FibreLinkDown"))
+
+        # 2. a silent cut of Kortrijk - Leiedal (OSPF dies, interfaces stay up): Kortrijk is isolated
+        the_lab.cut_link("ZWVL-FO-0075", mode="silent")
+        isolated = wait_for(
+            "FibreSiteIsolated", lambda: firing(prometheus, "FibreSiteIsolated", site="kortrijk-town-hall")
+        )
+        assert isolated[0]["labels"]["severity"] == "critical"
+        assert isolated[0]["labels"]["peer_site"] == "kortrijk-town-hall"
+        # the library behind Kortrijk is cut off too
+        wait_for("library isolated", lambda: firing(prometheus, "FibreSiteIsolated", site="kortrijk-library"))
+        wait_for("four link-downs", lambda: len(firing(prometheus, "FibreLinkDown")) == 4)
+
+        # the isolated site silences every link-down of its links, at both ends
+        def all_inhibited() -> list[dict[str, Any]] | None:
+            links = am_alerts(alertmanager, "FibreLinkDown")
+            iso = am_alerts(alertmanager, "FibreSiteIsolated")
+            if len(links) == 4 and iso and all(a["status"]["inhibitedBy"] for a in links):
+                return links
+            return None
+
+        links = wait_for("inhibited link-downs", all_inhibited)
+        assert {a["status"]["state"] for a in links} == {"suppressed"}
+        assert {(a["labels"]["circuit"], a["labels"]["site"]) for a in links} == {
+            ("ZWVL-FO-0057", "regional-datacenter"),
+            ("ZWVL-FO-0057", "kortrijk-town-hall"),
+            ("ZWVL-FO-0075", "kortrijk-town-hall"),
+            ("ZWVL-FO-0075", "leiedal-office"),
+        }
+        site_iso = [
+            a
+            for a in am_alerts(alertmanager, "FibreSiteIsolated")
+            if a["labels"]["site"] == "kortrijk-town-hall"
+        ]
+        assert site_iso and site_iso[0]["status"]["state"] == "active"
+
+        # routed by severity and partner: the pager and Kortrijk got the isolation
+        def notified(path: str) -> bool:
+            with webhooks.lock:
+                return any(
+                    p == path and any(a["labels"]["alertname"] == "FibreSiteIsolated" for a in body["alerts"])
+                    for p, body in webhooks.received
+                )
+
+        wait_for("pager notified", lambda: notified("/pager"))
+        wait_for("Kortrijk notified", lambda: notified("/partner/kortrijk"))
+    finally:
+        the_lab.restore_link("ZWVL-FO-0075")
+        the_lab.restore_link("ZWVL-FO-0057")
+
+    # 3. restored: everything clears
+    wait_for(
+        "the fibre alerts to clear",
+        lambda: not [a for a in prometheus.alerts() if a["labels"]["alertname"].startswith("Fibre")],
+    )
+    # the recording rules run in their own group: they follow within an evaluation or two
+    wait_for(
+        "no circuit down",
+        lambda: prometheus.query("zwvl:backbone_circuits_down:count")["data"]["result"][0]["value"][1] == "0",
+        timeout=30,
+    )

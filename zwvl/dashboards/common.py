@@ -1,0 +1,185 @@
+"""Building blocks shared by the dashboards: data source and partner variables, panel helpers."""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import bargauge, prometheus, stat, statetimeline, table, timeseries
+from grafana_foundation_sdk.builders.dashboard import (
+    Dashboard,
+    DashboardLink,
+    DatasourceVariable,
+    QueryVariable,
+    ThresholdsConfig,
+)
+from grafana_foundation_sdk.models.dashboard import (
+    DashboardCursorSync,
+    DashboardLinkType,
+    DataSourceRef,
+    Threshold,
+    ThresholdsMode,
+    ValueMap,
+    ValueMapping,
+    ValueMappingResult,
+    VariableHide,
+    VariableRefresh,
+    VariableSort,
+)
+from grafana_foundation_sdk.models.prometheus import PromQueryFormat
+
+DS = DataSourceRef(type_val="prometheus", uid="${datasource}")
+ALL_PARTNERS = 'partner=~"$partner"'
+GREEN, YELLOW, ORANGE, RED, BLUE = "green", "yellow", "orange", "red", "blue"
+
+
+def base(uid: str, title: str, description: str, tags: list[str], partner_metric: str | None) -> Dashboard:
+    d = (
+        Dashboard(title)
+        .uid(uid)
+        .description(description)
+        .tags(["zwvl", *tags])
+        .timezone("Europe/Brussels")
+        .time("now-24h", "now")
+        .refresh("1m")
+        .tooltip(DashboardCursorSync.CROSSHAIR)
+        .readonly()
+        .link(
+            DashboardLink("zwvl dashboards")
+            .type(DashboardLinkType.DASHBOARDS)
+            .tags(["zwvl"])
+            .as_dropdown(True)
+        )
+        .with_variable(
+            DatasourceVariable("datasource")
+            .label("Prometheus")
+            .type("prometheus")
+            .hide(VariableHide.DONT_HIDE)
+        )
+    )
+    if partner_metric:
+        d = d.with_variable(
+            QueryVariable("partner")
+            .label("Partner")
+            .datasource(DS)
+            .query(f"label_values({partner_metric}, partner)")
+            .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
+            .sort(VariableSort.ALPHABETICAL_ASC)
+            .multi(True)
+            .include_all(True)
+            .all_value(".*")
+        )
+    return d
+
+
+def q(expr: str, legend: str = "", ref: str = "A") -> prometheus.Dataquery:
+    query = prometheus.Dataquery().expr(expr).ref_id(ref).datasource(DS)
+    return query.legend_format(legend) if legend else query
+
+
+def table_q(expr: str, ref: str = "A") -> prometheus.Dataquery:
+    return (
+        prometheus.Dataquery().expr(expr).ref_id(ref).datasource(DS).instant().format(PromQueryFormat.TABLE)
+    )
+
+
+def steps(*pairs: tuple[float | None, str]) -> ThresholdsConfig:
+    return (
+        ThresholdsConfig()
+        .mode(ThresholdsMode.ABSOLUTE)
+        .steps([Threshold(value=v, color=c) for v, c in pairs])
+    )
+
+
+def stat_panel(
+    title: str, expr: str, description: str, thresholds: ThresholdsConfig, unit: str = "none", width: int = 6
+) -> stat.Panel:
+    return (
+        stat.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DS)
+        .with_target(q(expr).instant())
+        .unit(unit)
+        .thresholds(thresholds)
+        .height(4)
+        .span(width)
+    )
+
+
+def timeseries_panel(
+    title: str, description: str, targets: list[prometheus.Dataquery], unit: str = "none", width: int = 12
+) -> timeseries.Panel:
+    p = (
+        timeseries.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DS)
+        .unit(unit)
+        .height(8)
+        .span(width)
+    )
+    for t in targets:
+        p = p.with_target(t)
+    return p
+
+
+def table_panel(title: str, description: str, expr: str, width: int = 12, height: int = 8) -> table.Panel:
+    return (
+        table.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DS)
+        .with_target(table_q(expr))
+        .height(height)
+        .span(width)
+    )
+
+
+def bargauge_panel(
+    title: str,
+    description: str,
+    expr: str,
+    legend: str,
+    unit: str,
+    thresholds: ThresholdsConfig,
+    width: int = 12,
+    max_value: float | None = None,
+) -> bargauge.Panel:
+    p = (
+        bargauge.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DS)
+        .with_target(q(expr, legend).instant())
+        .unit(unit)
+        .min(0)
+        .thresholds(thresholds)
+        .height(8)
+        .span(width)
+    )
+    return p.max(max_value) if max_value is not None else p
+
+
+def up_down_mappings() -> list[ValueMapping]:
+    return [
+        ValueMap(
+            options={
+                "0": ValueMappingResult(text="down", color=RED, index=0),
+                "1": ValueMappingResult(text="up", color=GREEN, index=1),
+            }
+        )
+    ]
+
+
+def state_timeline_panel(
+    title: str, description: str, expr: str, legend: str, width: int = 24
+) -> statetimeline.Panel:
+    return (
+        statetimeline.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DS)
+        .with_target(q(expr, legend))
+        .mappings(up_down_mappings())
+        .thresholds(steps((None, RED), (1, GREEN)))
+        .height(10)
+        .span(width)
+    )

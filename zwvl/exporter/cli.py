@@ -1,0 +1,196 @@
+"""`zwvl exporter` and `zwvl monitoring ...` (configuration generated from the source of truth)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+_inventory = click.option(
+    "--inventory",
+    "inventory_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("inventory"),
+    show_default=True,
+    help="Folder with the inventory YAML.",
+)
+
+
+@click.command("exporter")
+@click.option("--listen", default="127.0.0.1:9479", show_default=True, help="HOST:PORT to serve /metrics on.")
+@_inventory
+@click.option(
+    "--policies",
+    "policies_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Policy catalogue folder [default: policies/ beside the inventory].",
+)
+@click.option(
+    "--frr",
+    envvar="ZWVL_EXPORTER_FRR",
+    default=None,
+    help="Read the backbone from FRR: lab[:NAME] (the zwvl lab), netns[:TEMPLATE] (vtysh -N), sockets:DIR "
+    "(vtysh --vty_socket DIR/<device>) or command:ARGV with {device} [env ZWVL_EXPORTER_FRR].",
+)
+@click.option("--frr-timeout", type=click.FloatRange(0.1, 60), default=5.0, show_default=True)
+@click.option(
+    "--drift",
+    envvar="ZWVL_EXPORTER_DRIFT",
+    default="auto",
+    show_default=True,
+    help="NetBox drift: auto (run `zwvl drift` in the background when NetBox and the reconciler are "
+    "there), off, file:PATH (a JSON drift report) or command:ARGV [env ZWVL_EXPORTER_DRIFT].",
+)
+@click.option("--drift-interval", type=click.FloatRange(10, 86400), default=300.0, show_default=True)
+@click.option(
+    "--apply-state",
+    envvar="ZWVL_APPLY_STATE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="State file the reconciler writes after each successful apply [env ZWVL_APPLY_STATE].",
+)
+@click.option(
+    "--rt-url",
+    envvar="RT_URL",
+    default=None,
+    help="Request Tracker base URL for helpdesk metrics; credentials from RT_TOKEN or "
+    "RT_USER/RT_PASSWORD [env RT_URL].",
+)
+@click.option("--rt-category-field", default="ITIL category", show_default=True)
+@click.option("--rt-min-interval", type=click.FloatRange(0, 3600), default=30.0, show_default=True)
+@click.option(
+    "--datasets-dsn",
+    envvar="ZWVL_DATASETS_DSN",
+    default=None,
+    help="libpq connection string of the data platform for dataset freshness [env ZWVL_DATASETS_DSN].",
+)
+@click.option("--datasets-query", default=None, help="SQL returning (dataset, last load time) rows.")
+@click.option("--once", is_flag=True, help="Print one scrape to standard output and exit.")
+def exporter_command(
+    listen: str,
+    inventory_dir: Path,
+    policies_dir: Path | None,
+    frr: str | None,
+    frr_timeout: float,
+    drift: str,
+    drift_interval: float,
+    apply_state: Path | None,
+    rt_url: str | None,
+    rt_category_field: str,
+    rt_min_interval: float,
+    datasets_dsn: str | None,
+    datasets_query: str | None,
+    once: bool,
+) -> None:
+    """Serve Prometheus metrics (prefix zwvl_) built fresh on every scrape.
+
+    Always: inventory, policy results, programme indicators, fibre coverage, dataset declarations
+    and the exporter's own health. Optional sources: NetBox drift and last apply, backbone state
+    from FRR, helpdesk from Request Tracker, dataset freshness from PostgreSQL.
+    """
+    from zwvl.exporter.server import ExporterConfig, parse_listen, render_once, serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cfg = ExporterConfig(
+        inventory_dir=inventory_dir,
+        policies_dir=policies_dir,
+        frr=frr,
+        frr_timeout=frr_timeout,
+        drift="off" if once and drift == "auto" else drift,
+        drift_interval=drift_interval,
+        apply_state=apply_state,
+        rt_url=rt_url,
+        rt_category_field=rt_category_field,
+        rt_min_interval=rt_min_interval,
+        datasets_dsn=datasets_dsn,
+        datasets_query=datasets_query,
+    )
+    try:
+        parse_listen(listen)
+        if once:
+            sys.stdout.write(render_once(cfg).decode())
+            return
+        serve(cfg, listen, ready=lambda url: click.echo(f"zwvl exporter serving {url}", err=True))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+@click.group("monitoring")
+def monitoring_group() -> None:
+    """Prometheus and Alertmanager configuration generated from the source of truth."""
+
+
+def _write_or_check(path: Path, text: str, check: bool) -> None:
+    if check:
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current != text:
+            click.echo(f"{path}: out of date; run the command without --check", err=True)
+            sys.exit(1)
+        click.echo(f"{path}: up to date", err=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"{path}: written", err=True)
+
+
+@monitoring_group.command("scrape-config")
+@_inventory
+@click.option(
+    "--from",
+    "source",
+    type=click.Choice(["inventory", "netbox"]),
+    default="inventory",
+    show_default=True,
+    help="Read devices and services from the domain model or from NetBox (NETBOX_URL/NETBOX_TOKEN or "
+    "the local one).",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("monitoring/prometheus/prometheus.yml"),
+    show_default=True,
+)
+@click.option("--check", is_flag=True, help="Exit 1 when the file differs from what would be generated.")
+@click.option("--stdout", "to_stdout", is_flag=True, help="Print instead of writing the file.")
+def scrape_config_command(
+    inventory_dir: Path, source: str, output: Path, check: bool, to_stdout: bool
+) -> None:
+    """Generate Prometheus' configuration: scrape jobs for every monitored device and service."""
+    from zwvl.cli import load_or_exit
+    from zwvl.exporter.promconfig import prometheus_config, targets_from_inventory, targets_from_netbox
+
+    if source == "netbox":
+        from zwvl.netbox.settings import NetboxSettingsError, resolve_netbox
+
+        try:
+            url, token = resolve_netbox()
+        except NetboxSettingsError as exc:
+            raise click.ClickException(str(exc)) from exc
+        targets = targets_from_netbox(url, token)
+    else:
+        targets = targets_from_inventory(load_or_exit(inventory_dir, 2))
+    text = prometheus_config(targets)
+    if to_stdout:
+        click.echo(text, nl=False)
+        return
+    _write_or_check(output, text, check)
+
+
+@monitoring_group.command("alertmanager-config")
+@_inventory
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("monitoring/alertmanager/alertmanager.yml"),
+    show_default=True,
+)
+@click.option("--check", is_flag=True, help="Exit 1 when the file differs from what would be generated.")
+def alertmanager_config_command(inventory_dir: Path, output: Path, check: bool) -> None:
+    """Generate Alertmanager's configuration: routes by severity and by partner, inhibitions."""
+    from zwvl.cli import load_or_exit
+    from zwvl.exporter.promconfig import alertmanager_config
+
+    _write_or_check(output, alertmanager_config(load_or_exit(inventory_dir, 2)), check)
