@@ -148,8 +148,19 @@ def check(
 
 def _register() -> None:
     from zwvl.netbox.cli import netbox_group
+    from zwvl.netbox.commands import COMMANDS as NETBOX_COMMANDS
 
     main.add_command(netbox_group)
+    for command in NETBOX_COMMANDS:  # plan, apply, drift, import
+        main.add_command(command)
+    main.add_command(__import__("zwvl.lab.cli").lab.cli.lab_group)
+    main.add_command(__import__("zwvl.codeowners").codeowners.codeowners_command)
+    from zwvl.dashboards.cli import dashboards_command
+    from zwvl.exporter.cli import exporter_command, monitoring_group
+
+    main.add_command(exporter_command)
+    main.add_command(monitoring_group)
+    main.add_command(dashboards_command)
 
 
 _register()

@@ -74,12 +74,13 @@ def _rename(section: str, d: dict[str, Any], r: _Renamer) -> dict[str, Any]:
         d["partner"] = r.slug(d["partner"])
     elif section == "sites":
         d["slug"], d["partner"] = r.slug(d["slug"]), r.slug(d["partner"])
+        d["name"] = f"{d['name']} ({r.k})"  # NetBox wants unique site names
     elif section == "devices":
         d["name"], d["site"] = r.device(d["name"]), r.slug(d["site"])
         if "loopback" in d:
             d["loopback"] = r.shift(d["loopback"], r.loop_off)
     elif section == "providers":
-        d["slug"] = r.slug(d["slug"])
+        d["slug"], d["name"] = r.slug(d["slug"]), f"{d['name']} ({r.k})"
     elif section == "circuits":
         d["cid"] = d["cid"].replace("ZWVL-", f"ZWVL-R{r.k}-", 1)
         d["provider"] = r.slug(d["provider"])

@@ -18,7 +18,7 @@ _FQDN = re.compile(
     r"(?<![\w.-])(?:[a-z0-9-]+\.)+(?:be|eu|com|net|org|local|internal|lan|example)(?![\w-])", re.I
 )
 # addresses that are not hosts: wildcard/loopback binds, masks
-_ALLOWED_IPS = {"0.0.0.0", "127.0.0.1", "255.255.255.255", "0.0.0.0/0", "::1"}
+_ALLOWED_IPS = {"0.0.0.0", "127.0.0.1", "127.0.0.1/32", "255.255.255.255", "0.0.0.0/0", "::1"}
 _ALLOWED_HOSTS = {
     "localhost",
     "example.com",

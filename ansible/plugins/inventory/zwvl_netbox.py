@@ -1,0 +1,155 @@
+"""Ansible inventory plugin: the backbone routers from NetBox in five requests.
+
+The fast route next to netbox.netbox.nb_inventory (scripts/bench-inventory compares them): the same
+hosts, groups (site_, tenant_, role_, platform_) and the host variables the roles read, without the
+OpenAPI schema download and per-object lookups of nb_inventory. It reads NetBox with the zwvl
+package's reader (zwvl.lab.source: devices, interfaces, IP addresses, circuits and circuit terminations
+with ``fields=``; link peers joined by cable).
+"""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: zwvl_netbox
+short_description: Routers, interfaces and addresses from NetBox in a few requests
+description:
+  - Devices with the given role and platform, their interfaces (with IP addresses, link peers and the
+    far end of their circuit) and nb_inventory-compatible host variables.
+  - The configuration file's name must end with C(zwvl_netbox.yml) or C(zwvl_netbox.yaml).
+extends_documentation_fragment:
+  - constructed
+options:
+  plugin:
+    description: Marks the file as a source for this plugin.
+    required: true
+    choices: ["zwvl_netbox"]
+  api_endpoint:
+    description: NetBox URL.
+    required: true
+    env:
+      - name: NETBOX_API
+      - name: NETBOX_URL
+  token:
+    description: NetBox API token (v1 or v2).
+    required: true
+    env:
+      - name: NETBOX_TOKEN
+  role:
+    description: Device role slug of the hosts.
+    default: router
+  platform:
+    description: Platform slug of the hosts.
+    default: frr
+  group_by:
+    description: Groups to make, like nb_inventory with plurals off (site, tenant, role, platform, status).
+    type: list
+    elements: str
+    default: [site, tenant, role, platform]
+"""
+
+from typing import Any  # noqa: E402 - after DOCUMENTATION, as Ansible plugins are written
+
+from ansible.errors import AnsibleError  # noqa: E402
+from ansible.plugins.inventory import BaseInventoryPlugin, Constructable  # noqa: E402
+
+CIRCUIT_TERMINATION = "circuits.circuittermination"
+
+
+def _slug(obj: Any) -> str | None:
+    if isinstance(obj, dict):
+        return obj.get("slug") or obj.get("value") or obj.get("name")
+    return obj
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable):
+    NAME = "zwvl_netbox"
+
+    def verify_file(self, path: str) -> bool:
+        return super().verify_file(path) and path.endswith(("zwvl_netbox.yml", "zwvl_netbox.yaml"))
+
+    def parse(self, inventory: Any, loader: Any, path: str, cache: bool = True) -> None:
+        super().parse(inventory, loader, path, cache)
+        self._read_config_data(path)
+        try:
+            from zwvl.lab.source import fetch_records
+            from zwvl.netbox.client import NetboxClient, NetboxError
+        except ImportError as exc:
+            raise AnsibleError(f"zwvl_netbox needs the zwvl package in Ansible's Python: {exc}") from exc
+        url = str(self.get_option("api_endpoint")).rstrip("/")
+        try:
+            client = NetboxClient(url, str(self.get_option("token")), timeout=120.0, retries=3)
+            rec = fetch_records(client, role=self.get_option("role"), platform=self.get_option("platform"))
+        except NetboxError as exc:
+            raise AnsibleError(str(exc)) from exc
+        self._populate(rec)
+
+    def _populate(self, rec: Any) -> None:
+        ips: dict[int, list[dict[str, Any]]] = {}
+        for ip in rec.ip_addresses:
+            if ip.get("assigned_object_type") == "dcim.interface":
+                ips.setdefault(ip["assigned_object_id"], []).append(
+                    {"address": ip["address"], "status": ip.get("status"), "role": ip.get("role")}
+                )
+        by_device: dict[int, list[dict[str, Any]]] = {}
+        ends: dict[str, dict[str, dict[str, Any]]] = {}
+        for itf in sorted(rec.interfaces, key=lambda i: i["id"]):
+            item = {
+                k: itf.get(k)
+                for k in (
+                    "id",
+                    "name",
+                    "enabled",
+                    "type",
+                    "description",
+                    "mtu",
+                    "cable",
+                    "link_peers",
+                    "link_peers_type",
+                )
+            }
+            item["ip_addresses"] = ips.get(itf["id"], [])
+            item["connected_endpoints"] = []
+            by_device.setdefault(itf["device"]["id"], []).append(item)
+            if itf.get("link_peers_type") == CIRCUIT_TERMINATION:
+                for peer in itf.get("link_peers") or []:
+                    cid = (peer.get("circuit") or {}).get("cid")
+                    if cid:
+                        ends.setdefault(cid, {})[str(peer.get("term_side"))] = {
+                            "item": item,
+                            "device": itf["device"],
+                        }
+        # the far end of each circuit, as nb_inventory's connected_endpoints (cable path through it)
+        for sides in ends.values():
+            if set(sides) == {"A", "Z"}:
+                a, z = sides["A"], sides["Z"]
+                a["item"]["connected_endpoints"] = [{"name": z["item"]["name"], "device": z["device"]}]
+                z["item"]["connected_endpoints"] = [{"name": a["item"]["name"], "device": a["device"]}]
+
+        strict = self.get_option("strict")
+        group_by = self.get_option("group_by")
+        for dev in sorted(rec.devices, key=lambda d: d["name"]):
+            host = dev["name"]
+            self.inventory.add_host(host)
+            primary = (dev.get("primary_ip4") or {}).get("address")
+            hostvars: dict[str, Any] = {
+                "site": _slug(dev.get("site")),
+                "tenant": _slug(dev.get("tenant")),
+                "role": _slug(dev.get("role")),
+                "platform": _slug(dev.get("platform")),
+                "status": dev.get("status"),
+                "interfaces": by_device.get(dev["id"], []),
+            }
+            if primary:
+                hostvars["primary_ip4"] = primary.split("/")[0]
+                hostvars["ansible_host"] = primary.split("/")[0]
+            for key, value in hostvars.items():
+                if value is not None:
+                    self.inventory.set_variable(host, key, value)
+            for attr in group_by:
+                value = _slug(hostvars.get(attr)) if attr != "status" else _slug(dev.get("status"))
+                if value:
+                    group = self.inventory.add_group(f"{attr}_{value}")
+                    self.inventory.add_child(group, host)
+            self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)
+            self._add_host_to_composed_groups(self.get_option("groups"), hostvars, host, strict=strict)
+            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, host, strict=strict)

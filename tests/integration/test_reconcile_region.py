@@ -1,0 +1,127 @@
+"""The whole region applied to a clean NetBox through the command line, then applied again."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.reconcile_support import (
+    FULL,
+    client_for,
+    duplicates,
+    env_for,
+    launch,
+    state_of,
+    teardown,
+    zwvl,
+)
+from zwvl.netbox import local
+from zwvl.netbox.kinds import BY_NAME, TAG, Ref
+from zwvl.netbox.reconcile import apply, load_desired, plan
+
+
+@pytest.fixture(scope="module")
+def region_nb(
+    netbox_template: str, netbox_progress: Callable[[str], None], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[local.Instance]:
+    inst = launch(netbox_template, tmp_path_factory.mktemp("region"), netbox_progress)
+    try:
+        yield inst
+    finally:
+        teardown(inst)
+
+
+@pytest.fixture(scope="module")
+def applied(region_nb: local.Instance) -> dict[str, Any]:
+    t0 = time.monotonic()
+    proc = zwvl("apply", "--inventory", FULL, "--format", "json", env=env_for(region_nb))
+    assert proc.returncode == 0, proc.stderr
+    out: dict[str, Any] = json.loads(proc.stdout)
+    out["wall_s"] = time.monotonic() - t0
+    return out
+
+
+def test_full_apply_of_the_region(region_nb: local.Instance, applied: dict[str, Any]) -> None:
+    _inv, desired = load_desired(FULL)
+    assert applied["summary"]["create"] > 1000 and applied["summary"]["delete"] == 0
+    state = state_of(region_nb)
+    assert duplicates(state) == []
+    for kind, objs in desired.objects.items():
+        for key, want in objs.items():
+            rec = state.find(kind, key)
+            assert rec is not None, f"missing {kind} {key}"
+            if BY_NAME[kind].taggable and not want.implicit:
+                assert rec.managed and TAG in rec.tags, f"{kind} {key} not tagged"
+                assert rec.source == want.source
+    counts = {k: len(v) for k, v in state.records.items()}
+    assert counts["dcim.site"] == 72
+    assert counts["dcim.device"] == 125
+    assert counts["circuits.circuit"] == 75
+    assert counts["circuits.circuittermination"] == 150
+    assert counts["dcim.cable"] == 150
+    assert counts["dcim.interface"] == 1549 + 72  # from the templates, plus one lo per router
+    assert counts["tenancy.tenant"] == 15
+    assert counts["ipam.vlan"] == 90
+    # loopbacks sit on lo and are the routers' primary IPv4; circuit ends on the right interfaces
+    rtr = state.find("dcim.device", ("kor-th-rtr01",))
+    assert rtr is not None and rtr.fields["primary_ip4"] == Ref("ipam.ipaddress", ("100.126.0.20/32",))
+    lo_ip = state.find("ipam.ipaddress", ("100.126.0.20/32",))
+    assert lo_ip is not None and lo_ip.fields["assigned_object"] == Ref(
+        "dcim.interface", ("kor-th-rtr01", "lo")
+    )
+    end = state.find("ipam.ipaddress", ("100.64.0.29/31",))
+    assert end is not None and end.fields["assigned_object"] == Ref(
+        "dcim.interface", ("kor-lib-rtr01", "eth0")
+    )
+    cable = state.find("dcim.cable", ("ZWVL-FO-0015/Z",))
+    assert cable is not None
+    assert cable.fields["a_terminations"] == [Ref("circuits.circuittermination", ("ZWVL-FO-0015", "Z"))]
+    assert cable.fields["b_terminations"] == [Ref("dcim.interface", ("kor-lib-rtr01", "eth0"))]
+    # the change log names the commit
+    changes = client_for(region_nb).request("GET", "core/object-changes/", params={"limit": 5})
+    assert all(c["message"].startswith("zwvl apply") for c in changes["results"])
+
+
+def test_plan_after_apply_shows_no_changes_and_second_apply_writes_nothing(
+    region_nb: local.Instance, applied: dict[str, Any]
+) -> None:
+    proc = zwvl("plan", "--inventory", FULL, env=env_for(region_nb))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No changes" in proc.stdout
+    _inv, desired = load_desired(FULL)
+    client = client_for(region_nb)
+    outcome = apply(client, desired)
+    assert outcome.report is None
+    assert client.stats.writes == 0
+    # reads: one list per kind (plus the tagged interfaces and cable ends) and the status call
+    assert client.stats.reads <= 40
+
+
+def test_noop_plan_reads_are_one_list_per_kind(region_nb: local.Instance, applied: dict[str, Any]) -> None:
+    _inv, desired = load_desired(FULL)
+    client = client_for(region_nb)
+    p = plan(client, desired)
+    assert not p.ops
+    per_endpoint = client.stats.by_endpoint
+    # interfaces (1,621) need two pages of 1,000; everything else fits one
+    assert per_endpoint["GET dcim/interfaces/"] == 3  # two pages + the tagged ones
+    assert all(n == 1 for ep, n in per_endpoint.items() if ep != "GET dcim/interfaces/")
+
+
+def test_import_then_plan_shows_no_changes(
+    region_nb: local.Instance, applied: dict[str, Any], tmp_path: Path
+) -> None:
+    out = tmp_path / "imported"
+    proc = zwvl("import", "--out", out, env=env_for(region_nb))
+    assert proc.returncode == 0, proc.stderr
+    assert "125 devices" in proc.stdout and "72 sites" in proc.stdout
+    assert (out / "partners" / "kortrijk" / "sites.yaml").is_file()
+    assert zwvl("validate", "--inventory", out, env=env_for()).returncode == 0
+    proc = zwvl("plan", "--inventory", out, env=env_for(region_nb))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No changes" in proc.stdout

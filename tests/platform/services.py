@@ -1,0 +1,290 @@
+"""Real services for the platform tests, started and stopped by the fixtures (by PID, no systemd).
+
+- PostgreSQL 15: a private cluster (`initdb` in a temporary directory, a free port on 127.0.0.1,
+  superuser `zwvl_plat_admin`), so Debian's 15/main and the NetBox databases are never touched.
+- Request Tracker 5.0.3 (Debian's request-tracker5 + rt5-db-sqlite + rt5-standalone): `rt-server`
+  on a free 127.0.0.1 port with a SQLite database in a temporary directory. The config is isolated
+  with RT_SITE_CONFIG/RT_SITE_CONFIG_DIR; the SLA part is rendered from the Ansible role's own
+  template with the domain model's variables, so the test RT runs the config the role deploys.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import requests
+
+from zwvl.inventory import Inventory
+from zwvl.platform.plan import request_tracker_vars
+
+REPO = Path(__file__).resolve().parents[2]
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+RT_SERVER = Path("/usr/share/request-tracker5/libexec/rt-server")
+RT_SETUP = Path("/usr/sbin/rt-setup-database-5")
+RT_PASSWD = Path("/usr/sbin/rt-passwd-5")
+SLA_TEMPLATE = REPO / "ansible/roles/request_tracker/templates/60-zwvl-sla.pm.j2"
+PG_SUPERUSER = "zwvl_plat_admin"
+
+
+class ServiceError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _missing(*paths: Path) -> list[str]:
+    return [str(p) for p in paths if not p.exists()]
+
+
+def _stop(proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    """Stop a process group we started (by its PID), TERM then KILL."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+
+@dataclass
+class PgServer:
+    host: str
+    port: int
+    user: str
+    password: str
+    root: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def conn(self) -> dict[str, object]:
+        return {"host": self.host, "port": self.port, "user": self.user, "sslmode": "disable"}
+
+    def dsn(self, dbname: str = "postgres", user: str | None = None, password: str | None = None) -> str:
+        return (
+            f"host={self.host} port={self.port} dbname={dbname} user={user or self.user} "
+            f"password={password or self.password} connect_timeout=10"
+        )
+
+
+def start_postgres() -> PgServer:
+    missing = _missing(PG_BIN / "initdb", PG_BIN / "postgres")
+    if missing:
+        raise ServiceError(f"PostgreSQL 15 missing ({', '.join(missing)}): run scripts/install-system-deps")
+    root = Path(tempfile.mkdtemp(prefix="zwvl-plat-pg-"))
+    password = secrets.token_urlsafe(18)
+    (root / "pw").write_text(password)
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        pg = pwd.getpwnam("postgres")
+        for p in (root, root / "pw"):
+            os.chown(p, pg.pw_uid, pg.pw_gid)
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(
+        [
+            *as_postgres,
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(root / "data"),
+            "-U",
+            PG_SUPERUSER,
+            f"--pwfile={root / 'pw'}",
+            "-A",
+            "scram-sha-256",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    (root / "pw").unlink()
+    port = free_port()
+    log = open(root / "postgres.log", "wb")  # noqa: SIM115 (kept open for the server's lifetime)
+    proc = subprocess.Popen(
+        [
+            *as_postgres,
+            str(PG_BIN / "postgres"),
+            "-D",
+            str(root / "data"),
+            "-p",
+            str(port),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"unix_socket_directories={root}",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "shared_buffers=32MB",
+            "-c",
+            "max_connections=60",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    server = PgServer("127.0.0.1", port, PG_SUPERUSER, password, root, proc)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServiceError(f"postgres exited: {(root / 'postgres.log').read_text()[-2000:]}")
+        ready = subprocess.run(
+            [str(PG_BIN / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)], check=False
+        )
+        if ready.returncode == 0:
+            return server
+        time.sleep(0.3)
+    stop_postgres(server)
+    raise ServiceError("postgres did not accept connections within 60 s")
+
+
+def stop_postgres(server: PgServer) -> None:
+    if server.proc is not None:
+        _stop(server.proc)
+    shutil.rmtree(server.root, ignore_errors=True)
+
+
+# --- Request Tracker -------------------------------------------------------------------------
+
+
+@dataclass
+class RtServer:
+    url: str
+    user: str
+    password: str
+    root: Path
+    env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+
+    def set_password(self, user: str, password: str) -> None:
+        """Set an RT user's password out of band with RT's own rt-passwd (REST2 cannot)."""
+        proc = subprocess.run(
+            [str(RT_PASSWD), user],
+            input=password + "\n",
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if "Successfully changed" not in proc.stdout:  # exits 1 without a terminal even on success
+            raise ServiceError(f"rt-passwd {user}: {proc.stdout[-500:]} {proc.stderr[-500:]}")
+
+    def log(self) -> str:
+        path = self.root / "rt-server.log"
+        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+
+def render_sla_config(inv: Inventory) -> str:
+    env = jinja2.Environment(trim_blocks=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return env.from_string(SLA_TEMPLATE.read_text()).render(**request_tracker_vars(inv))
+
+
+def start_rt(inv: Inventory) -> RtServer:
+    missing = _missing(RT_SERVER, RT_SETUP)
+    if missing:
+        raise ServiceError(
+            f"Request Tracker 5 missing ({', '.join(missing)}): run scripts/install-system-deps "
+            "(request-tracker5, rt5-db-sqlite, rt5-standalone)"
+        )
+    root = Path(tempfile.mkdtemp(prefix="zwvl-plat-rt-"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    password = secrets.token_urlsafe(18)
+    for d in ("site.d", "mason", "session"):
+        (root / d).mkdir()
+    (root / "RT_SiteConfig.pm").write_text(
+        "\n".join(
+            [
+                "Set($rtname, 'zwvl-test');",
+                "Set($Organization, 'zwvl-test');",
+                "Set($WebDomain, '127.0.0.1');",
+                f"Set($WebPort, {port});",
+                "Set($WebPath, '');",
+                f"Set($WebBaseURL, '{url}');",
+                "Set($DatabaseType, 'SQLite');",
+                f"Set($DatabaseName, '{root / 'rt.sqlite'}');",
+                "Set($LogToSTDERR, 'warning');",
+                "Set($LogToSyslog, undef);",
+                f"$RT::MasonDataDir = '{root / 'mason'}';",
+                f"$RT::MasonSessionDir = '{root / 'session'}';",
+                "1;",
+                "",
+            ]
+        )
+    )
+    (root / "site.d" / "60-zwvl-sla.pm").write_text(render_sla_config(inv))
+    env = dict(
+        os.environ, RT_SITE_CONFIG=str(root / "RT_SiteConfig.pm"), RT_SITE_CONFIG_DIR=str(root / "site.d")
+    )
+    pwfile = root / "rootpw"
+    pwfile.write_text(password)
+    setup = subprocess.run(
+        [str(RT_SETUP), "--action", "init", "--skip-create", "--root-password-file", str(pwfile)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    pwfile.unlink()
+    if setup.returncode != 0:
+        raise ServiceError(f"rt-setup-database failed: {setup.stdout[-1500:]}{setup.stderr[-1500:]}")
+    log = open(root / "rt-server.log", "wb")  # noqa: SIM115 (kept open for the server's lifetime)
+    proc = subprocess.Popen(
+        [str(RT_SERVER), "--server", "Starlet", "--max-workers", "2", "--listen", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=root,
+    )
+    server = RtServer(url, "root", password, root, env, proc)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServiceError(f"rt-server exited: {server.log()}")
+        try:
+            resp = requests.get(f"{url}/REST/2.0/queues/all", auth=("root", password), timeout=10)
+            if resp.status_code == 200:
+                return server
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    stop_rt(server)
+    raise ServiceError(f"rt-server did not answer within 180 s: {server.log()}")
+
+
+def stop_rt(server: RtServer) -> None:
+    if server.proc is not None:
+        _stop(server.proc)
+    shutil.rmtree(server.root, ignore_errors=True)

@@ -1,0 +1,239 @@
+"""The Ansible roles against real servers: systemd-nspawn machines booting a Debian 12 image, each in
+its own network namespace (zwvl.platform.nspawn), reached over SSH like any server.
+
+The hosts are the devices the domain model runs the services on (lei-rdc-srv01/02); the test plays
+NetBox's part by writing the inventory with the machines' addresses. Each playbook: a first run
+that changes things, a second run with changed=0, a meaningful --check --diff, then the services are
+used from the host: PostgreSQL over TLS only, both exporters, RT with the uniform SLA in Brussels
+business hours.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import secrets
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import requests
+import yaml
+
+from tests.platform.harness import Applier, run_program
+from zwvl.inventory import Inventory
+from zwvl.platform import nspawn, rt
+from zwvl.platform.sla import due_dates
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+ANSIBLE = REPO / "ansible"
+PLAYBOOK = REPO / ".venv" / "bin" / "ansible-playbook"
+SSH_ARGS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+class Lab:
+    def __init__(self, root: Path, machines: dict[str, nspawn.Machine], key: Path) -> None:
+        self.root, self.machines, self.key = root, machines, key
+        self.pg_password = secrets.token_urlsafe(18)
+        self.rt_password = secrets.token_urlsafe(18)
+        self.inventory = root / "inventory.yml"
+        hosts = {
+            name: {"ansible_host": m.address, "primary_ip4": f"{m.address}/{m.prefixlen}"}
+            for name, m in machines.items()
+        }
+        self.inventory.write_text(
+            yaml.safe_dump(
+                {
+                    "all": {
+                        "hosts": hosts,
+                        "vars": {
+                            "ansible_user": "root",
+                            "ansible_ssh_private_key_file": str(key),
+                            "ansible_ssh_common_args": SSH_ARGS,
+                            "ansible_python_interpreter": "/usr/bin/python3",
+                        },
+                    }
+                }
+            )
+        )
+
+    def ssh(self, machine: nspawn.Machine, command: str) -> str:
+        proc = subprocess.run(
+            ["ssh", "-i", str(self.key), *SSH_ARGS.split(), "-o", "BatchMode=yes",
+             f"root@{machine.address}", command],
+            capture_output=True, text=True, timeout=120, check=True,
+        )  # fmt: skip
+        return proc.stdout
+
+    def play(
+        self, playbook: str, *args: str, extra: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, int]]:
+        env = dict(
+            os.environ,
+            ANSIBLE_CONFIG=str(ANSIBLE / "ansible.cfg"),
+            ANSIBLE_HOST_KEY_CHECKING="False",
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_FORCE_COLOR="0",
+            ZWVL_PG_ADMIN_PASSWORD=self.pg_password,
+            ZWVL_RT_PASSWORD=self.rt_password,
+            PATH=f"{REPO / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
+        )
+        extra_file = self.root / f"extra-{secrets.token_hex(4)}.json"
+        extra_file.write_text(json.dumps(extra or {}))
+        proc = subprocess.run(
+            [str(PLAYBOOK), "-i", str(self.inventory), "-e", f"@{extra_file}", *args, playbook],
+            cwd=ANSIBLE, env=env, capture_output=True, text=True, timeout=1200, check=False,
+        )  # fmt: skip
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 0, out[-6000:]
+        changed = {host: int(c) for host, _ok, c, _u, _f in RECAP.findall(out)}
+        return out, changed
+
+
+def metrics(url: str, attempts: int = 30) -> str:
+    """An exporter's metrics page (a restarted exporter may need a moment to listen)."""
+    for _ in range(attempts):
+        try:
+            resp = requests.get(url, timeout=30)
+            if resp.status_code == 200:
+                return resp.text
+        except requests.ConnectionError:
+            pass
+        time.sleep(1)
+    raise AssertionError(f"{url} did not answer")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[Lab]:
+    from tests.platform.conftest import _progress
+
+    if os.geteuid() != 0:
+        pytest.fail("the nspawn lab needs root (network namespaces, systemd-nspawn)")
+    image = nspawn.ensure_image(lambda m: _progress(pytestconfig, m))
+    root = tmp_path_factory.mktemp("lab")
+    key = root / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    tag = os.getpid() % 1000
+    subnet = 200 + os.getpid() % 50
+    machines: dict[str, nspawn.Machine] = {}
+    try:
+        for i, name in enumerate(("lei-rdc-srv01", "lei-rdc-srv02")):
+            machines[name] = nspawn.start_machine(
+                image,
+                name,
+                netns=f"zwp{tag}-{i + 1}",
+                host_address=f"169.254.{subnet}.{4 * i + 1}",
+                address=f"169.254.{subnet}.{4 * i + 2}",
+                prefixlen=30,
+                authorized_key=(key.with_suffix(".pub")).read_text(),
+                workdir=root / name,
+                progress=lambda m: _progress(pytestconfig, m),
+            )
+        yield Lab(root, machines, key)
+    finally:
+        for m in machines.values():
+            nspawn.stop_machine(m)
+
+
+def test_data_platform_playbook(lab: Lab) -> None:
+    db = lab.machines["lei-rdc-srv01"]
+    extra = {"postgresql_hba_networks": [db.network], "zwvl_python": str(REPO / ".venv/bin/python")}
+    out, changed = lab.play("data-platform.yml", extra=extra)
+    assert changed["lei-rdc-srv01"] > 0, out[-3000:]
+    # idempotent: a second run changes nothing, and neither does --check --diff
+    out, changed = lab.play("data-platform.yml", extra=extra)
+    assert changed["lei-rdc-srv01"] == 0, out[-3000:]
+    out, changed = lab.play("data-platform.yml", "--check", "--diff", extra=extra)
+    assert changed["lei-rdc-srv01"] == 0, out[-3000:]
+    # --check --diff shows what a new client network would change, without changing it
+    more = dict(extra, postgresql_hba_networks=[db.network, "192.0.2.0/24"])
+    out, changed = lab.play("data-platform.yml", "--check", "--diff", extra=more)
+    # the template and the reload it would notify
+    assert changed["lei-rdc-srv01"] == 2 and "+hostssl  all       all   192.0.2.0/24" in out, out[-3000:]
+    assert "192.0.2.0/24" not in lab.ssh(db, "cat /etc/postgresql/15/main/pg_hba.conf")  # check mode only
+
+    # TLS only from the network, SCRAM, as the provisioning role Pulumi uses
+    dsn = f"host={db.address} port=5432 dbname=postgres user=zwvl_provisioner password={lab.pg_password}"
+    with psycopg.connect(dsn + " sslmode=require", connect_timeout=10) as c:
+        row = c.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone()
+        assert row == (True,)
+    with pytest.raises(psycopg.OperationalError, match="no pg_hba.conf entry"):
+        psycopg.connect(dsn + " sslmode=disable", connect_timeout=10)
+
+    # both exporters answer on the host's address; the postgres exporter reaches the database
+    assert re.search(r"^pg_up 1", metrics(f"http://{db.address}:9187/metrics"), re.M)
+    assert "node_uname_info" in metrics(f"http://{db.address}:9100/metrics")
+
+    # and Pulumi's data-platform program provisions through it (then destroys what it made)
+    applier = Applier({"pgAdminPassword": lab.pg_password})
+    run_program(
+        "data-platform",
+        applier,
+        {"pgHost": db.address, "pgPort": "5432", "pgAdminUser": "zwvl_provisioner", "pgSslmode": "require",
+         "namePrefix": "zwvl_plat_lab_"},
+    )  # fmt: skip
+    try:
+        reader = applier.resources["kortrijk-reader-password"].outputs["result"]
+        rdsn = (
+            f"host={db.address} dbname=zwvl_plat_lab_kortrijk user=zwvl_plat_lab_kortrijk_reader "
+            f"password={reader}"
+        )
+        with psycopg.connect(rdsn + " sslmode=require", connect_timeout=10) as c:
+            assert c.execute("SELECT current_user").fetchone() == ("zwvl_plat_lab_kortrijk_reader",)
+    finally:
+        applier.destroy()
+
+
+def test_helpdesk_playbook(lab: Lab, inventory: Inventory) -> None:
+    assert inventory.helpdesk is not None
+    hd = lab.machines["lei-rdc-srv02"]
+    extra = {"zwvl_python": str(REPO / ".venv/bin/python")}
+    out, changed = lab.play("helpdesk.yml", extra=extra)
+    assert changed["lei-rdc-srv02"] > 0, out[-3000:]
+    out, changed = lab.play("helpdesk.yml", extra=extra)
+    assert changed["lei-rdc-srv02"] == 0, out[-3000:]
+    out, changed = lab.play("helpdesk.yml", "--check", "--diff", extra=extra)
+    assert changed["lei-rdc-srv02"] == 0, out[-3000:]
+
+    url = f"http://{hd.address}:8080"
+    client = rt.RtClient(url, "root", lab.rt_password)
+    # a queue created without SLADisabled: 0 has its SLA off (RT 5.0.3); the role switches it on
+    client.create("queue", {"Name": "Lab queue"})
+    assert (client.get("/queue/Lab queue") or {})["SLADisabled"] == "1"
+    out, changed = lab.play("helpdesk.yml", "--check", "--diff", extra=extra)
+    assert changed["lei-rdc-srv02"] == 1 and "SLA enabled on queue Lab queue" in out
+    out, changed = lab.play("helpdesk.yml", extra=extra)
+    assert changed["lei-rdc-srv02"] == 1
+    assert (client.get("/queue/Lab queue") or {})["SLADisabled"] == "0"
+
+    # the deployed %ServiceAgreements: a ticket gets the default SLA's acknowledge deadline in Brussels
+    # business hours (AssumeOutsideActor: created by a service account for a requester)
+    tid = client.create_ticket(
+        inventory.helpdesk, queue="Lab queue", subject="lab", requestor="lab@example.com"
+    )
+    ticket = client.get(f"/ticket/{tid}") or {}
+    created = dt.datetime.fromisoformat(ticket["Created"].replace("Z", "+00:00"))
+    assert ticket["SLA"] == inventory.helpdesk.default_sla
+    ack, _resolve = due_dates(inventory.helpdesk, inventory.helpdesk.default_sla, created)
+    assert dt.datetime.fromisoformat(ticket["Due"].replace("Z", "+00:00")) == ack
+    assert "node_uname_info" in metrics(f"http://{hd.address}:9100/metrics")
+
+
+def test_ansible_lint_production_profile() -> None:
+    proc = subprocess.run(
+        [str(REPO / ".venv/bin/ansible-lint"), "data-platform.yml", "helpdesk.yml", "roles/postgresql",
+         "roles/request_tracker", "roles/prometheus_exporters"],
+        cwd=ANSIBLE, capture_output=True, text=True, timeout=900, check=False,
+        env=dict(os.environ, PATH=f"{REPO / '.venv' / 'bin'}:{os.environ.get('PATH', '')}", NO_COLOR="1"),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert "Profile 'production' was required, and it passed" in proc.stdout + proc.stderr

@@ -1,0 +1,245 @@
+"""zwvl.lab offline: building the lab's plan from NetBox records, scoping it, and the policy's
+prediction of what a fibre cut does (no root, no NetBox)."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Interface
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zwvl.inventory import load_inventory
+from zwvl.lab.ansible import parse_recap
+from zwvl.lab.runtime import namespace_name
+from zwvl.lab.spec import End, LabSpec, Link, NetboxRecords, Router, SpecError, spec_from_netbox
+from zwvl.lab.verify import (
+    check_adjacencies,
+    check_reachability,
+    hub_routers,
+    predicted_unreachable,
+    redundant_links,
+    single_point_links,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _dev(i: int, name: str, tenant: str, site: str) -> dict[str, Any]:
+    return {
+        "id": i,
+        "name": name,
+        "status": {"value": "active"},
+        "site": {"id": i, "slug": site},
+        "tenant": {"slug": tenant},
+        "role": {"slug": "router"},
+        "platform": {"slug": "frr"},
+        "primary_ip4": {"address": f"100.126.0.{i}/32"},
+    }
+
+
+def _itf(i: int, dev: int, name: str, cid: str | None = None, side: str = "A") -> dict[str, Any]:
+    peers = [{"id": 900 + i, "circuit": {"cid": cid}, "term_side": side}] if cid else []
+    return {
+        "id": i,
+        "name": name,
+        "device": {"id": dev},
+        "enabled": True,
+        "link_peers": peers,
+        "link_peers_type": "circuits.circuittermination" if cid else None,
+    }
+
+
+def _ip(i: int, itf: int, addr: str) -> dict[str, Any]:
+    return {"id": i, "address": addr, "assigned_object_type": "dcim.interface", "assigned_object_id": itf}
+
+
+def records() -> NetboxRecords:
+    """Three routers in a line a - b - c, plus a planned circuit b - c and a half-cabled one."""
+    devices = [_dev(1, "a-rtr", "p1", "s1"), _dev(2, "b-rtr", "p1", "s2"), _dev(3, "c-rtr", "p2", "s3")]
+    interfaces = [
+        _itf(10, 1, "lo"),
+        _itf(20, 2, "lo"),  # c-rtr has no lo: primary IPv4 is its loopback
+        _itf(11, 1, "eth0", "C-1", "A"),
+        _itf(21, 2, "eth0", "C-1", "Z"),
+        _itf(22, 2, "eth1", "C-2", "A"),
+        _itf(31, 3, "eth0", "C-2", "Z"),
+        _itf(23, 2, "eth2", "C-3", "A"),
+        _itf(32, 3, "eth1", "C-3", "Z"),
+        _itf(24, 2, "eth3", "C-4", "A"),
+        _itf(99, 42, "eth0", "C-9", "A"),  # not a router's
+    ]
+    ips = [
+        _ip(1, 10, "100.126.0.1/32"),
+        _ip(2, 20, "100.126.0.2/32"),
+        _ip(3, 11, "100.64.0.0/31"),
+        _ip(4, 21, "100.64.0.1/31"),
+        _ip(5, 22, "100.64.0.2/31"),
+        _ip(6, 31, "100.64.0.3/31"),
+        _ip(7, 23, "100.64.0.4/31"),
+        _ip(8, 32, "100.64.0.5/31"),
+        _ip(9, 23, "2001:db8::1/64"),
+    ]
+    circuits = [
+        {"cid": "C-1", "status": {"value": "active"}, "custom_fields": {"ospf_cost": 15}},
+        {"cid": "C-2", "status": {"value": "active"}, "custom_fields": {"ospf_cost": None}},
+        {"cid": "C-3", "status": {"value": "planned"}, "custom_fields": {}},
+        {"cid": "C-4", "status": {"value": "active"}, "custom_fields": {}},
+    ]
+    return NetboxRecords(devices, interfaces, ips, circuits)
+
+
+def test_spec_from_netbox_records() -> None:
+    spec = spec_from_netbox(records())
+    assert sorted(spec.routers) == ["a-rtr", "b-rtr", "c-rtr"]
+    assert spec.routers["c-rtr"].loopback == IPv4Interface("100.126.0.3/32")
+    assert sorted(spec.links) == ["C-1", "C-2", "C-3"]
+    c1 = spec.links["C-1"]
+    assert (c1.a, c1.z, c1.cost) == (
+        End("a-rtr", "eth0", IPv4Interface("100.64.0.0/31")),
+        End("b-rtr", "eth0", IPv4Interface("100.64.0.1/31")),
+        15,
+    )
+    assert spec.links["C-2"].cost is None
+    assert spec.links["C-3"].status == "planned"
+    assert "one termination" in spec.skipped["C-4"]
+    spec.validate()
+    active = spec_from_netbox(records(), statuses=("active",))
+    assert "C-3" not in active.links and active.skipped["C-3"] == "circuit status planned"
+
+
+def test_select_keeps_links_inside_the_scope() -> None:
+    spec = spec_from_netbox(records())
+    sub = spec.select(tenants=["p1"])
+    assert sorted(sub.routers) == ["a-rtr", "b-rtr"]
+    assert sorted(sub.links) == ["C-1"]
+    assert sub.skipped["C-2"] == "outside the selected scope"
+    assert sorted(spec.select(sites=["s3"], routers=["b-rtr"]).links) == ["C-2", "C-3"]
+
+
+def test_round_trip_through_the_state_file() -> None:
+    spec = spec_from_netbox(records())
+    again = LabSpec.from_dict(spec.as_dict())
+    assert again.routers == spec.routers and again.links == spec.links
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda s: s.routers.__setitem__("a-rtr", Router("a-rtr", IPv4Interface("10.0.0.1/32"))), "outside"),
+        (
+            lambda s: s.routers.__setitem__("B_RTR", Router("B_RTR", IPv4Interface("100.126.9.9/32"))),
+            "namespace",
+        ),
+        (
+            lambda s: s.links.__setitem__(
+                "X",
+                Link(
+                    "X",
+                    End("a-rtr", "eth9", IPv4Interface("100.64.9.0/31")),
+                    End("b-rtr", "eth0", IPv4Interface("100.64.9.1/31")),
+                ),
+            ),
+            "also used by",
+        ),
+        (
+            lambda s: s.links.__setitem__(
+                "Y",
+                Link(
+                    "Y",
+                    End("a-rtr", "eth7", IPv4Interface("100.64.8.0/31")),
+                    End("b-rtr", "eth7", IPv4Interface("100.64.9.1/31")),
+                ),
+            ),
+            "different subnets",
+        ),
+    ],
+)
+def test_validate_refuses_unsafe_specs(change: Any, message: str) -> None:
+    spec = spec_from_netbox(records())
+    change(spec)
+    with pytest.raises(SpecError, match=message):
+        spec.validate()
+
+
+def test_namespace_names() -> None:
+    assert namespace_name("main", "kor-th-rtr01") == "zl-kor-th-rtr01"
+    assert namespace_name("t42", "kor-th-rtr01") == "zl-t42.kor-th-rtr01"
+
+
+def test_parse_recap() -> None:
+    out = (
+        "PLAY RECAP ****\nkor-th-rtr01               : ok=4    changed=1    unreachable=0    failed=0    "
+        "skipped=1\nlei-rdc-rtr01 : ok=3 changed=0 unreachable=1 failed=0\n"
+    )
+    assert parse_recap(out) == {
+        "kor-th-rtr01": {"ok": 4, "changed": 1, "unreachable": 0, "failed": 0},
+        "lei-rdc-rtr01": {"ok": 3, "changed": 0, "unreachable": 1, "failed": 0},
+    }
+
+
+def _region_spec(inv: Any) -> LabSpec:
+    """The whole region as a lab would see it (the inventory stands in for NetBox here)."""
+    spec = LabSpec()
+    for d in inv.devices.values():
+        if d.role == "router" and d.loopback is not None:
+            spec.routers[d.name] = Router(d.name, d.loopback, d.site, inv.sites[d.site].partner)
+    for c in inv.circuits.values():
+        spec.links[c.cid] = Link(
+            c.cid,
+            End(c.a.device, c.a.interface, c.a.address),
+            End(c.z.device, c.z.interface, c.z.address),
+            c.ospf_cost,
+            c.status,
+        )
+    return spec
+
+
+def test_policy_prediction_for_the_region_and_a_subset() -> None:
+    inv = load_inventory(REPO / "inventory")
+    spec = _region_spec(inv)
+    spec.validate()
+    assert hub_routers(inv, spec) == ["lei-rdc-rtr01"]
+    town_halls = {d.name for d in inv.devices.values() if inv.sites[d.site].kind == "town-hall"}
+    # the whole region meets I1: no single fibre cuts a town hall off
+    for lk, cut_off in single_point_links(inv, spec):
+        assert not cut_off & town_halls, (lk.cid, cut_off)
+    ring = [lk for lk in redundant_links(inv, spec) if "lei-rdc-rtr01" in lk.routers]
+    assert ring
+    # in the Kortrijk + Zwevegem + W13 lab the ring is broken: Zwevegem hangs off one fibre
+    sub = spec.select(tenants=["kortrijk", "zwevegem", "w13"], sites=["regional-datacenter"])
+    zwevegem = {n for n, r in sub.routers.items() if r.tenant == "zwevegem"}
+    assert len(zwevegem) == 6
+    worst, cut_off = single_point_links(inv, sub)[0]
+    assert worst.cid == "ZWVL-FO-0058" and cut_off == zwevegem
+    assert predicted_unreachable(inv, sub, "ZWVL-FO-0057") == set()
+
+
+def test_checks_report_problems() -> None:
+    spec = spec_from_netbox(records())
+    adj = {"C-1": {"a-rtr": "Full/-", "b-rtr": "Full/-"}, "C-2": {"b-rtr": "Init/-"}}
+    rep = check_adjacencies(spec, adj, skip=["C-3"])
+    assert not rep.ok and any("c-rtr eth0 neighbour state none" in p for p in rep.problems)
+    assert check_reachability({"a-rtr": set(), "b-rtr": {"c-rtr"}, "c-rtr": set()}).details == {
+        "pairs": 6,
+        "failed": 1,
+    }
+
+
+def test_link_peers_joined_by_cable() -> None:
+    from zwvl.lab.source import join_link_peers
+
+    itfs: list[dict[str, Any]] = [
+        {"id": 1, "name": "eth0", "cable": {"id": 7}},
+        {"id": 2, "name": "eth1", "cable": None},
+        {"id": 3, "name": "eth2", "cable": {"id": 8}},  # cabled to another interface, not a circuit
+    ]
+    terms = [
+        {"id": 50, "circuit": {"cid": "C-1"}, "term_side": "Z", "cable": {"id": 7}},
+        {"id": 51, "circuit": {"cid": "C-1"}, "term_side": "A", "cable": None},
+    ]
+    join_link_peers(itfs, terms)
+    assert itfs[0]["link_peers"] == [{"id": 50, "circuit": {"cid": "C-1"}, "term_side": "Z"}]
+    assert itfs[0]["link_peers_type"] == "circuits.circuittermination"
+    assert itfs[1]["link_peers"] == [] and itfs[1]["link_peers_type"] is None
+    assert itfs[2]["link_peers"] == []

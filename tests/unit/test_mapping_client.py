@@ -1,0 +1,175 @@
+"""The REST client's retries, error lines and counters, against a tiny real HTTP server (no NetBox)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from zwvl.netbox.client import (
+    AmbiguousWrite,
+    NetboxAuthError,
+    NetboxClient,
+    NetboxRequestError,
+    NetboxUnreachable,
+)
+from zwvl.netbox.local import free_port
+
+
+class _Server:
+    def __init__(self) -> None:
+        self.script: list[tuple[int, Any]] = []  # answers to give, in order; then 200 {}
+        self.seen: list[tuple[str, str, Any]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else None
+                outer.seen.append((self.command, self.path, body))
+                status, payload = outer.script.pop(0) if outer.script else (200, {})
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = do_DELETE = _answer
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.block_on_close = False  # keep-alive handler threads must not delay the teardown
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[_Server]:
+    srv = _Server()
+    try:
+        yield srv
+    finally:
+        srv.close()
+
+
+def _client(url: str, **kw: Any) -> NetboxClient:
+    return NetboxClient(url, "nbt_abc.secret", backoff=0.01, **kw)
+
+
+def test_5xx_is_retried_with_backoff_and_counted(server: _Server) -> None:
+    server.script = [(503, {}), (500, {}), (200, {"netbox-version": "4.7.3"})]
+    client = _client(server.url, retries=4)
+    assert client.status()["netbox-version"] == "4.7.3"
+    assert client.stats.requests == 3 and client.stats.retries == 2 and client.stats.reads == 3
+
+
+def test_5xx_until_the_end_is_one_unreachable_error(server: _Server) -> None:
+    server.script = [(503, {})] * 10
+    with pytest.raises(NetboxUnreachable) as err:
+        _client(server.url, retries=3).status()
+    assert "failed 3 times" in str(err.value) and "HTTP 503" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_a_refused_token_is_one_line_without_the_token(server: _Server) -> None:
+    server.script = [(403, {"detail": "Invalid v2 token"})]
+    with pytest.raises(NetboxAuthError) as err:
+        _client(server.url).status()
+    text = str(err.value)
+    assert "refused the API token (HTTP 403: Invalid v2 token)" in text and "secret" not in text
+    assert "\n" not in text
+
+
+def test_connection_refused_is_retried_then_one_error() -> None:
+    client = _client(f"http://127.0.0.1:{free_port()}", retries=2)
+    with pytest.raises(NetboxUnreachable, match="failed 2 times .*connection refused"):
+        client.status()
+    assert client.stats.requests == 2
+
+
+def test_bulk_writes_carry_the_changelog_message_and_count_objects(server: _Server) -> None:
+    server.script = [(201, [{"id": 1}, {"id": 2}]), (200, [{"id": 1}]), (204, None)]
+    client = _client(server.url, changelog_message="zwvl apply of commit abc")
+    assert [o["id"] for o in client.bulk_create("dcim/sites", [{"slug": "a"}, {"slug": "b"}])] == [1, 2]
+    client.bulk_update("dcim/sites", [{"id": 1, "description": "x"}])
+    client.bulk_delete("dcim/sites", [1, 2])
+    methods = [(m, p) for m, p, _ in server.seen]
+    assert methods == [
+        ("POST", "/api/dcim/sites/"),
+        ("PATCH", "/api/dcim/sites/"),
+        ("DELETE", "/api/dcim/sites/"),
+    ]
+    for _m, _p, body in server.seen:
+        assert all(item["changelog_message"] == "zwvl apply of commit abc" for item in body)
+    assert server.seen[2][2] == [
+        {"id": 1, "changelog_message": "zwvl apply of commit abc"},
+        {"id": 2, "changelog_message": "zwvl apply of commit abc"},
+    ]
+    assert client.stats.writes == 3 and client.stats.objects_written == 5
+
+
+def test_a_post_answered_by_a_gateway_timeout_is_ambiguous_not_retried(server: _Server) -> None:
+    server.script = [(504, {})]
+    with pytest.raises(AmbiguousWrite):
+        _client(server.url).bulk_create("dcim/sites", [{"slug": "a"}])
+    assert len(server.seen) == 1
+
+
+def test_a_rejected_write_keeps_netbox_s_reasons(server: _Server) -> None:
+    server.script = [(400, {"detail": "1 of 1 objects could not be created.", "errors": [{"index": 0}]})]
+    with pytest.raises(NetboxRequestError) as err:
+        _client(server.url).bulk_create("dcim/sites", [{"slug": "a"}])
+    assert err.value.status == 400 and err.value.body["errors"] == [{"index": 0}]
+
+
+def test_list_reads_every_page(server: _Server) -> None:
+    first = {"count": 2500, "results": [{"id": i} for i in range(1000)]}
+    second = {"count": 2500, "results": [{"id": i} for i in range(1000, 2000)]}
+    third = {"count": 2500, "results": [{"id": i} for i in range(2000, 2500)]}
+    server.script = [(200, first), (200, second), (200, third)]
+    client = _client(server.url, read_workers=1)
+    rows = client.list("dcim/interfaces", fields=["id", "name"])
+    assert [r["id"] for r in rows] == list(range(2500))
+    assert client.stats.reads == 3
+    assert all("fields=id%2Cname" in p and "limit=1000" in p for _m, p, _b in server.seen)
+
+
+def test_a_delete_refused_for_dependents_is_retried_after_the_writes(server: _Server) -> None:
+    from zwvl.netbox.executor import Executor
+    from zwvl.netbox.plan import Op
+    from zwvl.netbox.state import build_state
+
+    # the device goes first (reverse dependency order); the site is refused (409) while something
+    # still depends on it, then retried after the updates and succeeds
+    server.script = [
+        (204, None),
+        (409, {"detail": "1 of 1 objects could not be deleted."}),
+        (200, [{"id": 5}]),
+        (204, None),
+    ]
+    ops = [
+        Op("delete", "dcim.site", ("old-site",), 3),
+        Op("delete", "dcim.device", ("old-rtr",), 4),
+        Op("update", "tenancy.tenant", ("kortrijk",), 5, None, {"description": "x"}),
+    ]
+    client = _client(server.url)
+    report = Executor(client, build_state(server.url, "4.7.3", {})).execute(ops)
+    assert [(m, p) for m, p, _ in server.seen] == [
+        ("DELETE", "/api/dcim/devices/"),
+        ("DELETE", "/api/dcim/sites/"),
+        ("PATCH", "/api/tenancy/tenants/"),
+        ("DELETE", "/api/dcim/sites/"),
+    ]
+    assert (report.deleted, report.updated, report.write_requests) == (2, 1, 4)

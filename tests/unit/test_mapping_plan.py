@@ -1,0 +1,202 @@
+"""Planning, drift, saved plans, rendering and import against NetBox states built in memory.
+
+A state is built from raw records shaped like NetBox's API answers (nested objects with ids, choices
+as value/label, custom fields, tags), so the normalisation is exercised the same way as against a
+real NetBox (the integration tests do that for real).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO
+from zwvl.inventory import load_inventory
+from zwvl.netbox.importer import import_state
+from zwvl.netbox.kinds import BY_NAME, ORDER, TAG, Ref
+from zwvl.netbox.mapping import DesiredState, desired_state
+from zwvl.netbox.plan import make_plan, plan_from_json, plan_to_json, with_bookkeeping
+from zwvl.netbox.reconcile import DeleteGuardError, check_guard, find_drift
+from zwvl.netbox.render import render_drift, render_plan
+from zwvl.netbox.state import build_state
+
+SMALL = REPO / "tests" / "fixtures" / "small-region"
+URL = "http://netbox.example"
+
+
+@pytest.fixture(scope="module")
+def small() -> DesiredState:
+    return desired_state(load_inventory(SMALL))
+
+
+def raw_from(desired: DesiredState, *, skip: set[str] = frozenset()) -> dict[str, list[dict[str, Any]]]:  # type: ignore[assignment]
+    """NetBox as zwvl would have left it after applying ``desired`` (ids assigned in order)."""
+    ids: dict[tuple[str, tuple[str, ...]], int] = {}
+    counter = itertools.count(1)
+    raw: dict[str, list[dict[str, Any]]] = {k: [] for k in ORDER}
+    for kind in ORDER:
+        for d in desired.objects.get(kind, {}).values():
+            ids[(kind, d.key)] = next(counter)
+
+    def ref_id(ref: Ref) -> int:
+        return ids[(ref.kind, ref.key)]
+
+    for kind in ORDER:
+        if kind in skip:
+            continue
+        spec = BY_NAME[kind]
+        for d in desired.objects.get(kind, {}).values():
+            fields = with_bookkeeping(d)
+            rec: dict[str, Any] = {"id": ids[(kind, d.key)], "last_updated": "2026-01-01T00:00:00Z"}
+            cfs: dict[str, Any] = {}
+            for name, value in fields.items():
+                if name.startswith("cf."):
+                    cfs[name[3:]] = value
+                elif name in spec.generic:
+                    t, i = spec.generic[name]
+                    rec[t], rec[i] = (value.kind, ref_id(value)) if value is not None else (None, None)
+                elif name in spec.ref_lists:
+                    rec[name] = [{"object_type": r.kind, "object_id": ref_id(r)} for r in value]
+                elif name in spec.refs:
+                    rec[name] = None if value is None else {"id": ref_id(value), "display": str(value)}
+                elif name == "status":
+                    rec[name] = {"value": value, "label": str(value).title()}
+                else:
+                    rec[name] = value
+            if spec.taggable:
+                rec["custom_fields"] = {} if d.implicit else cfs
+                rec["tags"] = [] if d.implicit else [{"slug": TAG, "name": TAG}]
+            raw[kind].append(rec)
+    return raw
+
+
+def test_empty_netbox_gets_everything_created_in_dependency_order(small: DesiredState) -> None:
+    p = make_plan(small, build_state(URL, "4.7.3", {}))
+    assert {op.action for op in p.ops} == {"create"}
+    order = {k: i for i, k in enumerate(ORDER)}
+    assert [order[op.kind] for op in p.ops] == sorted(order[op.kind] for op in p.ops)
+    # template interfaces come with their devices; lo is created
+    ifaces = [op.key for op in p.ops if op.kind == "dcim.interface"]
+    assert ifaces and all(k[1] == "lo" for k in ifaces)
+    assert len(p.ops) == small.count() - sum(1 for d in small.all() if d.implicit)
+
+
+def test_netbox_as_applied_means_no_changes_and_no_drift(small: DesiredState) -> None:
+    state = build_state(URL, "4.7.3", raw_from(small))
+    p = make_plan(small, state)
+    assert p.ops == [] and p.conflicts == [] and p.unmanaged == []
+    assert find_drift(small, state) == []
+    assert "No changes" in render_plan(p, "text")
+
+
+def test_a_changed_field_is_one_update_with_its_diff_and_drift(small: DesiredState) -> None:
+    raw = raw_from(small)
+    site = next(r for r in raw["dcim.site"] if r["slug"] == "avelgem-library")
+    site["status"] = {"value": "planned", "label": "Planned"}
+    site["latitude"] = 50.0
+    state = build_state(URL, "4.7.3", raw)
+    p = make_plan(small, state)
+    assert [(op.action, op.kind, op.key) for op in p.ops] == [("update", "dcim.site", ("avelgem-library",))]
+    changes = {c.field: (c.old, c.new) for c in p.ops[0].changes}
+    assert changes["status"] == ("planned", "active")
+    assert changes["latitude"][0] == 50.0
+    assert set(p.ops[0].fields) == {"status", "latitude"}  # the hash still matches the inventory
+    drift = find_drift(small, state)
+    assert [(d.kind, d.key) for d in drift] == [("dcim.site", ("avelgem-library",))]
+    text = render_drift(drift, URL, "text")
+    assert 'status: inventory "active", NetBox "planned"' in text
+    md = render_plan(p, "markdown")
+    assert '| `dcim.site` avelgem-library | `status` | `"planned"` | `"active"` |' in md
+
+
+def test_an_inventory_change_is_an_update_but_not_drift(small: DesiredState) -> None:
+    state = build_state(URL, "4.7.3", raw_from(small))
+    changed = copy.deepcopy(small)
+    site = changed.objects["dcim.site"][("avelgem-library",)]
+    site.fields["description"] = "renovated"
+    p = make_plan(changed, state)
+    assert [op.key for op in p.ops] == [("avelgem-library",)]
+    assert set(p.ops[0].fields) == {"description", "cf.zwvl_hash"}
+    assert find_drift(changed, state) == []
+
+
+def test_unmanaged_conflicts_duplicates_and_deletes(small: DesiredState) -> None:
+    raw = raw_from(small)
+    # a hand-made site (unmanaged), a provider that lost its tag (conflict), a duplicate managed VLAN,
+    # and a managed circuit the inventory no longer has
+    raw["dcim.site"].append(
+        {"id": 9001, "slug": "handmade", "name": "Handmade", "tags": [], "custom_fields": {}}
+    )
+    prov = raw["circuits.provider"][0]
+    prov["tags"] = [{"slug": "important"}]
+    dup = dict(raw["ipam.vlan"][0], id=9002)
+    raw["ipam.vlan"].append(dup)
+    gone = dict(raw["circuits.circuit"][0], id=9003, cid="ZWVL-FO-9999")
+    raw["circuits.circuit"].append(gone)
+    state = build_state(URL, "4.7.3", raw)
+    p = make_plan(small, state)
+    assert [(u.kind, u.key) for u in p.unmanaged] == [("dcim.site", ("handmade",))]
+    assert [(c.kind, c.key) for c in p.conflicts] == [("circuits.provider", ("regional-fibre-operator",))]
+    deletes = [(op.kind, op.id, op.reason) for op in p.ops if op.action == "delete"]
+    assert sorted(deletes) == [("circuits.circuit", 9003, ""), ("ipam.vlan", 9002, "duplicate")]
+    assert all(op.action == "delete" for op in p.ops[: len(deletes)])  # deletes go first
+    adopted = make_plan(small, state, adopt=True)
+    up = next(op for op in adopted.ops if op.kind == "circuits.provider")
+    assert up.action == "update" and up.adopt_tags == ["gitops", "important"] and up.reason == "adopt"
+    assert adopted.conflicts == []
+
+
+def test_the_delete_guard(small: DesiredState) -> None:
+    state = build_state(URL, "4.7.3", raw_from(small))
+    fewer = copy.deepcopy(small)
+    for kind in ("ipam.vlan", "ipam.prefix", "ipam.ipaddress", "dcim.cable"):
+        fewer.objects[kind] = {}
+    p = make_plan(fewer, state)
+    assert p.delete_share() > 0.2
+    with pytest.raises(DeleteGuardError, match="--allow-mass-delete"):
+        check_guard(p, 0.2, False)
+    check_guard(p, 0.2, True)
+    check_guard(p, 0.9, False)
+
+
+def test_saved_plans_round_trip_through_json(small: DesiredState) -> None:
+    raw = raw_from(small, skip={"dcim.cable", "ipam.ipaddress"})
+    state = build_state(URL, "4.7.3", raw)
+    p = make_plan(small, state)
+    assert p.ops
+    back = plan_from_json(plan_to_json(p))
+    assert back.fingerprint == p.fingerprint == state.fingerprint
+    assert [(o.action, o.kind, o.key, o.fields) for o in back.ops] == [
+        (o.action, o.kind, o.key, o.fields) for o in p.ops
+    ]
+    with pytest.raises(ValueError):
+        plan_from_json({**plan_to_json(p), "format": 99})
+
+
+def test_the_fingerprint_sees_any_change(small: DesiredState) -> None:
+    raw = raw_from(small)
+    base = build_state(URL, "4.7.3", raw).fingerprint
+    raw["dcim.site"][0]["last_updated"] = "2026-01-02T00:00:00Z"
+    assert build_state(URL, "4.7.3", raw).fingerprint != base
+
+
+def test_import_of_an_applied_netbox_gives_the_same_desired_state(
+    small: DesiredState, tmp_path: Path
+) -> None:
+    state = build_state(URL, "4.7.3", raw_from(small))
+    warnings: list[str] = []
+    out = tmp_path / "inventory"
+    result = import_state(state, out, url=URL, warn=warnings.append)
+    assert warnings == []
+    assert result.counts["devices"] == 12 and result.counts["circuits"] == 7
+    again = desired_state(load_inventory(out))
+    assert {k: set(v) for k, v in again.objects.items()} == {k: set(v) for k, v in small.objects.items()}
+    for kind, objs in small.objects.items():
+        for key, d in objs.items():
+            assert again.objects[kind][key].fields == d.fields, (kind, key)
+            assert again.objects[kind][key].source == d.source, (kind, key)
+    assert make_plan(again, state).ops == []

@@ -1,0 +1,592 @@
+"""The CI definitions: valid against the published schemas, lint-clean, and doing what issue 7 asks.
+
+The schemas are the ones check-jsonschema bundles (`vendor.github-workflows`, `vendor.gitlab-ci`), so
+this runs offline. Shell scripts go through shellcheck, the github-script steps through node.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.workflow.guides import REPO, guides, parse
+from tests.workflow.pipelines import (
+    GITLAB_CI,
+    WORKFLOWS,
+    Invocation,
+    command_problems,
+    github_run,
+    github_script_blocks,
+    github_scripts,
+    github_steps,
+    gitlab,
+    gitlab_jobs,
+    gitlab_run,
+    gitlab_scripts,
+    invocations,
+    workflow,
+)
+
+BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    path = BIN / name
+    assert path.exists(), f"{name} is not installed in the tooling venv (requirements.lock)"
+    return str(path)
+
+
+def check_jsonschema(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [tool("check-jsonschema"), *args], capture_output=True, text=True, timeout=300, cwd=REPO
+    )
+
+
+# --- schemas and lint ---------------------------------------------------------------------------
+
+
+def test_every_workflow_file_is_valid_against_the_published_schema() -> None:
+    assert {p.name for p in WORKFLOWS} >= {
+        "pull-request.yml",
+        "main.yml",
+        "nightly-drift.yml",
+        "policy-report.yml",
+    }
+    proc = check_jsonschema("--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_gitlab_ci_is_valid_against_the_published_schema() -> None:
+    proc = check_jsonschema(
+        "--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci", str(GITLAB_CI)
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("schema", "source", "breakage"),
+    [
+        ("vendor.github-workflows", "main.yml", ("    timeout-minutes: 60\n", "    timeout-minutes: soon\n")),
+        ("vendor.github-workflows", "pull-request.yml", ("  pull_request:\n", "  pull_requests:\n")),
+        ("vendor.gitlab-ci", ".gitlab-ci.yml", ("  interruptible: false\n", "  interruptible: nope\n")),
+        ("vendor.gitlab-ci", ".gitlab-ci.yml", ("  resource_group: netbox\n", "  resource_groups: netbox\n")),
+    ],
+)
+def test_the_schemas_catch_a_broken_file(
+    schema: str, source: str, breakage: tuple[str, str], tmp_path: Path
+) -> None:
+    """The validation is not vacuous: a typo in a key or a wrong type fails."""
+    path = GITLAB_CI if source == ".gitlab-ci.yml" else REPO / ".github" / "workflows" / source
+    text = path.read_text(encoding="utf-8")
+    assert breakage[0] in text
+    broken = tmp_path / source
+    broken.write_text(text.replace(breakage[0], breakage[1], 1), encoding="utf-8")
+    extra = ["--data-transform", "gitlab-ci"] if schema == "vendor.gitlab-ci" else []
+    proc = check_jsonschema("--builtin-schema", schema, *extra, str(broken))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+
+
+def test_yamllint_passes_on_every_yaml_file_of_the_repository() -> None:
+    proc = subprocess.run(
+        [tool("yamllint"), "--strict", "-f", "parsable", "."],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _shellcheck(scripts: list[tuple[str, str]], tmp_path: Path) -> list[str]:
+    problems = []
+    for i, (where, text) in enumerate(scripts):
+        path = tmp_path / f"script{i}.sh"
+        body = re.sub(r"\$\{\{.*?\}\}", "GITHUB_EXPRESSION", text, flags=re.S)
+        path.write_text(f"#!/bin/bash\nset -eo pipefail\n{body}\n", encoding="utf-8")
+        proc = subprocess.run(
+            [tool("shellcheck"), "-s", "bash", "-S", "style", "-f", "gcc", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if proc.returncode != 0:
+            problems.append(f"{where}:\n{proc.stdout}")
+    return problems
+
+
+def test_shellcheck_github_run_steps(tmp_path: Path) -> None:
+    scripts = [(s.where, s.text) for s in github_scripts()]
+    assert len(scripts) > 15
+    assert not _shellcheck(scripts, tmp_path), "\n".join(_shellcheck(scripts, tmp_path))
+
+
+def test_shellcheck_gitlab_scripts(tmp_path: Path) -> None:
+    scripts = [(s.where, s.text) for s in gitlab_scripts()]
+    assert len(scripts) > 8
+    problems = _shellcheck(scripts, tmp_path)
+    assert not problems, "\n".join(problems)
+
+
+def test_no_expression_is_interpolated_into_a_shell_script() -> None:
+    """Values reach scripts through env (script injection hardening), never as `${{ }}` in `run`."""
+    for script in github_scripts():
+        assert "${{" not in script.text, script.where
+
+
+def test_actions_are_pinned_to_a_major_version() -> None:
+    for path in WORKFLOWS:
+        for job in workflow(path.name)["jobs"].values():
+            for step in job.get("steps", []):
+                if "uses" in step:
+                    assert re.fullmatch(
+                        r"[\w.-]+/[\w./-]+@v\d+", step["uses"]
+                    ), f"{path.name}: {step['uses']}"
+
+
+# --- secrets ------------------------------------------------------------------------------------
+
+GITHUB_SECRETS = {
+    "NETBOX_URL",
+    "NETBOX_TOKEN",
+    "PULUMI_BACKEND_URL",
+    "PULUMI_CONFIG_PASSPHRASE",
+    "ZWVL_PG_ADMIN_PASSWORD",
+    "ZWVL_RT_PASSWORD",
+}
+
+
+def test_tokens_come_only_from_ci_secrets() -> None:
+    for path in WORKFLOWS:
+        text = path.read_text(encoding="utf-8")
+        used = set(re.findall(r"secrets\.([A-Z_]+)", text))
+        assert used <= GITHUB_SECRETS, f"{path.name}: {used - GITHUB_SECRETS}"
+        for m in re.finditer(
+            r"^[ \t]*(NETBOX_TOKEN|NETBOX_URL|NETBOX_API|PULUMI_CONFIG_PASSPHRASE|ZWVL_\w*PASSWORD):"
+            r"[ \t]*(\S.*)$",
+            text,
+            re.M,
+        ):
+            assert re.fullmatch(r"\$\{\{ secrets\.[A-Z_]+ \}\}", m.group(2)), f"{path.name}: {m.group(0)}"
+    data = gitlab()
+    for name, job in [("variables", {"variables": data.get("variables", {})}), *gitlab_jobs().items()]:
+        for key, value in (job.get("variables") or {}).items():
+            if any(w in key for w in ("TOKEN", "PASSPHRASE", "PASSWORD")) or key == "NETBOX_URL":
+                pytest.fail(f".gitlab-ci.yml: {name} defines {key}: secrets are masked CI/CD variables")
+            if key == "NETBOX_API":
+                assert value == "$NETBOX_URL"
+
+
+def test_the_policy_check_finds_no_secret_in_the_ci_files() -> None:
+    from zwvl.policy.rules.security import SECRET_PATTERNS
+
+    for path in [
+        *WORKFLOWS,
+        GITLAB_CI,
+        REPO / ".gitlab" / "ci" / "gitlab_api.py",
+        *sorted((REPO / "docs").glob("*.md")),
+    ]:
+        for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for kind, pattern in SECRET_PATTERNS.items():
+                assert not pattern.search(line), f"{path.relative_to(REPO)}:{no}: looks like a {kind}"
+
+
+# --- what the pipelines do ----------------------------------------------------------------------
+
+
+def test_pull_request_pipeline() -> None:
+    wf = workflow("pull-request.yml")
+    assert set(wf["on"]) == {"pull_request"}
+    assert wf["permissions"] == {"contents": "read"}
+    lint = github_run("pull-request.yml", "lint")
+    for needle in (
+        "ruff check",
+        "mypy",
+        "yamllint --strict .",
+        "ansible-lint --offline --profile production",
+        "check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml",
+        "check-jsonschema --builtin-schema vendor.gitlab-ci",
+        "zwvl codeowners --check",
+    ):
+        assert needle in lint, needle
+    check = github_run("pull-request.yml", "check")
+    assert "zwvl validate" in check
+    assert "--format junit" in check and "--format sarif" in check
+    uses = {s.get("uses", "").split("@")[0] for s in github_steps("pull-request.yml", "check")}
+    assert {"github/codeql-action/upload-sarif", "dorny/test-reporter"} <= uses
+    assert wf["jobs"]["check"]["permissions"]["security-events"] == "write"
+    plan = github_run("pull-request.yml", "plan")
+    assert "zwvl plan --format markdown --out plan/plan.json" in plan
+    assert "git rev-parse HEAD:inventory > plan/inventory-tree" in plan
+    upload = next(
+        s for s in github_steps("pull-request.yml", "plan") if "upload-artifact" in s.get("uses", "")
+    )
+    assert upload["with"]["name"] == "netbox-plan"
+    assert wf["jobs"]["plan"]["permissions"]["pull-requests"] == "write"
+    preview = github_run("pull-request.yml", "pulumi-preview")
+    assert "command -v pulumi" in preview and "pulumi preview" in preview
+    assert wf["jobs"]["policy-report"]["uses"] == "./.github/workflows/policy-report.yml"
+
+
+def test_merge_to_main_applies_the_reviewed_plan_one_at_a_time() -> None:
+    wf = workflow("main.yml")
+    assert wf["on"] == {"push": {"branches": ["main"]}}
+    assert wf["concurrency"] == {"group": "netbox-apply", "cancel-in-progress": False}
+    steps = github_steps("main.yml", "apply")
+    download = next(s for s in steps if "download-artifact" in s.get("uses", ""))
+    assert download["with"]["name"] == "netbox-plan"
+    assert "steps.reviewed.outputs.run-id" in download["with"]["run-id"]
+    apply = github_run("main.yml", "apply")
+    order = [
+        apply.index(s) for s in ("git rev-parse HEAD:inventory", "zwvl apply plan/plan.json", "zwvl drift")
+    ]
+    assert order == sorted(order)
+    assert "zwvl plan" not in apply, "main applies the reviewed plan, never a fresh one"
+    jobs = wf["jobs"]
+    assert jobs["ansible"]["needs"] == "apply"
+    assert jobs["pulumi-up"]["needs"] == "ansible"
+    assert "ansible-playbook fibre.yml" in github_run("main.yml", "ansible")
+    assert "pulumi up" in github_run("main.yml", "pulumi-up")
+    assert jobs["policy-report"]["with"]["netbox"] is True
+
+
+def test_nightly_drift_opens_or_updates_one_issue() -> None:
+    wf = workflow("nightly-drift.yml")
+    assert wf["on"]["schedule"][0]["cron"]
+    assert wf["jobs"]["drift"]["permissions"]["issues"] == "write"
+    run = github_run("nightly-drift.yml", "drift")
+    assert "zwvl drift --format markdown" in run and "zwvl plan --format markdown" in run
+    (script,) = [s for w, s, _env in github_script_blocks() if w == "nightly-drift.yml: drift"]
+    assert "<!-- zwvl-drift -->" in script and "netbox-drift" in script
+
+
+def test_policy_report_is_named_by_date_and_commit() -> None:
+    wf = workflow("policy-report.yml")
+    assert "workflow_call" in wf["on"]
+    run = github_run("policy-report.yml", "report")
+    assert "name=policy-report-$(date -u +%F)-${COMMIT}" in run
+    assert "for fmt in html json" in run
+    upload = next(
+        s for s in github_steps("policy-report.yml", "report") if "upload-artifact" in s.get("uses", "")
+    )
+    assert upload["with"]["name"] == "${{ steps.name.outputs.name }}"
+    for caller in ("pull-request.yml", "main.yml", "nightly-drift.yml"):
+        assert workflow(caller)["jobs"]["policy-report"]["uses"] == "./.github/workflows/policy-report.yml"
+    job = gitlab_jobs()["policy-report-main"]
+    assert (
+        "$CI_COMMIT_SHA" in job["artifacts"]["name"] and "$CI_PIPELINE_CREATED_AT" in job["artifacts"]["name"]
+    )
+    assert 'name="policy-report-$(date -u +%F)-$CI_COMMIT_SHA"' in gitlab_run("policy-report-main")
+
+
+def test_gitlab_pipeline_mirrors_github() -> None:
+    jobs = gitlab_jobs()
+    assert {
+        "lint",
+        "policy-check",
+        "netbox-plan",
+        "pulumi-preview",
+        "netbox-apply",
+        "ansible",
+        "pulumi-up",
+        "nightly-drift",
+        "policy-report",
+        "policy-report-main",
+    } <= set(jobs)
+    assert jobs["netbox-apply"]["resource_group"] == "netbox"
+    assert jobs["nightly-drift"]["resource_group"] == "netbox"
+    assert jobs["netbox-apply"]["interruptible"] is False
+    assert jobs["policy-check"]["artifacts"]["reports"]["junit"] == "reports/zwvl-check.xml"
+    apply = gitlab_run("netbox-apply")
+    order = [
+        apply.index(s)
+        for s in (
+            "reviewed-plan plan",
+            "git rev-parse HEAD:inventory",
+            "zwvl apply plan/plan.json",
+            "zwvl drift",
+        )
+    ]
+    assert order == sorted(order)
+    assert "gitlab_api.py note plan/plan.md" in gitlab_run("netbox-plan")
+    assert "gitlab_api.py drift-issue" in gitlab_run("nightly-drift")
+    assert jobs["pulumi-up"]["needs"] == ["ansible"] and jobs["ansible"]["needs"] == ["netbox-apply"]
+    # the same zwvl commands on both platforms
+    gh = {(i.command, i.options) for s in github_scripts() for i in invocations(s.where, s.text)}
+    gl = {(i.command, i.options) for s in gitlab_scripts() for i in invocations(s.where, s.text)}
+    assert gh == gl, f"only on GitHub: {gh - gl}; only on GitLab: {gl - gh}"
+    assert playbook_runs(gitlab_run("ansible")) == playbook_runs(github_run("main.yml", "ansible"))
+
+
+def _all_invocations() -> list[Invocation]:
+    found = [i for s in [*github_scripts(), *gitlab_scripts()] for i in invocations(s.where, s.text)]
+    for guide in guides():
+        for block in parse(guide):
+            if block.kind == "run":
+                found.extend(invocations(block.where, block.text))
+    return found
+
+
+def test_every_zwvl_command_in_ci_and_the_guides_exists() -> None:
+    found = _all_invocations()
+    assert {i.command[0] for i in found} >= {"validate", "check", "codeowners", "plan", "apply", "drift"}
+    problems = [p for i in found for p in command_problems(i)]
+    assert not problems, "\n".join(problems)
+
+
+def test_invocation_parser() -> None:
+    (inv,) = invocations("x", 'rc=0; zwvl check "$LIVE" --format=junit --output "r/$N.xml" || rc=$?')
+    assert inv.command == ("check",) and inv.options == ("--format", "--output")
+    (inv,) = invocations("x", ".venv/bin/zwvl netbox up --port 8001 | tee log")
+    assert inv.command == ("netbox", "up") and inv.options == ("--port",)
+    assert command_problems(Invocation("x", ("check",), ("--nope",))) == [
+        "x: zwvl check --nope: no option --nope"
+    ]
+    assert command_problems(Invocation("x", ("frobnicate",), ())) == ["x: zwvl frobnicate: no such command"]
+
+
+# --- github-script steps, run under node with a mocked GitHub API ---------------------------------
+
+NODE_HARNESS = r"""
+const fs = require('fs');
+const [scriptFile, scenarioFile] = process.argv.slice(2);
+const scenario = JSON.parse(fs.readFileSync(scenarioFile, 'utf8'));
+const calls = [];
+const outputs = {};
+let failed = null;
+const call = (name) => async (params) => {
+  calls.push({ name, params });
+  const r = scenario.responses[name];
+  return { data: r === undefined ? { id: 4242, number: 77 } : r };
+};
+const github = {
+  paginate: async (fn, params) => (await fn(params)).data,
+  rest: {
+    issues: {
+      listComments: call('issues.listComments'), updateComment: call('issues.updateComment'),
+      createComment: call('issues.createComment'), listForRepo: call('issues.listForRepo'),
+      update: call('issues.update'), create: call('issues.create'),
+    },
+    repos: { listPullRequestsAssociatedWithCommit: call('repos.listPullRequestsAssociatedWithCommit') },
+    actions: {
+      listWorkflowRuns: call('actions.listWorkflowRuns'),
+      listWorkflowRunArtifacts: call('actions.listWorkflowRunArtifacts'),
+    },
+  },
+};
+const core = {
+  info: () => {}, setOutput: (k, v) => { outputs[k] = v; }, setFailed: (m) => { failed = m; },
+};
+const context = Object.assign({
+  repo: { owner: 'zwvl', repo: 'main' }, serverUrl: 'https://github.com', runId: 99,
+  sha: 'abcdef0123456789', payload: {},
+}, scenario.context);
+const body = fs.readFileSync(scriptFile, 'utf8');
+const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
+new AsyncFunction('github', 'context', 'core', 'require', body)(github, context, core, require)
+  .then(() => console.log(JSON.stringify({ calls, outputs, failed })))
+  .catch((e) => { console.error(e); process.exit(3); });
+"""
+
+
+def _script(where: str) -> tuple[str, dict[str, str]]:
+    (found,) = [(s, env) for w, s, env in github_script_blocks() if w == where]
+    return found
+
+
+def run_github_script(
+    where: str, tmp_path: Path, responses: dict[str, Any], context: dict[str, Any], env: dict[str, str]
+) -> dict[str, Any]:
+    import json
+
+    node = shutil.which("node")
+    assert node, "node runs the github-script steps in this test (Debian: nodejs)"
+    script, _ = _script(where)
+    (tmp_path / "script.js").write_text(script)
+    (tmp_path / "scenario.json").write_text(json.dumps({"responses": responses, "context": context}))
+    (tmp_path / "harness.js").write_text(NODE_HARNESS)
+    proc = subprocess.run(
+        [node, str(tmp_path / "harness.js"), str(tmp_path / "script.js"), str(tmp_path / "scenario.json")],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
+
+
+PR_CONTEXT = {"payload": {"pull_request": {"number": 12, "head": {"sha": "0123456789abcdef"}}}}
+
+
+def test_plan_comment_is_created_once_then_updated(tmp_path: Path) -> None:
+    (tmp_path / "plan.md").write_text(
+        "| action | object |\n|---|---|\n| create | site avelgem-sports-centre |\n"
+    )
+    env = {"PLAN_FILE": "plan.md"}
+    human = {"id": 1, "user": {"type": "User"}, "body": "I copied <!-- zwvl-plan --> here"}
+    r = run_github_script(
+        "pull-request.yml: plan", tmp_path, {"issues.listComments": [human]}, PR_CONTEXT, env
+    )
+    (create,) = [c for c in r["calls"] if c["name"] == "issues.createComment"]
+    assert create["params"]["issue_number"] == 12
+    body = create["params"]["body"]
+    assert body.startswith("<!-- zwvl-plan -->\n| action | object |")
+    assert "Plan of 0123456" in body
+    assert "create | site avelgem-sports-centre" in body
+    ours = {"id": 7, "user": {"type": "Bot"}, "body": body}
+    r = run_github_script(
+        "pull-request.yml: plan", tmp_path, {"issues.listComments": [human, ours]}, PR_CONTEXT, env
+    )
+    names = [c["name"] for c in r["calls"]]
+    assert "issues.createComment" not in names
+    (update,) = [c for c in r["calls"] if c["name"] == "issues.updateComment"]
+    assert update["params"]["comment_id"] == 7
+
+
+def test_plan_comment_stays_under_githubs_limit(tmp_path: Path) -> None:
+    (tmp_path / "plan.md").write_text("x" * 200_000)
+    r = run_github_script(
+        "pull-request.yml: plan",
+        tmp_path,
+        {"issues.listComments": []},
+        PR_CONTEXT,
+        {"PLAN_FILE": "plan.md"},
+    )
+    (create,) = [c for c in r["calls"] if c["name"] == "issues.createComment"]
+    assert len(create["params"]["body"]) < 65536
+    assert "cut here" in create["params"]["body"]
+
+
+def _drift(
+    tmp_path: Path, drift_rc: str, open_issues: list[dict[str, Any]], drift: str = "| device | field |\n"
+) -> dict[str, Any]:
+    (tmp_path / "drift.md").write_text(drift)
+    (tmp_path / "plan.md").write_text("No changes.\n")
+    return run_github_script(
+        "nightly-drift.yml: drift",
+        tmp_path,
+        {"issues.listForRepo": open_issues},
+        {},
+        {"DRIFT_RC": drift_rc, "PLAN_RC": "0"},
+    )
+
+
+def test_drift_issue_lifecycle(tmp_path: Path) -> None:
+    r = _drift(tmp_path, "2", [])
+    (create,) = [c for c in r["calls"] if c["name"] == "issues.create"]
+    assert create["params"]["labels"] == ["netbox-drift"]
+    body = create["params"]["body"]
+    assert body.startswith("<!-- zwvl-drift -->") and "| device | field |" in body
+    issue = {"number": 5, "body": body}
+    other = {"number": 9, "body": "<!-- zwvl-drift -->", "pull_request": {}}
+    # same drift the next night: the body is refreshed, nobody is notified again
+    r = _drift(tmp_path, "2", [issue, other])
+    names = [c["name"] for c in r["calls"]]
+    assert (
+        names.count("issues.update") == 1
+        and "issues.create" not in names
+        and "issues.createComment" not in names
+    )
+    # different drift: updated and one comment
+    r = _drift(tmp_path, "2", [issue], drift="| circuit | status |\n")
+    assert [c["params"]["issue_number"] for c in r["calls"] if c["name"] == "issues.createComment"] == [5]
+    # no drift: closed
+    r = _drift(tmp_path, "0", [issue])
+    (close,) = [c for c in r["calls"] if c["name"] == "issues.update"]
+    assert close["params"] == {
+        "owner": "zwvl",
+        "repo": "main",
+        "issue_number": 5,
+        "state": "closed",
+        "state_reason": "completed",
+    }
+    # no drift, no issue: nothing written
+    r = _drift(tmp_path, "0", [])
+    assert [c["name"] for c in r["calls"]] == ["issues.listForRepo"]
+
+
+def test_reviewed_plan_is_found_or_the_apply_stops(tmp_path: Path) -> None:
+    pr = {"number": 12, "merged_at": "2026-11-28T10:00:00Z", "base": {"ref": "main"}, "head": {"sha": "feed"}}
+    runs = [
+        {"id": 1, "run_number": 1, "run_attempt": 1, "html_url": "u1"},
+        {"id": 2, "run_number": 2, "run_attempt": 1, "html_url": "u2"},
+    ]
+    artifacts = {"total_count": 1, "artifacts": [{"name": "netbox-plan", "expired": False}]}
+    r = run_github_script(
+        "main.yml: apply",
+        tmp_path,
+        {
+            "repos.listPullRequestsAssociatedWithCommit": [pr],
+            "actions.listWorkflowRuns": runs,
+            "actions.listWorkflowRunArtifacts": artifacts,
+        },
+        {},
+        {},
+    )
+    assert r["failed"] is None
+    assert r["outputs"] == {"run-id": "2", "pr": "12"}  # the newest run
+    listed = next(c for c in r["calls"] if c["name"] == "actions.listWorkflowRuns")
+    assert listed["params"]["head_sha"] == "feed" and listed["params"]["workflow_id"] == "pull-request.yml"
+    r = run_github_script(
+        "main.yml: apply", tmp_path, {"repos.listPullRequestsAssociatedWithCommit": []}, {}, {}
+    )
+    assert "no reviewed plan" in r["failed"] and r["outputs"] == {}
+    expired = {"total_count": 1, "artifacts": [{"name": "netbox-plan", "expired": True}]}
+    r = run_github_script(
+        "main.yml: apply",
+        tmp_path,
+        {
+            "repos.listPullRequestsAssociatedWithCommit": [pr],
+            "actions.listWorkflowRuns": runs,
+            "actions.listWorkflowRunArtifacts": expired,
+        },
+        {},
+        {},
+    )
+    assert "has no plan artifact" in r["failed"]
+
+
+def test_every_github_script_step_has_a_behaviour_test() -> None:
+    covered = {"pull-request.yml: plan", "nightly-drift.yml: drift", "main.yml: apply"}
+    assert {w for w, _s, _e in github_script_blocks()} == covered
+
+
+def _is_playbook(path: Path) -> bool:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return isinstance(data, list) and all(
+        isinstance(play, dict) and ("hosts" in play or any(k.endswith("import_playbook") for k in play))
+        for play in data
+    )
+
+
+def playbook_runs(script: str) -> list[tuple[str, str]]:
+    """(inventory or "", playbook) of every ansible-playbook line, in order."""
+    runs = []
+    for line in script.splitlines():
+        words = line.split()
+        if words[:1] == ["ansible-playbook"]:
+            inventory = words[words.index("-i") + 1] if "-i" in words else ""
+            runs.append((inventory, words[-1]))
+    return runs
+
+
+def test_the_pipelines_run_every_ansible_playbook() -> None:
+    """A playbook added under ansible/ must also run after the merge (main.yml and .gitlab-ci.yml)."""
+    runs = playbook_runs(github_run("main.yml", "ansible"))
+    for inventory, playbook in runs:
+        assert (REPO / "ansible" / playbook).is_file(), f"ansible/{playbook} does not exist"
+        assert (
+            not inventory or (REPO / "ansible" / inventory).is_file()
+        ), f"ansible/{inventory} does not exist"
+    playbooks = sorted(p.name for p in (REPO / "ansible").glob("*.yml") if _is_playbook(p))
+    missing = sorted(set(playbooks) - {p for _i, p in runs})
+    assert not missing, f"run {missing} in the ansible jobs of .github/workflows/main.yml and .gitlab-ci.yml"

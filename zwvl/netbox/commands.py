@@ -1,0 +1,346 @@
+"""`zwvl plan | apply | drift | import`: the inventory against NetBox.
+
+NetBox is found through NETBOX_URL and NETBOX_TOKEN, else the local instance started with
+`zwvl netbox up`. The token is read from the environment or that instance's credentials file only;
+it is never printed or logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from zwvl.inventory import InventoryError
+from zwvl.netbox.client import NetboxError
+from zwvl.netbox.mapping import MappingError
+from zwvl.netbox.settings import NetboxSettingsError
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+_inventory_option = click.option(
+    "--inventory",
+    "inventory_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("inventory"),
+    show_default=True,
+    help="Folder with the inventory YAML.",
+)
+_format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format: text for a terminal, markdown for a pull-request comment, json for tools.",
+)
+_adopt_option = click.option(
+    "--adopt",
+    is_flag=True,
+    help="Take over unmanaged NetBox objects that have the natural key of inventory objects "
+    "(tag them 'gitops' and update them) instead of reporting them as conflicts.",
+)
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def _progress(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _load(inventory_dir: Path):  # noqa: ANN202
+    from zwvl.netbox.reconcile import load_desired
+
+    try:
+        return load_desired(inventory_dir)
+    except InventoryError as exc:
+        for p in exc.problems:
+            click.echo(str(p), err=True)
+        click.echo(
+            f"{len(exc.problems)} problem(s) in the inventory; nothing was written to NetBox.", err=True
+        )
+        sys.exit(EXIT_ERROR)
+    except MappingError as exc:
+        for line in exc.problems:
+            click.echo(line, err=True)
+        click.echo(
+            f"{len(exc.problems)} problem(s) mapping the inventory to NetBox; nothing was written.", err=True
+        )
+        sys.exit(EXIT_ERROR)
+
+
+def _emit(text: str, out: Path | None = None) -> None:
+    """Print, or write a file atomically (readers such as the exporter never see half a report)."""
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+
+
+@click.command("plan")
+@_inventory_option
+@_format_option
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also save the plan (JSON, with the fingerprint of the NetBox state it was made from) for "
+    "`zwvl apply PLAN`.",
+)
+@_adopt_option
+def plan_command(inventory_dir: Path, fmt: str, out: Path | None, adopt: bool) -> None:
+    """Show what `zwvl apply` would change in NetBox: create, update or delete per object, with
+    field-by-field differences, in dependency order. Unmanaged objects (without the 'gitops' tag) are
+    listed, never changed.
+
+    Exit 0 when NetBox already matches the inventory, 2 when there are changes, 1 on errors
+    (invalid inventory, NetBox unreachable or refusing the token, conflicts with unmanaged objects).
+    """
+    from zwvl.netbox.plan import plan_to_json
+    from zwvl.netbox.reconcile import connect, git_commit, plan
+    from zwvl.netbox.render import render_plan
+
+    _inv, desired = _load(inventory_dir)
+    commit, _dirty = git_commit(inventory_dir)
+    try:
+        client = connect()
+        p = plan(client, desired, adopt=adopt, commit=commit)
+    except (NetboxError, NetboxSettingsError) as exc:
+        _fail(str(exc))
+    if out is not None:
+        _emit(json.dumps(plan_to_json(p), indent=2, ensure_ascii=False) + "\n", out)
+        click.echo(f"Plan saved to {out} ({p.read_requests} read requests).", err=True)
+    _emit(render_plan(p, fmt))
+    if p.conflicts:
+        click.echo(
+            f"error: {len(p.conflicts)} conflict(s) with unmanaged objects; apply would refuse "
+            "(see --adopt)",
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_CHANGES if p.ops else EXIT_OK)
+
+
+@click.command("apply")
+@click.argument(
+    "plan_file", metavar="[PLAN]", required=False, type=click.Path(dir_okay=False, path_type=Path)
+)
+@_inventory_option
+@click.option(
+    "--allow-mass-delete",
+    is_flag=True,
+    help="Allow deleting more than --max-delete-share of the managed objects.",
+)
+@click.option(
+    "--max-delete-share",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.20,
+    show_default=True,
+    help="Delete guard: the largest share of the managed objects one apply may delete.",
+)
+@click.option(
+    "--break-lock",
+    is_flag=True,
+    help="Break the apply lock held in NetBox (left by an apply that was killed); the holder is shown.",
+)
+@_adopt_option
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 8),
+    default=2,
+    show_default=True,
+    help="Bulk write requests in flight at once (NetBox's gunicorn workers).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format of the summary.",
+)
+@click.option(
+    "--state-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="After a successful apply (also one with nothing to do), write JSON with finished_at, the "
+    "commit and the summary here (read by `zwvl exporter --apply-state`).",
+)
+def apply_command(
+    plan_file: Path | None,
+    inventory_dir: Path,
+    allow_mass_delete: bool,
+    max_delete_share: float,
+    break_lock: bool,
+    adopt: bool,
+    concurrency: int,
+    fmt: str,
+    state_file: Path | None,
+) -> None:
+    """Make NetBox match the inventory, or apply a saved PLAN from `zwvl plan --out`.
+
+    Writes in dependency order with bulk requests, under a lock held in NetBox, with a change-log
+    message naming the git commit. A saved plan is refused when NetBox changed since it was made.
+    Nothing is written when there is nothing to change (not even the lock).
+
+    Exit 0 on success (or nothing to do), 1 on errors.
+    """
+    from zwvl.netbox.plan import plan_from_json
+    from zwvl.netbox.reconcile import apply, changelog_message, connect, git_commit
+    from zwvl.netbox.render import summary_line
+
+    saved = None
+    desired = None
+    if plan_file is not None:
+        try:
+            saved = plan_from_json(json.loads(plan_file.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            _fail(f"cannot read plan {plan_file}: {exc}")
+        commit, dirty = saved.commit, False
+    else:
+        _inv, desired = _load(inventory_dir)
+        commit, dirty = git_commit(inventory_dir)
+    try:
+        client = connect(message=changelog_message(commit, dirty))
+        outcome = apply(
+            client,
+            desired,
+            saved=saved,
+            adopt=adopt,
+            allow_mass_delete=allow_mass_delete,
+            max_delete_share=max_delete_share,
+            break_lock=break_lock,
+            concurrency=concurrency,
+            commit=commit,
+            progress=_progress,
+        )
+    except (NetboxError, NetboxSettingsError) as exc:
+        _fail(str(exc))
+    if outcome.broken_lock is not None:
+        click.echo(f"Broke the apply lock {outcome.broken_lock.describe()}.", err=True)
+    if state_file is not None:
+        doc = {
+            "finished_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "netbox": client.url,
+            "commit": commit,
+            **outcome.as_dict(),
+        }
+        _emit(json.dumps(doc, indent=2) + "\n", state_file)
+    if fmt == "json":
+        click.echo(json.dumps(outcome.as_dict(), indent=2))
+        return
+    rep = outcome.report
+    if rep is None:
+        click.echo(f"{summary_line(outcome.plan)} Nothing written ({outcome.requests} read requests).")
+        return
+    c = outcome.plan.counts()
+    click.echo(
+        f"Applied: {c['create']} created, {c['update']} updated, {c['delete']} deleted in {rep.seconds:.1f}s "
+        f"({rep.write_requests} write requests for {rep.objects_written} objects; "
+        f"{outcome.requests} requests in all)."
+    )
+
+
+@click.command("drift")
+@_inventory_option
+@_format_option
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the report to this file instead of standard output (e.g. for the exporter).",
+)
+def drift_command(inventory_dir: Path, fmt: str, output: Path | None) -> None:
+    """Show managed NetBox objects that were changed by hand, field by field (inventory vs NetBox).
+
+    An object drifts when its fields no longer match the hash zwvl stored when it last wrote them;
+    inventory changes that are merely not applied yet are not drift (see `zwvl plan`).
+
+    Exit 0 without drift, 2 with drift, 1 on errors.
+    """
+    from zwvl.netbox.reconcile import connect, drift
+    from zwvl.netbox.render import render_drift
+
+    _inv, desired = _load(inventory_dir)
+    try:
+        client = connect()
+        items, state = drift(client, desired)
+    except (NetboxError, NetboxSettingsError) as exc:
+        _fail(str(exc))
+    _emit(render_drift(items, state.url, fmt), output)
+    if output is not None:
+        click.echo(f"{output}: {len(items)} drifted object(s)", err=True)
+    sys.exit(EXIT_CHANGES if items else EXIT_OK)
+
+
+@click.command("import")
+@click.option(
+    "--netbox",
+    "netbox_url",
+    default=None,
+    metavar="URL",
+    help="NetBox to read [default: NETBOX_URL, else the local instance]. The token comes from "
+    "NETBOX_TOKEN (or the local instance's credentials when the URL is the local one).",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write the inventory into (must be empty or absent unless --force).",
+)
+@click.option("--force", is_flag=True, help="Replace the contents of a non-empty --out folder.")
+def import_command(netbox_url: str | None, out: Path, force: bool) -> None:
+    """Write inventory YAML (the layout `zwvl validate` reads) from an existing NetBox.
+
+    Tenants become partners, sites, devices (loopbacks from their 'lo' interface), device types with
+    their interface templates, circuits (ends from terminations, cables and addresses), VLANs,
+    prefixes and contacts; files follow each object's zwvl_source when it has one. Standards and the
+    helpdesk, which NetBox does not hold, are written as stubs to review. The result is validated
+    before the command succeeds; planning it against the same NetBox shows no changes.
+
+    Exit 0 on success, 1 on errors.
+    """
+    import os
+
+    from zwvl.netbox.importer import ImportError_, import_netbox
+    from zwvl.netbox.reconcile import connect
+    from zwvl.netbox.settings import resolve_netbox
+
+    try:
+        if netbox_url is None:
+            client = connect()
+        else:
+            token = os.environ.get("NETBOX_TOKEN", "").strip()
+            if not token:
+                try:
+                    local_url, local_token = resolve_netbox()
+                except NetboxSettingsError:
+                    local_url, local_token = "", ""
+                if local_url.rstrip("/") != netbox_url.rstrip("/"):
+                    _fail(f"set NETBOX_TOKEN to read {netbox_url}")
+                token = local_token
+            client = connect(netbox_url, token)
+        result = import_netbox(client, out, force=force, warn=lambda m: click.echo(f"warning: {m}", err=True))
+    except InventoryError as exc:
+        for p in exc.problems:
+            click.echo(str(p), err=True)
+        _fail(f"the imported inventory does not validate ({len(exc.problems)} problem(s)); nothing was kept")
+    except (NetboxError, NetboxSettingsError, ImportError_) as exc:
+        _fail(str(exc))
+    counts = ", ".join(f"{n} {k}" for k, n in sorted(result.counts.items()))
+    click.echo(f"Imported {counts} into {result.out} ({len(result.files)} files).")
+
+
+COMMANDS = [plan_command, apply_command, drift_command, import_command]

@@ -1,0 +1,350 @@
+"""The NetBox object types the reconciler manages: endpoints, natural keys, compared fields, references.
+
+A record read from NetBox is normalised into *key space*: foreign keys become :class:`Ref` (the
+referenced object's kind and natural key) instead of numeric ids, choices become their value, decimals
+are rounded. Desired objects (see ``zwvl.netbox.mapping``) are built in the same space, so comparing,
+hashing and printing never depend on database ids.
+
+Field names are NetBox API names, plus pseudo fields:
+
+- ``cf.<name>``: one custom field value;
+- a *generic* reference (``assigned_object``, ``termination``, ``scope``, ``object``) stands for the
+  API pair ``<x>_type`` / ``<x>_id``;
+- ``a_terminations`` / ``b_terminations`` of cables: lists of generic references.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+TAG = "gitops"
+CF_SOURCE = "zwvl_source"
+CF_HASH = "zwvl_hash"
+LOCK_TAG = "zwvl-apply-lock"
+UNKNOWN = "#"  # key prefix for objects whose natural key is unknown: ("#<id>",)
+
+
+@dataclass(frozen=True, order=True)
+class Ref:
+    """A reference to another object by kind and natural key."""
+
+    kind: str
+    key: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return " ".join(self.key)
+
+    def label(self) -> str:
+        return f"{self.kind}:{self}"
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    """NetBox object type, e.g. ``dcim.site``."""
+    endpoint: str
+    key: tuple[str, ...]
+    """Fields (normalised names) that make up the natural key, in order."""
+    fields: tuple[str, ...]
+    """Compared fields (normalised names), without the bookkeeping custom fields."""
+    refs: dict[str, str] = field(default_factory=dict)
+    """Foreign-key field -> referenced kind."""
+    generic: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Pseudo field -> (API type field, API id field)."""
+    ref_lists: frozenset[str] = frozenset()
+    floats: frozenset[str] = frozenset()
+    sorted_lists: frozenset[str] = frozenset()
+    taggable: bool = True
+    """Carries the ownership tag and the zwvl_source / zwvl_hash custom fields."""
+    parent: str | None = None
+    """For kinds that cannot be tagged: the key field whose object owns this one."""
+    deferred: frozenset[str] = frozenset()
+    """Fields written in a final pass (they reference objects created later)."""
+    after: tuple[str, ...] = ()
+    """Kinds that must be written before this one although it does not reference them."""
+    schema: bool = False
+    """Tags, custom fields, choice sets: created and updated, never deleted."""
+    extra_read: tuple[str, ...] = ()
+    """API fields read for bookkeeping only (e.g. vrf for prefixes)."""
+    joined: frozenset[str] = frozenset()
+    """Fields not read from the endpoint but joined in from another list (cable terminations)."""
+    sparse_tags: bool = False
+    """Read tags and custom fields only for tagged objects (most are NetBox's own, e.g. interfaces)."""
+
+    @property
+    def label(self) -> str:
+        return self.name.split(".", 1)[1]
+
+    def api_fields(self) -> list[str]:
+        """The ``fields=`` list to read: everything compared, the key, and bookkeeping."""
+        out = ["id", "last_updated"]
+        if self.taggable and not self.sparse_tags:
+            out += ["tags", "custom_fields"]
+        for name in self.key + self.fields:
+            if name in self.joined:
+                continue
+            if name.startswith("cf."):
+                if "custom_fields" not in out:
+                    out.append("custom_fields")
+            elif name in self.generic:
+                out += list(self.generic[name])
+            elif name not in out:
+                out.append(name)
+        out += [f for f in self.extra_read if f not in out]
+        return out
+
+    def referenced_kinds(self) -> set[str]:
+        deps = set(self.refs.values()) | set(self.after)
+        return {d for d in deps if d != self.name}
+
+
+def _k(name: str, endpoint: str, key: tuple[str, ...], fields: tuple[str, ...], **kw: Any) -> Kind:
+    return Kind(name, endpoint, key, fields, **kw)
+
+
+CF_TENANT = (
+    "cf.partner_code",
+    "cf.partner_team",
+    "cf.digital_satisfaction_pct",
+    "cf.it_challenges_2022",
+    "cf.it_projects_2022",
+    "cf.ebox",
+    "cf.magda_document_service",
+    "cf.helpdesk",
+)
+
+KINDS: list[Kind] = [
+    # schema: tag, choice sets, custom fields (never deleted, not tagged)
+    _k("extras.tag", "extras/tags", ("slug",), ("name", "color", "description"), taggable=False, schema=True),
+    _k(
+        "extras.customfieldchoiceset",
+        "extras/custom-field-choice-sets",
+        ("name",),
+        ("description", "extra_choices", "order_alphabetically"),
+        taggable=False,
+        schema=True,
+    ),
+    _k(
+        "extras.customfield",
+        "extras/custom-fields",
+        ("name",),
+        (
+            "type",
+            "object_types",
+            "label",
+            "group_name",
+            "description",
+            "choice_set",
+            "ui_visible",
+            "ui_editable",
+            "validation_minimum",
+            "validation_maximum",
+            "weight",
+        ),
+        refs={"choice_set": "extras.customfieldchoiceset"},
+        sorted_lists=frozenset({"object_types"}),
+        taggable=False,
+        schema=True,
+    ),
+    # organisation
+    _k("tenancy.tenantgroup", "tenancy/tenant-groups", ("slug",), ("name", "description")),
+    _k(
+        "tenancy.tenant",
+        "tenancy/tenants",
+        ("slug",),
+        ("name", "group", "description", *CF_TENANT),
+        refs={"group": "tenancy.tenantgroup"},
+    ),
+    _k(
+        "dcim.region",
+        "dcim/regions",
+        ("slug",),
+        ("name", "description", "cf.inhabitants", "cf.time_zone", "cf.targets"),
+    ),
+    _k("dcim.sitegroup", "dcim/site-groups", ("slug",), ("name", "description")),
+    _k(
+        "dcim.site",
+        "dcim/sites",
+        ("slug",),
+        (
+            "name",
+            "status",
+            "region",
+            "group",
+            "tenant",
+            "physical_address",
+            "latitude",
+            "longitude",
+            "time_zone",
+            "description",
+        ),
+        refs={"region": "dcim.region", "group": "dcim.sitegroup", "tenant": "tenancy.tenant"},
+        floats=frozenset({"latitude", "longitude"}),
+    ),
+    # hardware
+    _k("dcim.manufacturer", "dcim/manufacturers", ("slug",), ("name",)),
+    _k(
+        "dcim.devicetype",
+        "dcim/device-types",
+        ("slug",),
+        ("manufacturer", "model", "part_number", "u_height", "is_full_depth", "airflow", "comments"),
+        refs={"manufacturer": "dcim.manufacturer"},
+        floats=frozenset({"u_height"}),
+    ),
+    _k(
+        "dcim.interfacetemplate",
+        "dcim/interface-templates",
+        ("device_type", "name"),
+        ("type", "mgmt_only", "label"),
+        refs={"device_type": "dcim.devicetype"},
+        taggable=False,
+        parent="device_type",
+    ),
+    _k("dcim.devicerole", "dcim/device-roles", ("slug",), ("name", "color", "description")),
+    _k("dcim.platform", "dcim/platforms", ("slug",), ("name", "description")),
+    _k(
+        "dcim.device",
+        "dcim/devices",
+        ("name",),
+        (
+            "device_type",
+            "role",
+            "site",
+            "tenant",
+            "platform",
+            "status",
+            "serial",
+            "description",
+            "cf.monitoring",
+            "primary_ip4",
+        ),
+        refs={
+            "device_type": "dcim.devicetype",
+            "role": "dcim.devicerole",
+            "site": "dcim.site",
+            "tenant": "tenancy.tenant",
+            "platform": "dcim.platform",
+            "primary_ip4": "ipam.ipaddress",
+        },
+        deferred=frozenset({"primary_ip4"}),
+        after=("dcim.interfacetemplate",),
+    ),
+    _k(
+        "dcim.interface",
+        "dcim/interfaces",
+        ("device", "name"),
+        ("type", "description"),
+        refs={"device": "dcim.device"},
+        sparse_tags=True,
+    ),
+    # circuits
+    _k("circuits.provider", "circuits/providers", ("slug",), ("name", "description")),
+    _k("circuits.circuittype", "circuits/circuit-types", ("slug",), ("name", "description")),
+    _k(
+        "circuits.circuit",
+        "circuits/circuits",
+        ("cid",),
+        ("provider", "type", "status", "description", "distance", "distance_unit", "cf.ospf_cost"),
+        refs={"provider": "circuits.provider", "type": "circuits.circuittype"},
+        floats=frozenset({"distance"}),
+    ),
+    _k(
+        "circuits.circuittermination",
+        "circuits/circuit-terminations",
+        ("circuit", "term_side"),
+        ("termination", "description"),
+        refs={"circuit": "circuits.circuit"},
+        generic={"termination": ("termination_type", "termination_id")},
+        after=("dcim.site",),
+    ),
+    _k(
+        "dcim.cable",
+        "dcim/cables",
+        ("label",),
+        ("a_terminations", "b_terminations", "status", "description"),
+        ref_lists=frozenset({"a_terminations", "b_terminations"}),
+        joined=frozenset({"a_terminations", "b_terminations"}),
+        after=("circuits.circuittermination", "dcim.interface"),
+    ),
+    # IPAM
+    _k("ipam.role", "ipam/roles", ("slug",), ("name", "description")),
+    _k("ipam.vlangroup", "ipam/vlan-groups", ("slug",), ("name", "description")),
+    _k(
+        "ipam.vlan",
+        "ipam/vlans",
+        ("group", "vid"),
+        ("name", "status", "tenant", "description"),
+        refs={"group": "ipam.vlangroup", "tenant": "tenancy.tenant"},
+    ),
+    _k(
+        "ipam.prefix",
+        "ipam/prefixes",
+        ("prefix",),
+        ("status", "role", "tenant", "vlan", "scope", "description"),
+        refs={"role": "ipam.role", "tenant": "tenancy.tenant", "vlan": "ipam.vlan"},
+        generic={"scope": ("scope_type", "scope_id")},
+        after=("dcim.site",),
+        extra_read=("vrf",),
+    ),
+    _k(
+        "ipam.ipaddress",
+        "ipam/ip-addresses",
+        ("address",),
+        ("status", "role", "tenant", "assigned_object", "description"),
+        refs={"tenant": "tenancy.tenant"},
+        generic={"assigned_object": ("assigned_object_type", "assigned_object_id")},
+        after=("dcim.interface",),
+        extra_read=("vrf",),
+    ),
+    # contacts
+    _k("tenancy.contactrole", "tenancy/contact-roles", ("slug",), ("name", "description")),
+    _k("tenancy.contact", "tenancy/contacts", ("name",), ("email", "phone", "description")),
+    _k(
+        "tenancy.contactassignment",
+        "tenancy/contact-assignments",
+        ("object", "contact", "role"),
+        ("priority",),
+        refs={"contact": "tenancy.contact", "role": "tenancy.contactrole"},
+        generic={"object": ("object_type", "object_id")},
+        after=("tenancy.tenant",),
+    ),
+]
+
+BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS}
+SCHEMA_KINDS = [k.name for k in KINDS if k.schema]
+
+
+def _levels() -> dict[str, int]:
+    """Topological level of every kind: schema first, then by references (deferred ones excluded)."""
+    level: dict[str, int] = {}
+
+    def visit(name: str, stack: tuple[str, ...] = ()) -> int:
+        if name in level:
+            return level[name]
+        if name in stack:
+            raise RuntimeError(f"reference cycle between kinds: {' -> '.join(stack + (name,))}")
+        kind = BY_NAME[name]
+        deps = {d for f, d in kind.refs.items() if f not in kind.deferred} | set(kind.after)
+        deps.discard(name)
+        base = 0
+        if not kind.schema:
+            deps |= set(SCHEMA_KINDS)
+        lvl = base
+        for d in deps:
+            lvl = max(lvl, visit(d, stack + (name,)) + 1)
+        level[name] = lvl
+        return lvl
+
+    for k in KINDS:
+        visit(k.name)
+    return level
+
+
+LEVELS: dict[str, int] = _levels()
+ORDER: list[str] = sorted(BY_NAME, key=lambda n: (LEVELS[n], [k.name for k in KINDS].index(n)))
+"""Kinds in dependency order (create order); deletes go in reverse."""
+
+
+def key_text(key: tuple[str, ...]) -> str:
+    return " ".join(key)

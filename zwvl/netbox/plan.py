@@ -1,0 +1,350 @@
+"""Compare desired objects with NetBox's state: create / update / delete operations, field by field.
+
+Ownership: an object carrying the ``gitops`` tag is managed (it may be updated or deleted); anything
+else is unmanaged and never touched. A desired object whose natural key is taken by an unmanaged
+object is a *conflict* (apply refuses unless ``adopt``, which tags it and takes it over). Interfaces
+NetBox instantiates from device-type templates belong to their device: they are created only when
+missing. Interface templates belong to their (managed) device type.
+
+A plan serialises to JSON (``--out``) with the fingerprint of the state it was computed from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from zwvl.netbox.kinds import BY_NAME, CF_HASH, CF_SOURCE, ORDER, TAG, Ref
+from zwvl.netbox.mapping import Desired, DesiredState
+from zwvl.netbox.state import Record, State
+
+PLAN_FORMAT = 1
+
+
+@dataclass
+class Change:
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass
+class Op:
+    action: str  # create | update | delete
+    kind: str
+    key: tuple[str, ...]
+    id: int | None = None
+    source: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    """create: every desired field; update: the changed fields (new values); delete: nothing."""
+    changes: list[Change] = field(default_factory=list)
+    weight: float = 1.0
+    adopt_tags: list[str] | None = None
+    """update of an unmanaged object being adopted: the tags to write (existing + gitops)."""
+    reason: str = ""
+
+    @property
+    def title(self) -> str:
+        return f"{self.kind} {' '.join(self.key)}"
+
+
+@dataclass
+class Conflict:
+    kind: str
+    key: tuple[str, ...]
+    id: int
+    source: str | None
+
+
+@dataclass
+class Unmanaged:
+    kind: str
+    key: tuple[str, ...]
+    id: int
+
+
+@dataclass
+class Plan:
+    url: str
+    version: str
+    fingerprint: str
+    ops: list[Op]
+    conflicts: list[Conflict] = field(default_factory=list)
+    unmanaged: list[Unmanaged] = field(default_factory=list)
+    managed_count: int = 0
+    created: str = ""
+    commit: str | None = None
+    read_requests: int = 0
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.ops)
+
+    def counts(self) -> dict[str, int]:
+        out = {"create": 0, "update": 0, "delete": 0}
+        for op in self.ops:
+            out[op.action] += 1
+        return out
+
+    def delete_share(self) -> float:
+        deletes = sum(1 for op in self.ops if op.action == "delete")
+        return deletes / self.managed_count if self.managed_count else (1.0 if deletes else 0.0)
+
+
+# ------------------------------------------------------------------------------------------ hashing
+
+
+def _canon(value: Any) -> Any:
+    if isinstance(value, Ref):
+        return value.label()
+    if isinstance(value, list):
+        return [_canon(v) for v in value]
+    if isinstance(value, tuple):
+        return [_canon(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _canon(v) for k, v in sorted(value.items())}
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def state_hash(kind: str, fields: dict[str, Any]) -> str:
+    """Hash of an object's compared fields (what zwvl writes), the bookkeeping hash itself excluded."""
+    spec = BY_NAME[kind]
+    names = list(spec.key + spec.fields) + ["cf." + CF_SOURCE]
+    doc = {n: _canon(fields.get(n)) for n in names}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def with_bookkeeping(d: Desired) -> dict[str, Any]:
+    """Desired fields plus zwvl_source and zwvl_hash (for taggable kinds)."""
+    spec = BY_NAME[d.kind]
+    fields = dict(d.fields)
+    if spec.taggable:
+        fields["cf." + CF_SOURCE] = d.source
+        fields["cf." + CF_HASH] = state_hash(d.kind, fields)
+    return fields
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            return a is not None and b is not None and abs(float(a) - float(b)) < 1e-6
+        except (TypeError, ValueError):
+            return False
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(
+            _equal(x, y) for x, y in zip(sorted(a, key=str), sorted(b, key=str), strict=True)
+        )
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+def diff_fields(desired: dict[str, Any], rec: Record) -> list[Change]:
+    out = []
+    for name, new in desired.items():
+        old = rec.fields.get(name)
+        if not _equal(old, new):
+            out.append(Change(name, old, new))
+    return out
+
+
+# ------------------------------------------------------------------------------------------ planning
+
+
+def make_plan(desired: DesiredState, state: State, *, adopt: bool = False) -> Plan:
+    ops_forward: list[Op] = []
+    deletes: list[Op] = []
+    conflicts: list[Conflict] = []
+    unmanaged: list[Unmanaged] = []
+    for name in ORDER:
+        spec = BY_NAME[name]
+        want = desired.objects.get(name, {})
+        have = state.by_key.get(name, {})
+        for key, d in want.items():
+            recs = have.get(key, [])
+            fields = with_bookkeeping(d)
+            if not recs:
+                if d.implicit and _parent_missing(d, state):
+                    continue  # NetBox instantiates it with its device
+                ops_forward.append(Op("create", name, key, None, d.source, fields, weight=d.weight))
+                continue
+            managed = [r for r in recs if r.managed]
+            rec = managed[0] if managed else recs[0]
+            adopt_tags = None
+            if not rec.managed:
+                if d.implicit or not spec.taggable:
+                    continue  # NetBox's own interface of a device / a template of an unmanaged type
+                if not adopt:
+                    conflicts.append(Conflict(name, key, rec.id, d.source))
+                    continue
+                adopt_tags = sorted(set(rec.tags) | {TAG})
+            # (an implicit interface zwvl had to create itself is tagged: compared like any other)
+            changes = diff_fields(fields, rec)
+            if changes or adopt_tags is not None:
+                ops_forward.append(
+                    Op(
+                        "update",
+                        name,
+                        key,
+                        rec.id,
+                        d.source,
+                        {c.field: c.new for c in changes},
+                        changes,
+                        weight=1.0,
+                        adopt_tags=adopt_tags,
+                        reason="adopt" if adopt_tags is not None else "",
+                    )
+                )
+            for extra in managed[1:]:
+                deletes.append(Op("delete", name, key, extra.id, extra.source, reason="duplicate"))
+        for key, recs in have.items():
+            if key in want:
+                continue
+            for rec in recs:
+                if rec.managed and not spec.schema:
+                    if not spec.taggable and _parent_deleted(rec, spec.parent, desired):
+                        continue  # goes with its parent
+                    deletes.append(Op("delete", name, key, rec.id, rec.source))
+                elif not rec.managed:
+                    if name == "dcim.interface" and _parent_deleted(rec, "device", desired, state):
+                        continue  # NetBox's own interface of a device that is deleted: goes with it
+                    unmanaged.append(Unmanaged(name, key, rec.id))
+    order = {n: i for i, n in enumerate(ORDER)}
+    deletes.sort(key=lambda op: -order[op.kind])
+    return Plan(
+        url=state.url,
+        version=state.version,
+        fingerprint=state.fingerprint,
+        ops=deletes + ops_forward,
+        conflicts=conflicts,
+        unmanaged=unmanaged,
+        managed_count=state.managed_count(),
+        created=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        read_requests=state.requests,
+    )
+
+
+def _parent_missing(d: Desired, state: State) -> bool:
+    parent = d.fields.get("device")
+    return isinstance(parent, Ref) and state.find(parent.kind, parent.key) is None
+
+
+def _parent_deleted(
+    rec: Record, parent_field: str | None, desired: DesiredState, state: State | None = None
+) -> bool:
+    """The record's parent is not desired (and, when ``state`` is given, is managed: it will be deleted)."""
+    if parent_field is None:
+        return False
+    parent = rec.fields.get(parent_field)
+    if not isinstance(parent, Ref) or parent.key in desired.objects.get(parent.kind, {}):
+        return False
+    if state is None:
+        return True
+    prec = state.find(parent.kind, parent.key)
+    return prec is not None and prec.managed
+
+
+# ------------------------------------------------------------------------------------ serialisation
+
+
+def encode(value: Any) -> Any:
+    if isinstance(value, Ref):
+        return {"$ref": [value.kind, list(value.key)]}
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    if isinstance(value, tuple):
+        return [encode(v) for v in value]
+    if isinstance(value, dict):
+        return {k: encode(v) for k, v in value.items()}
+    return value
+
+
+def decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"$ref"}:
+            kind, key = value["$ref"]
+            return Ref(str(kind), tuple(str(k) for k in key))
+        return {k: decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    return value
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "format": PLAN_FORMAT,
+        "netbox": {"url": plan.url, "version": plan.version},
+        "fingerprint": plan.fingerprint,
+        "created": plan.created,
+        "commit": plan.commit,
+        "summary": {
+            **plan.counts(),
+            "conflicts": len(plan.conflicts),
+            "unmanaged": len(plan.unmanaged),
+            "managed": plan.managed_count,
+        },
+        "ops": [
+            {
+                "action": op.action,
+                "kind": op.kind,
+                "key": list(op.key),
+                "id": op.id,
+                "source": op.source,
+                "fields": encode(op.fields),
+                "changes": [
+                    {"field": c.field, "old": encode(c.old), "new": encode(c.new)} for c in op.changes
+                ],
+                "weight": op.weight,
+                "adopt_tags": op.adopt_tags,
+                "reason": op.reason,
+            }
+            for op in plan.ops
+        ],
+        "conflicts": [
+            {"kind": c.kind, "key": list(c.key), "id": c.id, "source": c.source} for c in plan.conflicts
+        ],
+        "unmanaged": [{"kind": u.kind, "key": list(u.key), "id": u.id} for u in plan.unmanaged],
+    }
+
+
+def plan_from_json(doc: dict[str, Any]) -> Plan:
+    if doc.get("format") != PLAN_FORMAT:
+        raise ValueError(f"unsupported plan format {doc.get('format')!r} (expected {PLAN_FORMAT})")
+    ops = []
+    for o in doc["ops"]:
+        if o["kind"] not in BY_NAME or o["action"] not in ("create", "update", "delete"):
+            raise ValueError(f"invalid operation in plan: {o.get('action')} {o.get('kind')}")
+        ops.append(
+            Op(
+                action=o["action"],
+                kind=o["kind"],
+                key=tuple(o["key"]),
+                id=o.get("id"),
+                source=o.get("source"),
+                fields=decode(o.get("fields") or {}),
+                changes=[
+                    Change(c["field"], decode(c["old"]), decode(c["new"])) for c in o.get("changes", [])
+                ],
+                weight=float(o.get("weight", 1.0)),
+                adopt_tags=o.get("adopt_tags"),
+                reason=o.get("reason", ""),
+            )
+        )
+    return Plan(
+        url=doc["netbox"]["url"],
+        version=doc["netbox"]["version"],
+        fingerprint=doc["fingerprint"],
+        ops=ops,
+        conflicts=[
+            Conflict(c["kind"], tuple(c["key"]), c["id"], c.get("source")) for c in doc.get("conflicts", [])
+        ],
+        unmanaged=[Unmanaged(u["kind"], tuple(u["key"]), u["id"]) for u in doc.get("unmanaged", [])],
+        managed_count=int(doc.get("summary", {}).get("managed", 0)),
+        created=doc.get("created", ""),
+        commit=doc.get("commit"),
+    )

@@ -1,0 +1,100 @@
+"""What the PostgreSQL and RT dynamic providers share: diffing declared properties and config access."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import ConfigureRequest, DiffResult, ResourceProvider
+
+# Pulumi marks values that are not known yet (during preview) with this sentinel string.
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+PROVIDER_KEY = "__provider"
+
+# pulumi.dynamic.serialize_provider (SDK 3.x) wraps pickle._Pickler._batch_setitems on every call and
+# never restores it, so the wrappers nest one level per dynamic resource until pickling a provider
+# hits RecursionError (after ~900 resources in one process). Each of our resources undoes it first.
+_BATCH_SETITEMS = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+
+
+class DynamicResource(pulumi.dynamic.Resource):
+    def __init__(
+        self,
+        provider: ResourceProvider,
+        name: str,
+        props: Mapping[str, Any],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        pickle._Pickler._batch_setitems = _BATCH_SETITEMS  # type: ignore[attr-defined]
+        super().__init__(provider, name, dict(props), opts)
+
+
+def _norm(value: Any, as_set: bool) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _norm(v, as_set) for k, v in sorted(value.items()) if k != PROVIDER_KEY}
+    if isinstance(value, (list, tuple)):
+        items = [_norm(v, as_set) for v in value]
+        return sorted(items, key=repr) if as_set else items
+    return value
+
+
+class Provider(ResourceProvider):
+    """Base of our dynamic providers.
+
+    `managed` are the input properties compared by `diff`; `replace_on` those whose change needs a new
+    object (deleted first, since names are unique); `set_like` are lists compared without order.
+    """
+
+    managed: tuple[str, ...] = ()
+    replace_on: tuple[str, ...] = ()
+    set_like: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.settings: dict[str, Any] = {}
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Keep the stack's `zwvl:*` configuration (secrets arrive decrypted) for `setting`."""
+        for key in self.config_keys():
+            value = req.config.get(f"zwvl:{key}")
+            if value is not None:
+                self.settings[key] = value
+
+    def config_keys(self) -> Iterable[str]:
+        return ()
+
+    def setting(self, key: str, env: str) -> str | None:
+        """A stack setting (`zwvl:<key>`, usually a Pulumi secret), else the environment variable `env`."""
+        value = self.settings.get(key)
+        if value is None:
+            value = os.environ.get(env)
+        return None if value is None else str(value)
+
+    def changed(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+        out = []
+        for key in self.managed:
+            new = news.get(key)
+            if new == UNKNOWN:
+                out.append(key)
+                continue
+            as_set = key in self.set_like
+            if _norm(olds.get(key), as_set) != _norm(new, as_set):
+                out.append(key)
+        return out
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = self.changed(olds, news)
+        replaces = [k for k in changed if k in self.replace_on]
+        return DiffResult(
+            changes=bool(changed),
+            replaces=replaces,
+            stables=[k for k in self.replace_on if k not in changed],
+            delete_before_replace=bool(replaces),
+        )
+
+
+def inputs_of(props: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+    return {k: props.get(k) for k in keys}

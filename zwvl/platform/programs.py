@@ -1,0 +1,252 @@
+"""The resource graphs of the two Pulumi programs (`pulumi/data-platform`, `pulumi/helpdesk`).
+
+`pulumi/<project>/__main__.py` reads the stack config and calls `data_platform` / `helpdesk`; the
+unit tests run those same files under `pulumi.runtime.set_mocks`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+from zwvl.inventory import Inventory, load_inventory
+from zwvl.platform import pg, rt
+from zwvl.platform.hosts import service_address
+from zwvl.platform.plan import (
+    ITIL_CATEGORY_FIELD,
+    READER_TABLE_PRIVILEGES,
+    WRITER_SEQUENCE_PRIVILEGES,
+    WRITER_TABLE_PRIVILEGES,
+    data_platform_plan,
+    helpdesk_plan,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def stack_inventory(config: pulumi.Config) -> Inventory:
+    """The domain model the stack is built from (`zwvl:inventory`, relative to the repository root)."""
+    path = Path(config.get("inventory") or "inventory")
+    return load_inventory(path if path.is_absolute() else REPO / path)
+
+
+# --- data platform ---------------------------------------------------------------------------
+
+
+@dataclass
+class DataPlatform:
+    roles: dict[str, pg.Role] = field(default_factory=dict)
+    passwords: dict[str, pg.Password] = field(default_factory=dict)
+    databases: dict[str, pg.Database] = field(default_factory=dict)
+    schemas: dict[str, pg.Schema] = field(default_factory=dict)
+    grants: dict[str, pg.Grant] = field(default_factory=dict)
+    memberships: dict[str, pg.Membership] = field(default_factory=dict)
+
+
+def data_platform(inv: Inventory, conn: pg.Conn, prefix: str = "dp_") -> DataPlatform:
+    """Per partner a database with owner/writer/reader login roles; the shared datasets as schemas in
+    one shared database, readable by exactly the partners taking part; an open-data login role that
+    reads the open datasets only. Passwords are generated and kept as Pulumi secrets."""
+    plan = data_platform_plan(inv, prefix)
+    out = DataPlatform()
+
+    def login_role(key: str, name: str) -> pg.Role:
+        pw = pg.Password(f"{key}-password")
+        out.passwords[key] = pw
+        role = pg.Role(key, conn=conn, name=name, login=True, password=pw.result)
+        out.roles[key] = role
+        return role
+
+    def grant(
+        key: str,
+        role: pg.Role,
+        kind: str,
+        database: pg.Database,
+        privileges: tuple[str, ...],
+        schema: pulumi.Input[str] | None = None,
+        owner: pg.Role | None = None,
+        depends_on: list[pulumi.Resource] | None = None,
+    ) -> None:
+        out.grants[key] = pg.Grant(
+            key,
+            conn=conn,
+            role=role.name,
+            object_type=kind,
+            database=database.name,
+            schema=schema,
+            owner=owner.name if owner is not None else None,
+            privileges=list(privileges),
+            opts=pulumi.ResourceOptions(depends_on=depends_on or []),
+        )
+
+    platform_owner = pg.Role("platform-owner", conn=conn, name=plan.platform_owner, login=False)
+    out.roles["platform-owner"] = platform_owner
+    shared = pg.Database("shared", conn=conn, name=plan.shared_database, owner=platform_owner.name)
+    out.databases["shared"] = shared
+    open_data = login_role("open-data", plan.open_data_role)
+
+    for ds in plan.datasets:
+        key = f"ds-{ds.dataset}"
+        read = pg.Role(f"{key}-read", conn=conn, name=ds.read_role, login=False)
+        out.roles[f"{key}-read"] = read
+        schema = pg.Schema(key, conn=conn, database=shared.name, name=ds.schema, owner=platform_owner.name)
+        out.schemas[key] = schema
+        grant(f"{key}-read-connect", read, "database", shared, ("CONNECT",))
+        grant(f"{key}-read-usage", read, "schema", shared, ("USAGE",), schema=schema.name)
+        grant(
+            f"{key}-read-tables",
+            read,
+            "tables",
+            shared,
+            READER_TABLE_PRIVILEGES,
+            schema=schema.name,
+            owner=platform_owner,
+        )
+
+    for p in plan.partners:
+        owner = login_role(f"{p.partner}-owner", p.owner)
+        writer = login_role(f"{p.partner}-writer", p.writer)
+        reader = login_role(f"{p.partner}-reader", p.reader)
+        db = pg.Database(p.partner, conn=conn, name=p.database, owner=owner.name)
+        out.databases[p.partner] = db
+        grant(f"{p.partner}-writer-connect", writer, "database", db, ("CONNECT", "TEMPORARY"))
+        grant(f"{p.partner}-writer-usage", writer, "schema", db, ("USAGE",), schema="public")
+        grant(
+            f"{p.partner}-writer-tables",
+            writer,
+            "tables",
+            db,
+            WRITER_TABLE_PRIVILEGES,
+            schema="public",
+            owner=owner,
+        )
+        grant(
+            f"{p.partner}-writer-sequences",
+            writer,
+            "sequences",
+            db,
+            WRITER_SEQUENCE_PRIVILEGES,
+            schema="public",
+            owner=owner,
+        )
+        grant(f"{p.partner}-reader-connect", reader, "database", db, ("CONNECT",))
+        grant(f"{p.partner}-reader-usage", reader, "schema", db, ("USAGE",), schema="public")
+        grant(
+            f"{p.partner}-reader-tables",
+            reader,
+            "tables",
+            db,
+            READER_TABLE_PRIVILEGES,
+            schema="public",
+            owner=owner,
+        )
+        for ds in plan.datasets_of(p.partner):
+            key = f"{p.partner}-reader-in-ds-{ds.dataset}"
+            out.memberships[key] = pg.Membership(
+                key, conn=conn, role=out.roles[f"ds-{ds.dataset}-read"].name, member=reader.name
+            )
+
+    for ds in plan.open_datasets:
+        key = f"open-data-in-ds-{ds.dataset}"
+        out.memberships[key] = pg.Membership(
+            key, conn=conn, role=out.roles[f"ds-{ds.dataset}-read"].name, member=open_data.name
+        )
+    return out
+
+
+def data_platform_main() -> None:
+    """Entry point of pulumi/data-platform/__main__.py."""
+    config = pulumi.Config("zwvl")
+    inv = stack_inventory(config)
+    conn: pg.Conn = {
+        "host": service_address(inv, "data-platform", config.get("pgHost")),
+        "port": config.get_int("pgPort") or 5432,
+        "user": config.get("pgAdminUser") or "postgres",
+        "sslmode": config.get("pgSslmode") or "require",
+    }
+    dp = data_platform(inv, conn, config.get("namePrefix") or "dp_")
+    pulumi.export("host", conn["host"])
+    pulumi.export("databases", {k: d.name for k, d in dp.databases.items()})
+    pulumi.export("login_roles", {k: r.name for k, r in dp.roles.items() if k in dp.passwords})
+    pulumi.export("passwords", pulumi.Output.secret({k: p.result for k, p in dp.passwords.items()}))
+
+
+# --- helpdesk --------------------------------------------------------------------------------
+
+
+@dataclass
+class HelpdeskResources:
+    queues: dict[str, rt.Queue] = field(default_factory=dict)
+    groups: dict[str, rt.Group] = field(default_factory=dict)
+    users: dict[str, rt.User] = field(default_factory=dict)
+    members: dict[str, rt.GroupMembers] = field(default_factory=dict)
+    rights: dict[str, rt.QueueRights] = field(default_factory=dict)
+    custom_field: rt.CustomField | None = None
+    custom_field_queues: rt.CustomFieldQueues | None = None
+
+
+def helpdesk(inv: Inventory, url: pulumi.Input[str]) -> HelpdeskResources:
+    """A queue per partner with the default SLA; the pool's groups with their members; the ITIL
+    category field on every queue; each group's rights on each queue (through RT's admin web
+    interface, as REST2 has no rights endpoint)."""
+    plan = helpdesk_plan(inv)
+    out = HelpdeskResources()
+    for q in plan.queues:
+        out.queues[q.partner] = rt.Queue(
+            f"queue-{q.partner}",
+            url=url,
+            name=q.name,
+            description=q.description,
+            default_sla=plan.default_sla,
+        )
+    for u in plan.users:
+        out.users[u.name] = rt.User(f"user-{u.name}", url=url, name=u.name, real_name=u.real_name)
+    for g in plan.groups:
+        group = rt.Group(f"group-{g.slug}", url=url, name=g.slug, description=g.description)
+        out.groups[g.slug] = group
+        out.members[g.slug] = rt.GroupMembers(
+            f"members-{g.slug}",
+            url=url,
+            group_id=group.id,
+            members=g.members,
+            opts=pulumi.ResourceOptions(depends_on=[out.users[m] for m in g.members]),
+        )
+    cf = rt.CustomField(
+        "cf-itil-category",
+        url=url,
+        name=ITIL_CATEGORY_FIELD,
+        description="ITIL category of the ticket",
+        values=plan.categories,
+    )
+    out.custom_field = cf
+    out.custom_field_queues = rt.CustomFieldQueues(
+        "cf-itil-category-queues",
+        url=url,
+        custom_field_id=cf.id,
+        queue_ids=[q.id for q in out.queues.values()],
+    )
+    for q in plan.queues:
+        out.rights[q.partner] = rt.QueueRights(
+            f"rights-{q.partner}",
+            url=url,
+            queue_id=out.queues[q.partner].id,
+            grants=[(out.groups[g.slug].id, g.rights) for g in plan.groups],
+        )
+    return out
+
+
+def helpdesk_main() -> None:
+    """Entry point of pulumi/helpdesk/__main__.py."""
+    config = pulumi.Config("zwvl")
+    inv = stack_inventory(config)
+    url = config.get("rtUrl")
+    if not url:
+        scheme = config.get("rtScheme") or "https"
+        port = config.get_int("rtPort")
+        host = service_address(inv, "helpdesk", config.get("rtHost"))
+        url = f"{scheme}://{host}" + (f":{port}" if port else "")
+    hd = helpdesk(inv, url)
+    pulumi.export("url", url)
+    pulumi.export("queues", {k: q.id for k, q in hd.queues.items()})
+    pulumi.export("groups", {k: g.id for k, g in hd.groups.items()})
