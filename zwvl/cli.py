@@ -12,15 +12,7 @@ import click
 
 from zwvl import __version__
 from zwvl.inventory import Inventory, InventoryError, load_inventory
-
-inventory_option = click.option(
-    "--inventory",
-    "inventory_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("inventory"),
-    show_default=True,
-    help="Folder with the inventory YAML.",
-)
+from zwvl.options import inventory_option
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -147,20 +139,24 @@ def check(
 
 
 def _register() -> None:
+    # imported here: these modules import helpers from this one
+    from zwvl.codeowners import codeowners_command
+    from zwvl.dashboards.cli import dashboards_command
+    from zwvl.exporter.cli import exporter_command, monitoring_group
+    from zwvl.lab.cli import lab_group
     from zwvl.netbox.cli import netbox_group
     from zwvl.netbox.commands import COMMANDS as NETBOX_COMMANDS
 
-    main.add_command(netbox_group)
-    for command in NETBOX_COMMANDS:  # plan, apply, drift, import
+    for command in (
+        netbox_group,
+        *NETBOX_COMMANDS,
+        lab_group,
+        exporter_command,
+        monitoring_group,
+        dashboards_command,
+        codeowners_command,
+    ):
         main.add_command(command)
-    main.add_command(__import__("zwvl.lab.cli").lab.cli.lab_group)
-    main.add_command(__import__("zwvl.codeowners").codeowners.codeowners_command)
-    from zwvl.dashboards.cli import dashboards_command
-    from zwvl.exporter.cli import exporter_command, monitoring_group
-
-    main.add_command(exporter_command)
-    main.add_command(monitoring_group)
-    main.add_command(dashboards_command)
 
 
 _register()

@@ -27,6 +27,7 @@ import click
 
 from zwvl.inventory import Inventory, InventoryError, load_inventory
 from zwvl.model import Circuit, Contact, Device, Obj, Partner, Prefix, Service, Site, Vlan
+from zwvl.options import inventory_option
 from zwvl.yamlsrc import Problem, YMap
 
 ARCHITECTS = "@zwvl/architects"
@@ -228,14 +229,7 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 @click.command("codeowners")
-@click.option(
-    "--inventory",
-    "inventory_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("inventory"),
-    show_default=True,
-    help="Folder with the inventory YAML.",
-)
+@inventory_option
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),

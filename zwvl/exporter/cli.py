@@ -8,19 +8,12 @@ from pathlib import Path
 
 import click
 
-_inventory = click.option(
-    "--inventory",
-    "inventory_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("inventory"),
-    show_default=True,
-    help="Folder with the inventory YAML.",
-)
+from zwvl.options import inventory_option
 
 
 @click.command("exporter")
 @click.option("--listen", default="127.0.0.1:9479", show_default=True, help="HOST:PORT to serve /metrics on.")
-@_inventory
+@inventory_option
 @click.option(
     "--policies",
     "policies_dir",
@@ -137,7 +130,7 @@ def _write_or_check(path: Path, text: str, check: bool) -> None:
 
 
 @monitoring_group.command("scrape-config")
-@_inventory
+@inventory_option
 @click.option(
     "--from",
     "source",
@@ -180,7 +173,7 @@ def scrape_config_command(
 
 
 @monitoring_group.command("alertmanager-config")
-@_inventory
+@inventory_option
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -19,17 +19,10 @@ from zwvl.inventory import InventoryError
 from zwvl.netbox.client import NetboxError
 from zwvl.netbox.mapping import MappingError
 from zwvl.netbox.settings import NetboxSettingsError
+from zwvl.options import inventory_option
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
-_inventory_option = click.option(
-    "--inventory",
-    "inventory_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("inventory"),
-    show_default=True,
-    help="Folder with the inventory YAML.",
-)
 _format_option = click.option(
     "--format",
     "fmt",
@@ -88,7 +81,7 @@ def _emit(text: str, out: Path | None = None) -> None:
 
 
 @click.command("plan")
-@_inventory_option
+@inventory_option
 @_format_option
 @click.option(
     "--out",
@@ -136,7 +129,7 @@ def plan_command(inventory_dir: Path, fmt: str, out: Path | None, adopt: bool) -
 @click.argument(
     "plan_file", metavar="[PLAN]", required=False, type=click.Path(dir_okay=False, path_type=Path)
 )
-@_inventory_option
+@inventory_option
 @click.option(
     "--allow-mass-delete",
     is_flag=True,
@@ -253,7 +246,7 @@ def apply_command(
 
 
 @click.command("drift")
-@_inventory_option
+@inventory_option
 @_format_option
 @click.option(
     "--output",
