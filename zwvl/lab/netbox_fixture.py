@@ -55,7 +55,10 @@ def stop(inst: local.Instance) -> None:
 
 
 def drop_stale(prefix: str = DB_PREFIX + "t") -> None:
-    """Drop ``zwvl_lab_t<pid>_*`` databases of test sessions that no longer run."""
+    """Drop ``zwvl_lab_t<pid>_*`` databases of test sessions that no longer run.
+
+    Starts PostgreSQL first: after a reboot nothing is running yet and the listing must not fail."""
+    local.ensure_services()
     for db in local.list_databases(prefix):
         m = re.match(rf"^{re.escape(prefix)}(\d+)_", db)
         if m and int(m.group(1)) != os.getpid() and not local.pid_alive(int(m.group(1))):
