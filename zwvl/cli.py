@@ -67,7 +67,8 @@ def validate(inventory_dir: Path) -> None:
     "policies_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder with catalogue.yaml and waivers.yaml [default: policies/ beside the inventory].",
+    help="Folder with catalogue.yaml and waivers.yaml "
+    "[default: policies/ beside the inventory, else ./policies].",
 )
 @click.option(
     "--format",
@@ -116,9 +117,15 @@ def check(
     live: dict[str, str] = {}
     live_source = None
     if use_netbox:
+        from zwvl.netbox.client import NetboxError
         from zwvl.netbox.evidence import circuit_status
+        from zwvl.netbox.settings import NetboxSettingsError
 
-        live, live_source = circuit_status()
+        try:
+            live, live_source = circuit_status()
+        except (NetboxError, NetboxSettingsError) as exc:
+            click.echo(f"error: no live evidence from NetBox: {exc}", err=True)
+            sys.exit(2)
     try:
         result = run_checks(inv, repo_root, policies_dir, today.date() if today else None, live, live_source)
     except InventoryError as exc:

@@ -23,6 +23,22 @@ from zwvl.options import inventory_option
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
+
+
+class _UsageError(click.UsageError):
+    exit_code = EXIT_ERROR
+
+
+class _ChangesExitCommand(click.Command):
+    """A command whose exit 2 means "changes/drift": usage errors exit 1 (error), not click's 2."""
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            raise _UsageError(exc.format_message(), exc.ctx) from None
+
+
 _format_option = click.option(
     "--format",
     "fmt",
@@ -80,7 +96,7 @@ def _emit(text: str, out: Path | None = None) -> None:
     tmp.replace(out)
 
 
-@click.command("plan")
+@click.command("plan", cls=_ChangesExitCommand)
 @inventory_option
 @_format_option
 @click.option(
@@ -245,7 +261,7 @@ def apply_command(
     )
 
 
-@click.command("drift")
+@click.command("drift", cls=_ChangesExitCommand)
 @inventory_option
 @_format_option
 @click.option(

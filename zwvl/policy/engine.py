@@ -202,6 +202,10 @@ def _load_list(path: Path, key: str, display: str) -> tuple[Any, YList]:
 def load_catalogue(policies: Path) -> list[PrincipleSpec]:
     path = policies / "catalogue.yaml"
     display = f"{policies.name}/catalogue.yaml"
+    if not path.is_file():
+        raise InventoryError(
+            [Problem(str(path), 0, 0, "no policy catalogue here; name the folder with --policies DIR")]
+        )
     try:
         doc, items = _load_list(path, "principles", display)
     except YamlError as exc:
@@ -280,7 +284,10 @@ def run_checks(
     from zwvl.policy import rules as _rules  # noqa: F401  (registers the rules)
     from zwvl.policy.indicators import indicators
 
-    policies = policies or repo_root / "policies"
+    if policies is None:  # beside the inventory (a generated region has its own), else the working copy's
+        policies = repo_root / "policies"
+        if not policies.is_dir() and Path("policies").is_dir():
+            policies = Path("policies")
     specs = load_catalogue(policies)
     known = {r.id for p in specs for r in p.rules}
     waivers = load_waivers(policies, known)
