@@ -20,6 +20,7 @@ from tests.integration.reconcile_support import (
     teardown,
     zwvl,
 )
+from zwvl.exporter.netbox_state import read_apply_state
 from zwvl.netbox import local
 from zwvl.netbox.kinds import BY_NAME, TAG, Ref
 from zwvl.netbox.reconcile import apply, load_desired, plan
@@ -37,13 +38,24 @@ def region_nb(
 
 
 @pytest.fixture(scope="module")
-def applied(region_nb: local.Instance) -> dict[str, Any]:
+def applied(region_nb: local.Instance, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    state_file = tmp_path_factory.mktemp("apply-state") / "last-apply.json"
     t0 = time.monotonic()
-    proc = zwvl("apply", "--inventory", FULL, "--format", "json", env=env_for(region_nb))
+    env = env_for(region_nb, ZWVL_APPLY_STATE=str(state_file))  # as the main pipeline passes it
+    proc = zwvl("apply", "--inventory", FULL, "--format", "json", env=env)
     assert proc.returncode == 0, proc.stderr
     out: dict[str, Any] = json.loads(proc.stdout)
     out["wall_s"] = time.monotonic() - t0
+    out["state_file"] = state_file
+    out["started_at"] = time.time() - out["wall_s"]
     return out
+
+
+def test_apply_records_its_success_for_the_exporter(applied: dict[str, Any]) -> None:
+    doc = json.loads(applied["state_file"].read_text())
+    assert doc["summary"] == applied["summary"]
+    finished = read_apply_state(applied["state_file"])
+    assert finished is not None and applied["started_at"] - 1 <= finished <= time.time() + 1
 
 
 def test_full_apply_of_the_region(region_nb: local.Instance, applied: dict[str, Any]) -> None:

@@ -256,6 +256,24 @@ def test_merge_to_main_applies_the_reviewed_plan_one_at_a_time() -> None:
     assert jobs["policy-report"]["with"]["netbox"] is True
 
 
+def test_jobs_install_the_tooling_into_the_venv_pulumi_and_the_playbooks_use() -> None:
+    # pulumi/*/Pulumi.yaml name ../../.venv; the platform playbooks default to .venv/bin/python
+    for project in sorted((REPO / "pulumi").glob("*/Pulumi.yaml")):
+        assert yaml.safe_load(project.read_text())["runtime"]["options"]["virtualenv"] == "../../.venv"
+    for path in WORKFLOWS:
+        for name, job in workflow(path.name)["jobs"].items():
+            run = "\n".join(s.get("run", "") for s in job.get("steps", []))
+            if "pip install" in run:
+                assert "python -m venv .venv" in run and ".venv/bin\" >> \"$GITHUB_PATH\"" in run, name
+    before = "\n".join(gitlab()["default"]["before_script"])
+    assert "python -m venv .venv" in before and ".venv/bin:$PATH" in before
+    # pulumi up logs in to the servers with the same credentials the playbooks set on them
+    env = next(s for s in github_steps("main.yml", "pulumi-up") if "pulumi up" in s.get("run", ""))["env"]
+    assert {"ZWVL_PG_ADMIN_PASSWORD", "ZWVL_RT_PASSWORD", "ZWVL_RT_USER"} <= set(env)
+    apply = next(s for s in github_steps("main.yml", "apply") if "zwvl apply" in s.get("run", ""))
+    assert "ZWVL_APPLY_STATE" in apply["env"], "the exporter's last-apply metric needs the state file"
+
+
 def test_nightly_drift_opens_or_updates_one_issue() -> None:
     wf = workflow("nightly-drift.yml")
     assert wf["on"]["schedule"][0]["cron"]

@@ -181,10 +181,11 @@ def plan_command(inventory_dir: Path, fmt: str, out: Path | None, adopt: bool) -
 )
 @click.option(
     "--state-file",
+    envvar="ZWVL_APPLY_STATE",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="After a successful apply (also one with nothing to do), write JSON with finished_at, the "
-    "commit and the summary here (read by `zwvl exporter --apply-state`).",
+    "commit and the summary here (read by `zwvl exporter --apply-state`) [env ZWVL_APPLY_STATE].",
 )
 def apply_command(
     plan_file: Path | None,
