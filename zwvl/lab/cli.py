@@ -126,8 +126,8 @@ def up_command(
 ) -> None:
     """Build the lab from NetBox, or converge a running one to it; safe to run again.
 
-    Scope: the whole region by default (72 routers, about 2 GB of memory; see ansible/README.md for
-    the numbers), or `--partners kortrijk,zwevegem` for their routers plus the regional datacenter's.
+    Scope: the whole region by default (72 routers, about 1.1 GB of memory; ansible/README.md has the
+    measured figures), or `--partners kortrijk,zwevegem` for their routers plus the regional datacenter's.
     """
     lab = _lab(name)
     partial = bool(_csv(partners) or _csv(sites) or _csv(routers))
@@ -229,7 +229,7 @@ def status_command(name: str, as_json: bool, ospf: bool) -> None:
 )
 @_name_option
 def cut_command(cid: str, mode: str, name: str) -> None:
-    """Cut the fibre of circuit CID (e.g. ZWVL-FO-0057)."""
+    """Cut the fibre of circuit CID, for example ZWVL-FO-0057."""
     try:
         lk = _lab(name).cut_link(cid, mode)
     except LabError as exc:
