@@ -140,6 +140,10 @@ def check(
                 f"{output}: {s['result']} ({s['findings']['fail']} failed, {s['findings']['waived']} waived)",
                 err=True,
             )
+    elif fmt == "text" and sys.stdout.isatty():
+        from zwvl.report_terminal import show
+
+        show(text)
     else:
         click.echo(text, nl=False)
     sys.exit(result.exit_code)
