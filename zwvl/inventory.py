@@ -61,6 +61,24 @@ SECTIONS: dict[str, tuple[type[Obj], bool]] = {
 
 T = TypeVar("T", bound=Obj)
 
+# section -> (what a reference calls it, the fields naming one object); an object whose own
+# definition is invalid is remembered by these, so references to it are not reported as unknown
+_REFERABLE: dict[str, tuple[str, tuple[str, ...]]] = {
+    "region": ("region", ()),
+    "standards": ("standards", ()),
+    "helpdesk": ("helpdesk", ()),
+    "partner": ("partner", ("slug",)),
+    "sites": ("site", ("slug",)),
+    "device_types": ("device type", ("slug",)),
+    "devices": ("device", ("name",)),
+    "providers": ("provider", ("slug",)),
+    "circuits": ("circuit", ("cid",)),
+    "vlans": ("VLAN", ("partner", "vid")),
+    "services": ("service", ("slug",)),
+    "datasets": ("dataset", ("slug",)),
+    "software": ("software", ("slug",)),
+}
+
 
 class InventoryError(Exception):
     """The inventory is invalid; `problems` lists every problem found."""
@@ -89,6 +107,9 @@ class Inventory:
     services: dict[str, Service] = field(default_factory=dict)
     datasets: dict[str, Dataset] = field(default_factory=dict)
     software: dict[str, Software] = field(default_factory=dict)
+    # what a reference calls a kind ("device") -> keys of objects whose definition was invalid
+    # (a single section such as "helpdesk" maps to its own name); filled only when loading fails
+    rejected: dict[str, set[Any]] = field(default_factory=dict)
 
     # convenience views used by policies, sync and the exporter
     def sites_of(self, partner: str) -> list[Site]:
@@ -135,21 +156,13 @@ def _describe(item: Any, model: type[Obj]) -> str:
 
 
 def _pydantic_problems(
-    exc: ValidationError,
-    doc: Any,
-    base: tuple[Any, ...],
-    rel: str,
-    items: list[Any],
-    model: type[Obj],
-    single: bool,
+    exc: ValidationError, doc: Any, base: tuple[Any, ...], rel: str, item: Any, model: type[Obj]
 ) -> Iterator[Problem]:
+    """The problems of one item that failed its schema; `base` is the item's path in `doc`."""
+    what = _describe(item, model)
     for err in exc.errors(include_url=False):
-        loc = tuple(err["loc"])
-        index = loc[0] if loc and isinstance(loc[0], int) else 0
-        inner = loc[1:]
-        full = base + inner if single else base + (index,) + inner
-        line, col = locate(doc, full)
-        what = _describe(items[index], model) if index < len(items) else model.__name__.lower()
+        inner = tuple(err["loc"])
+        line, col = locate(doc, base + inner)
         field_path = ".".join(str(p) for p in inner)
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
@@ -157,6 +170,20 @@ def _pydantic_problems(
         elif err["type"] == "missing":
             msg = "missing required field"
         yield Problem(rel, line, col, f"{what}: {field_path}: {msg}" if field_path else f"{what}: {msg}")
+
+
+def _reject(rejected: dict[str, set[Any]], section: str, item: Any) -> None:
+    """Remember an object whose definition is invalid, by the key references use for it."""
+    if section not in _REFERABLE:
+        return
+    what, fields = _REFERABLE[section]
+    keys = rejected.setdefault(what, set())
+    if not fields:
+        keys.add(what)
+    elif isinstance(item, dict):
+        value = tuple(item.get(f) for f in fields)
+        if all(isinstance(v, (str, int)) for v in value):
+            keys.add(value[0] if len(value) == 1 else value)
 
 
 def _iter_files(root: Path) -> list[tuple[str, Path]]:
@@ -216,15 +243,23 @@ def parse_inventory(root: Path) -> tuple[Inventory, list[Problem]]:
         for key, value, base, model, single in sections:
             items = [value] if single else list(value)
             try:
-                objs = _adapter(model).validate_python(items)
-            except ValidationError as exc:
-                problems.extend(_pydantic_problems(exc, doc, base, display, items, model, single))
-                continue
-            for i, (obj, raw) in enumerate(zip(objs, items, strict=True)):
+                objs = list(enumerate(_adapter(model).validate_python(items)))
+            except ValidationError:
+                # validate item by item: keep the valid ones, report each invalid one on its own
+                objs = []
+                for i, raw in enumerate(items):
+                    try:
+                        objs.append((i, model.model_validate(raw)))
+                    except ValidationError as exc:
+                        at = base if single else base + (i,)
+                        problems.extend(_pydantic_problems(exc, doc, at, display, raw, model))
+                        _reject(inv.rejected, key, raw)
+            for i, obj in objs:
+                raw = items[i]
                 mark = raw.mark if isinstance(raw, (YMap, YList)) else locate(doc, base + (i,))
                 obj._src = Src(display, mark[0], mark[1])
                 obj._raw = raw
-            collected[key].extend(objs)
+                collected[key].append(obj)
     _assemble(inv, collected, problems)
     return inv, problems
 
@@ -257,26 +292,50 @@ def _problem(obj: Obj, path: tuple[Any, ...], message: str) -> Problem:
     return Problem(*_at(obj, *path), f"{obj.label}: {message}")
 
 
+def _shown(k: Any) -> str:
+    return k if isinstance(k, str) else "/".join(map(str, k)) if isinstance(k, tuple) else str(k)
+
+
 def _index(
-    objs: list[T], keyf: Callable[[T], Any], what: str, problems: list[Problem], field_name: str
+    objs: Iterable[T], keyf: Callable[[T], Any], what: str, problems: list[Problem], field_name: str
 ) -> dict[Any, T]:
+    """Objects by a key that must be unique; a duplicate names itself and where the first one is."""
     out: dict[Any, T] = {}
     for obj in objs:
         k = keyf(obj)
         if k in out:
-            first = out[k].src
-            shown = k if isinstance(k, str) else "/".join(map(str, k)) if isinstance(k, tuple) else str(k)
+            first = "{}:{}:{}".format(*_at(out[k], field_name))
             problems.append(
-                _problem(obj, (field_name,), f"duplicate {what} {shown!r} (first defined at {first})")
+                _problem(obj, (field_name,), f"duplicate {what} {_shown(k)!r} (first defined at {first})")
             )
             continue
         out[k] = obj
     return out
 
 
-def _single(key: str, objs: list[Obj], problems: list[Problem], root: Path) -> Any:
+def _unique_names(
+    objs: Iterable[Partner | Site | Device | Provider], what: str, problems: list[Problem]
+) -> None:
+    """Names NetBox keeps unique, compared as NetBox does: ignoring case."""
+    first: dict[str, Partner | Site | Device | Provider] = {}
+    for obj in objs:
+        other = first.setdefault(obj.name.lower(), obj)
+        if other is not obj:
+            also = "" if other.name == obj.name else f" (as {other.name!r})"
+            where = "{}:{}:{}".format(*_at(other, "name"))
+            problems.append(
+                _problem(
+                    obj, ("name",), f"duplicate {what} name {obj.name!r} (first defined at {where}{also})"
+                )
+            )
+
+
+def _single(
+    key: str, objs: list[Obj], problems: list[Problem], root: Path, rejected: dict[str, set[Any]]
+) -> Any:
     if not objs:
-        problems.append(Problem(root.name or str(root), 0, 0, f"no {key!r} section found in any file"))
+        if key not in rejected:  # an invalid one was already reported
+            problems.append(Problem(root.name or str(root), 0, 0, f"no {key!r} section found in any file"))
         return None
     for extra in objs[1:]:
         problems.append(_problem(extra, (), f"{key!r} is defined more than once (first at {objs[0].src})"))
@@ -284,16 +343,21 @@ def _single(key: str, objs: list[Obj], problems: list[Problem], root: Path) -> A
 
 
 def _assemble(inv: Inventory, c: dict[str, list[Any]], problems: list[Problem]) -> None:
-    inv.region = _single("region", c["region"], problems, inv.root)
-    inv.standards = _single("standards", c["standards"], problems, inv.root)
-    inv.helpdesk = _single("helpdesk", c["helpdesk"], problems, inv.root)
+    inv.region = _single("region", c["region"], problems, inv.root, inv.rejected)
+    inv.standards = _single("standards", c["standards"], problems, inv.root, inv.rejected)
+    inv.helpdesk = _single("helpdesk", c["helpdesk"], problems, inv.root, inv.rejected)
+    # NetBox keeps slugs unique, and the names of tenants (partners), sites, providers and devices
     inv.partners = _index(c["partner"], lambda o: o.slug, "partner slug", problems, "slug")
+    _unique_names(inv.partners.values(), "partner", problems)
     _index(c["partner"], lambda o: o.code, "partner code", problems, "code")
     inv.sites = _index(c["sites"], lambda o: o.slug, "site slug", problems, "slug")
+    _unique_names(inv.sites.values(), "site", problems)
     inv.device_types = _index(c["device_types"], lambda o: o.slug, "device type slug", problems, "slug")
     _index(c["device_types"], lambda o: (o.manufacturer, o.model), "device type model", problems, "model")
     inv.devices = _index(c["devices"], lambda o: o.name, "device name", problems, "name")
+    _unique_names(inv.devices.values(), "device", problems)  # same names already reported above
     inv.providers = _index(c["providers"], lambda o: o.slug, "provider slug", problems, "slug")
+    _unique_names(inv.providers.values(), "provider", problems)
     inv.circuits = _index(c["circuits"], lambda o: o.cid, "circuit id", problems, "cid")
     inv.services = _index(c["services"], lambda o: o.slug, "service slug", problems, "slug")
     inv.datasets = _index(c["datasets"], lambda o: o.slug, "dataset slug", problems, "slug")
@@ -307,22 +371,25 @@ def _assemble(inv: Inventory, c: dict[str, list[Any]], problems: list[Problem]) 
 class _Refs:
     """Reference checks with a did-you-mean."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], rejected: dict[str, set[Any]]) -> None:
         self.problems = problems
+        self.rejected = rejected
 
     def check(self, obj: Obj, path: tuple[Any, ...], value: Any, table: Any, what: str) -> bool:
         if value in table:
             return True
+        if value in self.rejected.get(what, ()):
+            return False  # defined, but its own definition is invalid: already reported there
         hint = _did_you_mean(str(value), [str(k) for k in table])
         self.problems.append(_problem(obj, path, f"unknown {what} {value!r}{hint}"))
         return False
 
 
 def check_references(inv: Inventory, problems: list[Problem]) -> None:
-    refs = _Refs(problems)
+    refs = _Refs(problems, inv.rejected)
     roles = inv.helpdesk.roles if inv.helpdesk else {}
     for p in inv.partners.values():
-        if p.helpdesk:
+        if p.helpdesk and "helpdesk" not in inv.rejected:
             for role in p.helpdesk.headcount:
                 refs.check(p, ("helpdesk", "headcount", role), role, roles, "helpdesk role")
     if inv.helpdesk:
@@ -344,7 +411,11 @@ def check_references(inv: Inventory, problems: list[Problem]) -> None:
         refs.check(pf, ("partner",), pf.partner, inv.partners, "partner")
         if pf.site is not None:
             refs.check(pf, ("site",), pf.site, inv.sites, "site")
-        if pf.vlan is not None and (pf.partner, pf.vlan) not in vids:
+        if (
+            pf.vlan is not None
+            and (pf.partner, pf.vlan) not in vids
+            and (pf.partner, pf.vlan) not in inv.rejected.get("VLAN", ())
+        ):
             problems.append(_problem(pf, ("vlan",), f"unknown VLAN {pf.vlan} of partner {pf.partner!r}"))
     for svc in inv.services.values():
         refs.check(svc, ("partner",), svc.partner, inv.partners, "partner")

@@ -171,6 +171,115 @@ def test_all_problems_in_one_run(region: Region) -> None:
     assert len({p.split(":")[0] for p in out}) >= 3
 
 
+def _line_of(region: Region, rel: str, text: str) -> int:
+    lines = (region.root / rel).read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if text in line)
+
+
+def test_one_bad_field_is_one_problem_without_follow_up_errors(region: Region) -> None:
+    """A typo in one device drops only that device, and nothing calls it unknown elsewhere."""
+    from click.testing import CliRunner
+
+    from zwvl.cli import main
+
+    rel = "inventory/partners/avelgem/devices.yaml"
+    region.edit(rel, lambda d: find(d["devices"], name="ave-th-rtr01").update(role="routr"))
+    line = _line_of(region, rel, "role: routr")
+    out = problems(region)
+    assert out == [
+        f"{rel}:{line}:3: device 'ave-th-rtr01': role: "
+        "Input should be 'router', 'switch', 'server' or 'firewall'"
+    ]
+    result = CliRunner().invoke(main, ["validate", "--inventory", str(region.inventory)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [*out, "1 problem(s) found; nothing was written."]
+
+
+def test_invalid_definitions_are_not_reported_as_unknown_references(region: Region) -> None:
+    """Invalid partner, site, provider, helpdesk and region: one problem each, no follow-ups."""
+    region.edit("inventory/partners/avelgem/partner.yaml", lambda d: d["partner"].update(type="town"))
+    region.edit(
+        "inventory/partners/kortrijk/sites.yaml",
+        lambda d: find(d["sites"], slug="kortrijk-library").update(lat=400),
+    )
+    region.edit("inventory/backbone/providers.yaml", lambda d: d["providers"][0].update(name=["x"]))
+    region.edit("inventory/helpdesk/pool.yaml", lambda d: d["helpdesk"].update(colour="red"))
+    region.edit("inventory/region.yaml", lambda d: d["region"].update(inhabitants="many"))
+    out = problems(region)
+    assert len(out) == 5, out
+    assert not [p for p in out if "unknown" in p and "unknown field" not in p], out
+    assert not [p for p in out if "section found" in p], out
+    for what in (
+        "partner 'avelgem': type:",
+        "site 'kortrijk-library': lat:",
+        "provider 'regional-fibre-operator': name:",
+        "helpdesk: colour: unknown field",
+        "region 'zuid-west-vlaanderen': inhabitants:",
+    ):
+        assert any(what in p for p in out), (what, out)
+    # the valid objects of the same files were kept: the other sites' devices resolve
+    region.edit(
+        "inventory/partners/kortrijk/devices.yaml",
+        lambda d: find(d["devices"], name="kor-th-rtr01").update(site="kortrijk-town-hal"),
+    )
+    assert any(
+        "device 'kor-th-rtr01': unknown site 'kortrijk-town-hal' (did you mean 'kortrijk-town-hall'?)" in p
+        for p in problems(region)
+    )
+
+
+def test_duplicate_names_name_both_places(region: Region) -> None:
+    """NetBox wants unique names for sites, tenants, providers and devices, not only unique slugs."""
+    sites = "inventory/partners/kortrijk/sites.yaml"
+    region.edit(
+        sites, lambda d: find(d["sites"], slug="kortrijk-library").update(name="Gemeentehuis Kortrijk")
+    )
+    region.edit("inventory/partners/menen/partner.yaml", lambda d: d["partner"].update(name="Kortrijk"))
+    region.edit(
+        "inventory/backbone/providers.yaml",
+        lambda d: d["providers"].append({"slug": "other-operator", "name": "Regionale glasvezeloperator"}),
+    )
+    devices = "inventory/partners/menen/devices.yaml"
+    region.edit(devices, lambda d: d["devices"][1].update(name="kor-th-rtr01"))
+    region.edit(devices, lambda d: d["devices"][2].update(name="KOR-LIB-RTR01"))
+    out = problems(region)
+    first_site = _line_of(region, sites, "name: Gemeentehuis Kortrijk")
+    dup_site = _line_of(region, sites, "slug: kortrijk-library") + 1
+    assert (
+        f"{sites}:{dup_site}:3: site 'kortrijk-library': duplicate site name 'Gemeentehuis Kortrijk' "
+        f"(first defined at {sites}:{first_site}:3)"
+    ) in out, out
+    partner = "inventory/partners/menen/partner.yaml"
+    assert any(
+        p.startswith(f"{partner}:")
+        and "partner 'menen': duplicate partner name 'Kortrijk' "
+        "(first defined at inventory/partners/kortrijk/partner.yaml:"
+        in p
+        for p in out
+    ), out
+    assert any(
+        "provider 'other-operator': duplicate provider name 'Regionale glasvezeloperator' "
+        "(first defined at inventory/backbone/providers.yaml:" in p
+        for p in out
+    ), out
+    assert any(
+        p.startswith(f"{devices}:")
+        and "duplicate device name 'kor-th-rtr01' "
+        "(first defined at inventory/partners/kortrijk/devices.yaml:"
+        in p
+        for p in out
+    ), out
+    # NetBox compares names ignoring case
+    assert any(
+        p.startswith(f"{devices}:")
+        and "duplicate device name 'KOR-LIB-RTR01' "
+        "(first defined at inventory/partners/kortrijk/devices.yaml:"
+        in p
+        and p.endswith("(as 'kor-lib-rtr01'))")
+        for p in out
+    ), out
+
+
 def test_loopback_outside_pool(region: Region) -> None:
     region.edit(
         "inventory/partners/kortrijk/devices.yaml",

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO, Region
-from zwvl.inventory import load_inventory
+from zwvl.inventory import InventoryError, load_inventory, parse_inventory
 from zwvl.netbox.kinds import BY_NAME, KINDS, LEVELS, ORDER, SCHEMA_KINDS, Ref
 from zwvl.netbox.mapping import Desired, DesiredState, MappingError, desired_state
 from zwvl.netbox.plan import state_hash, with_bookkeeping
@@ -155,8 +155,13 @@ def test_names_netbox_keeps_unique_are_checked_with_their_place(region: Region) 
         d["sites"][1]["name"] = d["sites"][0]["name"]
 
     region.edit("inventory/partners/kortrijk/sites.yaml", same_name)
+    # the loader reports it first (zwvl validate); the mapping checks it again on what it is given
+    with pytest.raises(InventoryError) as bad:
+        region.load()
+    assert [p.message for p in bad.value.problems if "duplicate site name" in p.message]
+    inv, _problems = parse_inventory(region.inventory)
     with pytest.raises(MappingError) as err:
-        desired_state(region.load())
+        desired_state(inv)
     assert len(err.value.problems) == 1
     assert err.value.problems[0].startswith("inventory/partners/kortrijk/sites.yaml:")
     assert "NetBox needs unique site names" in err.value.problems[0]
