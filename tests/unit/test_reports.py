@@ -106,6 +106,39 @@ def test_markdown_and_text(reports: dict[str, str]) -> None:
     assert "PASS:" in reports["text"] and "Findings:" in reports["text"]
 
 
+def test_every_finding_has_evidence(reports: dict[str, str]) -> None:
+    doc = json.loads(reports["json"])
+    empty = [
+        (r["id"], f["object"])
+        for p in doc["principles"]
+        for r in p["rules"]
+        for f in r["findings"]
+        if not f["evidence"]
+    ]
+    assert empty == []
+
+
+def test_report_written_into_the_checkout_does_not_change_the_next(region: Region) -> None:
+    """The secret scan reads untracked files too, but counts only tracked ones."""
+    from zwvl.reports import to_json
+
+    for args in (["init", "-q"], ["add", "inventory", "policies"]):
+        subprocess.run(["git", "-C", str(region.root), *args], check=True, capture_output=True)
+    first = to_json(region.check())
+    (region.root / "policy-report.json").write_text(first)
+    (region.root / "policy-report.html").write_text("<html></html>\n")
+    assert to_json(region.check()) == first
+    secrets = next(
+        f
+        for p in json.loads(first)["principles"]
+        for r in p["rules"]
+        if r["id"] == "SEC-no-secrets"
+        for f in r["findings"]
+    )
+    tracked = sum(1 for d in (region.inventory, region.policies) for f in d.rglob("*") if f.is_file())
+    assert secrets["evidence"]["tracked_files_scanned"] == tracked
+
+
 def test_reports_are_deterministic(tmp_path: Path) -> None:
     for fmt in ("json", "html", "sarif", "junit", "markdown"):
         a, b = tmp_path / f"a.{fmt}", tmp_path / f"b.{fmt}"

@@ -274,3 +274,40 @@ def test_waiver_for_unknown_rule_is_an_input_error(region: Region) -> None:
     with pytest.raises(InventoryError) as exc:
         region.check()
     assert "unknown rule 'A1-buy-twice'" in str(exc.value.problems[0])
+
+
+def test_waiver_for_an_object_no_rule_evaluates_is_stale(region: Region) -> None:
+    """A mistyped or removed object, or one the rule does not apply to, fails GOV-waiver-applies."""
+
+    def edit(d: dict[str, Any]) -> None:
+        d["waivers"][0]["object"] = "software:topdeks"
+        base = {k: d["waivers"][0][k] for k in ("reason", "approver", "expires")}
+        # B8 only evaluates active devices and services; a library is no town hall for I1
+        d["waivers"].append({"rule": "I1-two-disjoint-paths", "object": "site:kortrijk-library", **base})
+        d["waivers"].append({"rule": "B8-monitored", "object": "device:kor-th-rtr01", **base})
+
+    region.edit("policies/waivers.yaml", edit)
+    res = region.check()
+    bad = failed(res, "GOV-waiver-applies")
+    assert set(bad) == {
+        "waiver:A1-buy-once:software:topdeks",
+        "waiver:I1-two-disjoint-paths:site:kortrijk-library",
+    }
+    typo = bad["waiver:A1-buy-once:software:topdeks"]
+    assert "stale waiver" in typo.message and "did you mean 'software:topdesk'" in typo.message
+    assert typo.src is not None and typo.src.file == "policies/waivers.yaml" and typo.src.line > 1
+    assert typo.evidence["evaluated"] is False
+    ok = {f.object: f for f in findings(res, "GOV-waiver-applies")}["waiver:B8-monitored:device:kor-th-rtr01"]
+    assert ok.status == "pass" and ok.evidence["finding_status"] == "pass"
+    assert res.exit_code == 1
+    # the waiver no longer matches, so the TOPdesk purchase fails again as well
+    assert "software:topdesk" in failed(res, "A1-buy-once")
+
+
+def test_waiver_rules_cannot_be_waived(region: Region) -> None:
+    from zwvl.inventory import InventoryError
+
+    region.edit("policies/waivers.yaml", lambda d: d["waivers"][0].update(rule="GOV-waiver-current"))
+    with pytest.raises(InventoryError) as exc:
+        region.check()
+    assert "'GOV-waiver-current', which checks the waivers themselves" in str(exc.value.problems[0])

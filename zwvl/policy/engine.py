@@ -84,14 +84,18 @@ class Context:
     circuit_status: dict[str, str] = field(default_factory=dict)  # live, from NetBox
     live_source: str | None = None
     waivers: list[Waiver] = field(default_factory=list)
+    # (rule, object) -> "pass"/"fail" of every finding of the rules that run first; the rules that
+    # judge the waivers themselves (registered with after_others=True) read it
+    evaluated: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @cached_property
     def topology(self) -> Topology:
         return Topology(self.inv, status_override=self.circuit_status)
 
     def finding(
-        self, rule: str, obj: Obj | str, ok: bool, message: str, src: Src | None = None, **evidence: Any
+        self, rule: str, obj: Obj | str, ok: bool, message: str, src: Src | None = None, /, **evidence: Any
     ) -> Finding:
+        """A pass or fail with its evidence: the fields checked and their values."""
         if isinstance(obj, Obj):
             name = f"{type(obj).__name__.lower()}:{obj.key}"
             src = src or obj.src
@@ -102,15 +106,23 @@ class Context:
 
 RuleFn = Callable[[Context], Iterable[Finding]]
 RULES: dict[str, RuleFn] = {}
+# rules about the waivers themselves: they run after every other rule and cannot be waived
+WAIVER_RULES: set[str] = set()
 
 
-def rule(rule_id: str) -> Callable[[RuleFn], RuleFn]:
-    """Register the implementation of a catalogue rule."""
+def rule(rule_id: str, *, after_others: bool = False) -> Callable[[RuleFn], RuleFn]:
+    """Register the implementation of a catalogue rule.
+
+    `after_others`: the rule judges the waivers, so it runs once every other rule has filled
+    `Context.evaluated`, and no waiver may name it.
+    """
 
     def deco(fn: RuleFn) -> RuleFn:
         if rule_id in RULES:
             raise ValueError(f"rule {rule_id} registered twice")
         RULES[rule_id] = fn
+        if after_others:
+            WAIVER_RULES.add(rule_id)
         return fn
 
     return deco
@@ -257,7 +269,15 @@ def load_waivers(policies: Path, known_rules: set[str]) -> list[Waiver]:
             continue
         line, col = items.marks[i]
         w._src = Src(display, line, col)
-        if w.rule not in known_rules:
+        if w.rule in WAIVER_RULES:
+            problems.append(
+                Problem(
+                    display,
+                    *locate(doc, ("waivers", i, "rule")),
+                    f"waiver names rule {w.rule!r}, which checks the waivers themselves and cannot be waived",
+                )
+            )
+        elif w.rule not in known_rules:
             problems.append(
                 Problem(
                     display, *locate(doc, ("waivers", i, "rule")), f"waiver names unknown rule {w.rule!r}"
@@ -300,12 +320,20 @@ def run_checks(
         waivers=waivers,
     )
     active = {(w.rule, w.object): w for w in waivers if w.expires >= ctx.today}
+    order = [r for p in specs for r in p.rules]
+    # every other rule first, so that the rules about waivers see what was evaluated
+    raw = {r.id: list(RULES[r.id](ctx)) for r in order if r.id not in WAIVER_RULES}
+    for fs in raw.values():
+        for f in fs:
+            if ctx.evaluated.get((f.rule, f.object)) != "fail":
+                ctx.evaluated[(f.rule, f.object)] = f.status
+    raw.update({r.id: list(RULES[r.id](ctx)) for r in order if r.id in WAIVER_RULES})
     results = []
     for p in specs:
         rule_results = []
         for r in p.rules:
             findings = []
-            for f in RULES[r.id](ctx):
+            for f in raw[r.id]:
                 w = active.get((f.rule, f.object))
                 if f.status == "fail" and w is not None:
                     f = Finding(f.rule, f.object, "waived", f.message, f.evidence, f.src, w)

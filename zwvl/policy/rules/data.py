@@ -67,6 +67,7 @@ def no_hardcoded_addresses(ctx: Context) -> Iterator[Finding]:
                 f"{len(hits)} hard-coded address(es) or hostname(s), first {text!r} at line {no}; "
                 "read them from NetBox instead",
                 Src(rel, no, col),
+                lines_scanned=len(lines),
                 hits=[{"line": h[0], "text": h[2]} for h in hits[:20]],
             )
         else:
@@ -76,6 +77,8 @@ def no_hardcoded_addresses(ctx: Context) -> Iterator[Finding]:
                 True,
                 "no hard-coded address or hostname",
                 Src(rel, 1, 1),
+                lines_scanned=len(lines),
+                hits=[],
             )
     if not scanned:
         yield ctx.finding(
@@ -84,6 +87,7 @@ def no_hardcoded_addresses(ctx: Context) -> Iterator[Finding]:
             True,
             "no code in ansible/ or pulumi/ to scan",
             files_scanned=0,
+            folders=list(_CODE_DIRS),
         )
 
 
@@ -118,6 +122,7 @@ def business_owner(ctx: Context) -> Iterator[Finding]:
             obj,
             bool(owner),
             f"business owner: {owner}" if owner else "no business owner named",
+            business_owner=owner,
         )
 
 
@@ -146,4 +151,6 @@ def oslo_vocabulary(ctx: Context) -> Iterator[Finding]:
             ds,
             ok,
             f"follows {ds.oslo}" if ok else f"vocabulary {ds.oslo!r} is not an OSLO standard",
+            oslo=ds.oslo,
+            oslo_standard=ok,
         )

@@ -33,6 +33,7 @@ def building_on_backbone(ctx: Context) -> Iterator[Finding]:
             "region:regional-datacenter",
             False,
             "no regional datacenter site in the inventory",
+            regional_datacenters=[],
         )
         return
     live = _downgraded(ctx)
@@ -56,6 +57,7 @@ def building_on_backbone(ctx: Context) -> Iterator[Finding]:
                 site,
                 False,
                 "no fibre path to the regional datacenter",
+                path=[],
                 live_circuits=live,
             )
 
@@ -123,4 +125,13 @@ def naming_convention(ctx: Context) -> Iterator[Finding]:
         why = "matches" if ok else f"does not match {pattern.pattern}"
         if ok and not prefix_ok:
             why = f"should start with the partner code {partner.code}-" if partner else why
-        yield ctx.finding("I5-naming-convention", dev, good, f"name {dev.name} {why}")
+        yield ctx.finding(
+            "I5-naming-convention",
+            dev,
+            good,
+            f"name {dev.name} {why}",
+            name=dev.name,
+            pattern=pattern.pattern,
+            matches_pattern=ok,
+            partner_code=partner.code if partner else None,
+        )

@@ -16,7 +16,13 @@ def monitored(ctx: Context) -> Iterator[Finding]:
             continue
         ok = obj.monitoring != "none"
         yield ctx.finding(
-            "B8-monitored", obj, ok, f"monitored by {obj.monitoring}" if ok else "active but not monitored"
+            "B8-monitored",
+            obj,
+            ok,
+            f"monitored by {obj.monitoring}" if ok else "active but not monitored",
+            status=obj.status,
+            monitoring=obj.monitoring,
+            monitored=ok,
         )
 
 
@@ -25,14 +31,26 @@ def hosting_declared(ctx: Context) -> Iterator[Finding]:
     for svc in ctx.inv.services.values():
         h = svc.hosting
         if h is None:
-            yield ctx.finding("I2-hosting-declared", svc, False, "no hosting declared (cloud or on-premise)")
+            yield ctx.finding(
+                "I2-hosting-declared", svc, False, "no hosting declared (cloud or on-premise)", hosting=None
+            )
         elif h.model == "on-premise" and not h.reason.strip():
             yield ctx.finding(
-                "I2-hosting-declared", svc, False, "hosted on premise without a reason (cloud first)"
+                "I2-hosting-declared",
+                svc,
+                False,
+                "hosted on premise without a reason (cloud first)",
+                hosting=h.model,
+                reason=h.reason,
             )
         else:
             yield ctx.finding(
-                "I2-hosting-declared", svc, True, f"{h.model}: {h.reason or 'cloud first'}", hosting=h.model
+                "I2-hosting-declared",
+                svc,
+                True,
+                f"{h.model}: {h.reason or 'cloud first'}",
+                hosting=h.model,
+                reason=h.reason,
             )
 
 
@@ -47,4 +65,6 @@ def helpdesk_pool(ctx: Context) -> Iterator[Finding]:
             f"queue {p.helpdesk.queue!r} in the regional helpdesk"
             if p.helpdesk
             else "no queue in the regional helpdesk",
+            helpdesk_queue=p.helpdesk.queue if p.helpdesk else None,
+            headcount=dict(p.helpdesk.headcount) if p.helpdesk else {},
         )

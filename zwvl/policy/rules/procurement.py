@@ -57,7 +57,15 @@ def reuse_framework(ctx: Context) -> Iterator[Finding]:
                 False,
                 f"{sw.product} is bought locally while the regional framework offers "
                 f"{', '.join(alternatives)} for {sw.domain}",
+                domain=sw.domain,
                 alternatives=alternatives,
             )
         else:
-            yield ctx.finding("A2-reuse-framework", sw, True, f"no regional product for {sw.domain} yet")
+            yield ctx.finding(
+                "A2-reuse-framework",
+                sw,
+                True,
+                f"no regional product for {sw.domain} yet",
+                domain=sw.domain,
+                alternatives=[],
+            )
