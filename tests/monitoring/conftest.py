@@ -1,6 +1,8 @@
-"""The monitoring stack the tests run: a small fibre lab (zwvl.lab), PostgreSQL, a REST2 stand-in,
-the zwvl exporter reading all of them, Prometheus with the repository's rules (short intervals) and
-Alertmanager with the generated configuration. Everything is started here and stopped by PID."""
+"""The monitoring stack the tests run: a small fibre lab (zwvl.lab), PostgreSQL with the data
+platform provisioned by its Pulumi program, Request Tracker 5 provisioned by the helpdesk program
+(both programs applied for real by tests/platform/harness.Applier), the zwvl exporter reading all of
+them, Prometheus with the repository's rules (short intervals) and Alertmanager with the generated
+configuration. Everything is started here and stopped by PID."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +26,7 @@ from tests.monitoring.services import (
     Alertmanager,
     Postgres,
     Prometheus,
-    RtData,
-    Ticket,
     free_port,
-    rt_server,
     start,
     start_alertmanager,
     start_postgres,
@@ -34,15 +34,24 @@ from tests.monitoring.services import (
     wait_until,
     webhook_sink,
 )
+from tests.platform.harness import Applier, run_program
+from tests.platform.services import RtServer, start_rt, stop_rt
 from zwvl.inventory import Inventory, load_inventory
 from zwvl.lab import Lab, LabSpec
+from zwvl.platform import rt as rtapi
+from zwvl.platform.plan import ITIL_CATEGORY_FIELD, data_platform_plan
 
 REPO = Path(__file__).resolve().parents[2]
-RT_TOKEN = "test-token-not-a-secret"
-CATEGORY_FIELD = "ITIL category"
+CATEGORY_FIELD = ITIL_CATEGORY_FIELD
 STALE_DATASET = "anpr-cameras"  # loaded three days ago in the test data platform: stale
+DP_PREFIX = "dp_"  # the programs' default: the cluster is this session's own
 SCRAPE = "2s"
 EVALUATE = "1s"
+# A test-only SLA level in the test RT (beside the region's uniform set, rendered by the role's own
+# template): its acknowledge deadline is 3 seconds after creation, so RT itself gives a ticket a due
+# date that passes during the tests. The region's shortest is P1-critical: 30 real minutes.
+BREACH_SLA = "T0-breach-test"
+BREACH_SECONDS = 3
 
 
 @pytest.fixture(scope="session")
@@ -76,17 +85,24 @@ def postgres() -> Iterator[Postgres]:
 
 @pytest.fixture(scope="session")
 def data_platform(postgres: Postgres, inv: Inventory) -> str:
-    """A 'platform' database with the load log the dataset freshness source reads; returns its DSN."""
-    with psycopg.connect(postgres.dsn(), autocommit=True) as conn:
-        conn.execute("CREATE DATABASE platform")
-    dsn = postgres.dsn("platform")
+    """The data platform as its Pulumi program provisions it (the load log `platform.dataset_loads`
+    and the monitoring role included), with loads logged by the platform owner as the loaders would;
+    returns the DSN the exporter uses: the shared database as the monitoring role."""
+    run_program(
+        "data-platform",
+        Applier({}),  # trust authentication on the cluster's own socket: no admin password
+        {
+            "pgHost": str(postgres.socket_dir),
+            "pgPort": str(postgres.port),
+            "pgAdminUser": "postgres",
+            "pgSslmode": "disable",
+            "namePrefix": DP_PREFIX,
+        },
+    )
+    plan = data_platform_plan(inv, DP_PREFIX)
     now = dt.datetime.now(dt.UTC)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("CREATE SCHEMA platform")
-        conn.execute(
-            "CREATE TABLE platform.dataset_loads "
-            "(dataset text NOT NULL, loaded_at timestamptz NOT NULL, rows bigint)"
-        )
+    with psycopg.connect(postgres.dsn(plan.shared_database), autocommit=True) as conn:
+        conn.execute(f"SET ROLE {plan.platform_owner}")
         for slug in sorted(inv.datasets):
             when = now - dt.timedelta(days=3) if slug == STALE_DATASET else now - dt.timedelta(minutes=10)
             conn.execute(
@@ -94,30 +110,95 @@ def data_platform(postgres: Postgres, inv: Inventory) -> str:
                 (slug, when, slug, when - dt.timedelta(days=1)),
             )
         conn.execute("INSERT INTO platform.dataset_loads VALUES ('not-in-the-inventory', now(), 1)")
-    return dsn
+    return (
+        f"host={postgres.socket_dir} port={postgres.port} dbname={plan.shared_database} "
+        f"user={plan.monitoring_role}"
+    )
 
 
-def rt_tickets() -> list[Ticket]:
-    past = "2026-01-01T08:00:00Z"
-    future = "2999-01-01T08:00:00Z"
-    return [
-        Ticket(1, "Kortrijk", "open", "incident", past),
-        Ticket(2, "Kortrijk", "new", "incident", future),
-        Ticket(3, "Kortrijk", "open", "change", past),
-        Ticket(4, "Menen", "stalled", "service request", future),
-        Ticket(5, "Menen", "resolved", "incident", past),
-        Ticket(6, "Menen", "open", None),
-        Ticket(7, "General", "open", "Incident", future),
-        Ticket(8, "Wervik", "resolved", "change"),
-        Ticket(9, "Wervik", "open", "something else"),
-    ]
+@dataclass
+class HelpdeskRt:
+    """The running RT with the helpdesk provisioned and the test tickets (ids by name)."""
+
+    server: RtServer
+    tickets: dict[str, int]
+    created: dict[str, dt.datetime]
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def client(self) -> rtapi.RtClient:
+        return rtapi.RtClient(self.server.url, self.server.user, self.server.password)
+
+
+# name: (queue, ITIL category or None, SLA or None (the queue's default), status after creation)
+TICKETS: dict[str, tuple[str, str | None, str | None, str]] = {
+    "kortrijk-outage": ("Kortrijk", "incident", "P1-critical", "new"),
+    "kortrijk-breached": ("Kortrijk", "incident", BREACH_SLA, "open"),
+    "kortrijk-firewall-change": ("Kortrijk", "change", None, "open"),
+    "menen-new-laptop": ("Menen", "service-request", None, "stalled"),
+    "menen-uncategorised": ("Menen", None, None, "new"),
+    "menen-printer-fixed": ("Menen", "incident", None, "resolved"),
+    "general-question": ("General", None, None, "open"),  # RT's own queue: no partner
+    "wervik-migration-done": ("Wervik", "change", None, "resolved"),
+    "wervik-recurring-fault": ("Wervik", "problem", None, "open"),
+}
+
+
+def utc(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 @pytest.fixture(scope="session")
-def rt() -> Iterator[tuple[str, RtData]]:
-    data = RtData(RT_TOKEN, CATEGORY_FIELD, rt_tickets())
-    with rt_server(data) as url:
-        yield url, data
+def rt(inv: Inventory) -> Iterator[HelpdeskRt]:
+    """Request Tracker 5 (rt-server, SQLite) as tests/platform starts it, the helpdesk provisioned by
+    its Pulumi program (queues with the default SLA, groups, the ITIL category field on every partner
+    queue), and tickets created through REST2 the way the helpdesk pool creates them."""
+    assert inv.helpdesk is not None
+    breach_level = {
+        "name": BREACH_SLA,
+        "priority": 1,
+        "unit": "RealMinutes",
+        "business_hours": False,
+        "acknowledge_minutes": BREACH_SECONDS / 60,
+        "resolve_minutes": BREACH_SECONDS / 60,
+        "timezone": inv.helpdesk.timezone,
+    }
+    server = start_rt(inv, extra_sla_levels=[breach_level])
+    try:
+        host, port = server.url.removeprefix("http://").split(":")
+        run_program(
+            "helpdesk",
+            Applier({"rtUser": server.user, "rtPassword": server.password}),
+            {"rtHost": host, "rtPort": port, "rtScheme": "http"},
+        )
+        client = rtapi.RtClient(server.url, server.user, server.password)
+        ids: dict[str, int] = {}
+        created: dict[str, dt.datetime] = {}
+        for name, (queue, category, sla, status) in TICKETS.items():
+            fields = {CATEGORY_FIELD: category} if category is not None else None
+            if sla == BREACH_SLA:  # not in the region's set: create_ticket's guard would refuse it
+                body = {"Queue": queue, "Subject": name, "Requestor": "citizen@example.com", "SLA": sla}
+                tid = int(client.create("ticket", dict(body, CustomFields=fields)))
+            else:
+                tid = client.create_ticket(
+                    inv.helpdesk,
+                    queue=queue,
+                    subject=name,
+                    requestor="citizen@example.com",
+                    sla=sla,
+                    custom_fields=fields,
+                )
+            if status != "new":
+                client.update("ticket", str(tid), {"Status": status})
+            record = client.get(f"/ticket/{tid}")
+            assert record is not None and record["Status"] == status, (name, record)
+            ids[name] = tid
+            created[name] = utc(record["Created"])
+        yield HelpdeskRt(server, ids, created)
+    finally:
+        stop_rt(server)
 
 
 @pytest.fixture(scope="session")
@@ -163,7 +244,7 @@ def exporter_argv(port: int, lab: Lab, rt_url: str, dsn: str, drift: Path, apply
 @pytest.fixture(scope="session")
 def exporter(
     lab: tuple[Lab, LabSpec],
-    rt: tuple[str, RtData],
+    rt: HelpdeskRt,
     data_platform: str,
     netbox_state: tuple[Path, Path],
     tmp_path_factory: pytest.TempPathFactory,
@@ -172,8 +253,14 @@ def exporter(
     the_lab, _ = lab
     port = free_port()
     log = tmp_path_factory.mktemp("exporter") / "exporter.log"
-    env = {**os.environ, "RT_TOKEN": RT_TOKEN, "ZWVL_LAB_DIR": str(the_lab.folder.parent)}
-    proc = start("exporter", exporter_argv(port, the_lab, rt[0], data_platform, *netbox_state), log, env)
+    env = {
+        **os.environ,
+        "RT_USER": rt.server.user,
+        "RT_PASSWORD": rt.server.password,
+        "ZWVL_LAB_DIR": str(the_lab.folder.parent),
+    }
+    env.pop("RT_TOKEN", None)
+    proc = start("exporter", exporter_argv(port, the_lab, rt.url, data_platform, *netbox_state), log, env)
     url = f"http://127.0.0.1:{port}/metrics"
     try:
         wait_until(lambda: "zwvl_backbone_link_up" in requests.get(url, timeout=30).text, 60, "the exporter")

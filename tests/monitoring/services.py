@@ -3,8 +3,9 @@
 - Prometheus and Alertmanager from Debian, each with a temporary data folder;
 - a PostgreSQL cluster of its own (initdb as the postgres user, socket in a temporary folder);
 - the zwvl exporter (`python -m zwvl exporter`);
-- two small HTTP servers in this process: a webhook sink that records Alertmanager's notifications,
-  and a Request Tracker REST2 stand-in (the real RT is the platform issue's; see test_sources.py).
+- a small HTTP server in this process: a webhook sink that records Alertmanager's notifications.
+
+Request Tracker 5 is started by tests/platform/services.py (`start_rt`), shared with the platform tests.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -21,11 +21,10 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import requests
 
@@ -313,166 +312,6 @@ def webhook_sink() -> Iterator[_Recorder]:
     thread.start()
     try:
         yield srv
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(5)
-
-
-# --------------------------------------------------------------- Request Tracker REST2 stand-in
-
-
-@dataclass
-class Ticket:
-    id: int
-    queue: str
-    status: str
-    category: str | None
-    due: str = "1970-01-01T00:00:00Z"  # RT's "not set"
-
-
-@dataclass
-class RtData:
-    token: str
-    category_field: str
-    tickets: list[Ticket] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)
-
-
-_TOKEN_RE = re.compile(r"\s*(\(|\)|AND\b|OR\b|'[^']*'|IS\s+NULL|=|[A-Za-z_.{}]+)", re.IGNORECASE)
-ACTIVE = {"new", "open", "stalled"}
-
-
-def _match(query: str, t: Ticket, cf: str) -> bool:
-    """The subset of TicketSQL the exporter sends: field = 'value', IS NULL, AND, OR, parentheses."""
-    tokens: list[str] = []
-    pos = 0
-    while pos < len(query):
-        m = _TOKEN_RE.match(query, pos)
-        if not m:
-            if query[pos:].strip():
-                raise ValueError(f"unsupported TicketSQL near {query[pos:]!r}")
-            break
-        tokens.append(m.group(1))
-        pos = m.end()
-
-    def value(fieldname: str) -> str | None:
-        name = fieldname.strip("'")
-        if name == "Status":
-            return t.status
-        if name == f"CF.{{{cf}}}":
-            return t.category
-        raise ValueError(f"unsupported field {name!r}")
-
-    def cond(i: int) -> tuple[bool, int]:
-        if tokens[i] == "(":
-            ok, i = expr(i + 1)
-            assert tokens[i] == ")"
-            return ok, i + 1
-        fld = tokens[i]
-        if tokens[i + 1].upper().startswith("IS"):
-            return value(fld) is None, i + 2
-        assert tokens[i + 1] == "=", tokens
-        want = tokens[i + 2].strip("'")
-        have = value(fld)
-        if fld.strip("'") == "Status" and want == "__Active__":
-            return have in ACTIVE, i + 3
-        return have is not None and have.lower() == want.lower(), i + 3
-
-    def expr(i: int) -> tuple[bool, int]:
-        ok, i = cond(i)
-        while i < len(tokens) and tokens[i].upper() in ("AND", "OR"):
-            op = tokens[i].upper()
-            rhs, i = cond(i + 1)
-            ok = (ok and rhs) if op == "AND" else (ok or rhs)
-        return ok, i
-
-    ok, end = expr(0)
-    assert end == len(tokens), tokens
-    return ok
-
-
-class _RtServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, data: RtData) -> None:
-        super().__init__(("127.0.0.1", 0), _RtHandler)
-        self.data = data
-
-
-class _RtHandler(BaseHTTPRequestHandler):
-    server: _RtServer
-
-    def _json(self, code: int, body: Any) -> None:
-        raw = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def do_GET(self) -> None:  # noqa: N802
-        data = self.server.data
-        if self.headers.get("Authorization") != f"token {data.token}":
-            self._json(401, {"message": "Unauthorized"})
-            return
-        url = urlparse(self.path)
-        if url.path != "/REST/2.0/tickets":
-            self._json(404, {"message": "Not Found"})
-            return
-        qs = {k: v[0] for k, v in parse_qs(url.query).items()}
-        data.requests.append(qs.get("query", ""))
-        try:
-            hits = [t for t in data.tickets if _match(qs.get("query", ""), t, data.category_field)]
-        except (ValueError, AssertionError, IndexError) as exc:
-            self._json(400, {"message": f"bad query: {exc}"})
-            return
-        per_page = min(int(qs.get("per_page", 20)), 100)
-        page = int(qs.get("page", 1))
-        pages = max(1, -(-len(hits) // per_page))
-        fields = set(qs.get("fields", "").split(","))
-        items = []
-        for t in hits[(page - 1) * per_page : page * per_page]:
-            item: dict[str, Any] = {"type": "ticket", "id": str(t.id), "_url": f"/REST/2.0/ticket/{t.id}"}
-            if "Queue" in fields:
-                item["Queue"] = {"type": "queue", "id": "1", "Name": t.queue}
-            if "Status" in fields:
-                item["Status"] = t.status
-            if "Due" in fields:
-                item["Due"] = t.due
-            if "CustomFields" in fields:
-                item["CustomFields"] = [
-                    {
-                        "type": "customfield",
-                        "id": "1",
-                        "name": data.category_field,
-                        "values": [t.category] if t.category else [],
-                    }
-                ]
-            items.append(item)
-        self._json(
-            200,
-            {
-                "count": len(items),
-                "page": page,
-                "pages": pages,
-                "per_page": per_page,
-                "total": len(hits),
-                "items": items,
-            },
-        )
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def rt_server(data: RtData) -> Iterator[str]:
-    srv = _RtServer(data)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}"
     finally:
         srv.shutdown()
         srv.server_close()

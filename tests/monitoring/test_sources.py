@@ -1,21 +1,25 @@
-"""The exporter's live sources against real services: the fibre lab (FRR), PostgreSQL, and a
-Request Tracker REST2 server.
+"""The exporter's live sources against real services: the fibre lab (FRR), PostgreSQL with the data
+platform's own provisioning, and Request Tracker 5 (rt-server) provisioned by the helpdesk program.
 
-The helpdesk source is tested against a small HTTP server in this process that answers the REST2
-requests the exporter sends (paging, fields, TicketSQL, token authentication) like RT 5 does; the
-same reader against a running RT 5 belongs with the platform issue, which installs and provisions
-RT (request-tracker5, rt-server) and its tokens.
+Helpdesk: the tickets (tests/monitoring/conftest.py TICKETS) are created through REST2 in the
+partner queues the helpdesk program made, with the ITIL category field it applied; RT computes their
+due dates from the SLA config the request_tracker role deploys (plus a test-only level with a
+3-second acknowledge deadline). An SLA breach is the exporter's own arithmetic: an open ticket whose
+Due (RT's next SLA deadline: acknowledge, then resolve) is in the past.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections import Counter
+from typing import Any
 
 import pytest
 
-from tests.monitoring.conftest import CATEGORY_FIELD, REPO, RT_TOKEN, STALE_DATASET
-from tests.monitoring.services import RtData
+from tests.monitoring.conftest import BREACH_SECONDS, CATEGORY_FIELD, REPO, STALE_DATASET, HelpdeskRt, utc
 from tests.monitoring.test_exporter import scrape, value
+from zwvl.exporter import helpdesk
 from zwvl.exporter.backbone import BackboneSource, LabRouters, parse_router
 from zwvl.exporter.base import SourceError
 from zwvl.exporter.collector import ZwvlCollector
@@ -23,8 +27,18 @@ from zwvl.exporter.datasets import DatasetFreshnessSource
 from zwvl.exporter.helpdesk import HelpdeskSource, RtRest2Client
 from zwvl.exporter.model import ModelCache
 from zwvl.lab import Lab, LabSpec
+from zwvl.platform.sla import due_dates
 
 pytestmark = pytest.mark.integration
+
+OPEN = {  # what TICKETS hold open (new, open, stalled) per (partner, category)
+    ("kortrijk", "incident"): 2,
+    ("kortrijk", "change"): 1,
+    ("menen", "service-request"): 1,  # stalled is open too
+    ("menen", "none"): 1,  # no category set
+    ("other", "none"): 1,  # RT's General queue: no partner's (and no ITIL category field there)
+    ("wervik", "problem"): 1,
+}
 
 
 @pytest.fixture(scope="module")
@@ -32,57 +46,105 @@ def cache() -> ModelCache:
     return ModelCache(REPO / "inventory")
 
 
+def client(rt: HelpdeskRt, **kw: Any) -> RtRest2Client:
+    return RtRest2Client(rt.url, **(kw or {"user": rt.server.user, "password": rt.server.password}))
+
+
+def nonzero(s: dict[str, list[tuple[dict[str, str], float]]], name: str) -> dict[tuple[str, str], float]:
+    return {(lb["partner"], lb["category"]): v for lb, v in s[name] if v}
+
+
+def wait_for_breach(rt: HelpdeskRt) -> dt.datetime:
+    """RT's Due of the test-level ticket, once it has passed."""
+    record = rt.client().get(f"/ticket/{rt.tickets['kortrijk-breached']}")
+    assert record is not None
+    due = utc(record["Due"])
+    # RT set it: created + the level's 3-second acknowledge deadline
+    assert due == rt.created["kortrijk-breached"] + dt.timedelta(seconds=BREACH_SECONDS)
+    time.sleep(max(0.0, (due - dt.datetime.now(dt.UTC)).total_seconds() + 1))
+    return due
+
+
 # ---------------------------------------------------------------------------------- helpdesk
 
 
-def test_helpdesk_counts_per_partner_and_category(cache: ModelCache, rt: tuple[str, RtData]) -> None:
-    url, _ = rt
-    now = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
-    src = HelpdeskSource(cache, RtRest2Client(url, token=RT_TOKEN), CATEGORY_FIELD, 0, now=lambda: now)
+def test_helpdesk_counts_per_partner_and_category(cache: ModelCache, rt: HelpdeskRt) -> None:
+    wait_for_breach(rt)
+    src = HelpdeskSource(cache, client(rt), CATEGORY_FIELD, 0)
     s = scrape(ZwvlCollector([src]))
     assert value(s, "zwvl_source_up", source="helpdesk") == 1
-    open_ = {(lb["partner"], lb["category"]): v for lb, v in s["zwvl_helpdesk_open_tickets"] if v}
-    assert open_ == {
-        ("kortrijk", "incident"): 2,
-        ("kortrijk", "change"): 1,
-        ("menen", "service-request"): 1,  # "service request" in RT maps onto the inventory's slug
-        ("menen", "none"): 1,
-        ("other", "incident"): 1,  # a queue of no partner
-        ("wervik", "other"): 1,  # a category the inventory does not know
-    }
-    breached = {(lb["partner"], lb["category"]): v for lb, v in s["zwvl_helpdesk_sla_breached_tickets"] if v}
-    assert breached == {("kortrijk", "incident"): 1, ("kortrijk", "change"): 1}
+    assert nonzero(s, "zwvl_helpdesk_open_tickets") == OPEN
+    # only the ticket whose (3-second) SLA deadline RT set has passed; P1-critical gives 30 minutes
+    assert nonzero(s, "zwvl_helpdesk_sla_breached_tickets") == {("kortrijk", "incident"): 1}
     # every partner queue is reported, zero or not (bounded: partners x categories)
     assert {lb["partner"] for lb, _ in s["zwvl_helpdesk_open_tickets"]} == {
         *cache.get().inv.partners,
         "other",
     }
     created = {lb["category"]: v for lb, v in s["zwvl_helpdesk_tickets_created_total"]}
-    assert created == {"incident": 4, "service-request": 1, "change": 2, "problem": 0, "none": 1}
+    assert created == {"incident": 3, "service-request": 1, "change": 2, "problem": 1, "none": 2}
     resolved = {lb["category"]: v for lb, v in s["zwvl_helpdesk_tickets_resolved_total"]}
     assert resolved == {"incident": 1, "service-request": 0, "change": 1, "problem": 0, "none": 0}
 
 
-def test_helpdesk_pages_through_large_results(cache: ModelCache, rt: tuple[str, RtData]) -> None:
-    from tests.monitoring.services import Ticket
+def test_helpdesk_breach_follows_the_sla_due_dates_rt_sets(cache: ModelCache, rt: HelpdeskRt) -> None:
+    """The P1-critical ticket: RT's Due is its acknowledge deadline under the uniform SLA set (30 real
+    minutes); the exporter counts it as breached from that moment on (its clock moved forward)."""
+    hd = cache.get().inv.helpdesk
+    assert hd is not None
+    record = rt.client().get(f"/ticket/{rt.tickets['kortrijk-outage']}")
+    assert record is not None and record["SLA"] == "P1-critical"
+    acknowledge, _ = due_dates(hd, "P1-critical", rt.created["kortrijk-outage"])
+    assert utc(record["Due"]) == acknowledge
 
-    url, data = rt
-    saved = list(data.tickets)
-    data.tickets += [Ticket(1000 + i, "Avelgem", "open", "problem") for i in range(230)]
-    try:
-        src = HelpdeskSource(cache, RtRest2Client(url, token=RT_TOKEN), CATEGORY_FIELD, 0)
-        s = scrape(ZwvlCollector([src]))
-        assert value(s, "zwvl_helpdesk_open_tickets", partner="avelgem", category="problem") == 230
-    finally:
-        data.tickets[:] = saved
+    def breached_at(now: dt.datetime) -> dict[tuple[str, str], float]:
+        src = HelpdeskSource(cache, client(rt), CATEGORY_FIELD, 0, now=lambda: now)
+        return nonzero(scrape(ZwvlCollector([src])), "zwvl_helpdesk_sla_breached_tickets")
+
+    wait_for_breach(rt)
+    assert breached_at(acknowledge - dt.timedelta(seconds=1)) == {("kortrijk", "incident"): 1}
+    assert breached_at(acknowledge + dt.timedelta(seconds=1)) == {("kortrijk", "incident"): 2}
 
 
-def test_helpdesk_with_a_bad_token_fails_cleanly(cache: ModelCache, rt: tuple[str, RtData]) -> None:
-    url, _ = rt
-    client = RtRest2Client(url, token="wrong")
+class CountingClient(RtRest2Client):
+    """The real client, recording the pages it asks RT for."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.pages: Counter[str] = Counter()
+
+    def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        self.pages[params["query"]] += 1
+        return super()._get(path, params)
+
+
+def test_helpdesk_pages_through_results(
+    cache: ModelCache, rt: HelpdeskRt, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(helpdesk, "PER_PAGE", 2)  # 7 open tickets: 4 pages of RT's answer
+    rtc = CountingClient(rt.url, user=rt.server.user, password=rt.server.password)
+    s = scrape(ZwvlCollector([HelpdeskSource(cache, rtc, CATEGORY_FIELD, 0)]))
+    assert nonzero(s, "zwvl_helpdesk_open_tickets") == OPEN
+    assert rtc.pages["Status = '__Active__'"] == 4
+
+
+def test_helpdesk_with_an_rt_auth_token(cache: ModelCache, rt: HelpdeskRt) -> None:
+    token = rt.server.create_token(rt.server.user, "zwvl exporter (test)")
+    s = scrape(ZwvlCollector([HelpdeskSource(cache, client(rt, token=token), CATEGORY_FIELD, 0)]))
+    assert value(s, "zwvl_source_up", source="helpdesk") == 1
+    assert nonzero(s, "zwvl_helpdesk_open_tickets") == OPEN
+
+
+@pytest.mark.parametrize(
+    "creds", [{"token": "1-14-0123456789abcdef0123456789abcdef"}, {"user": "root", "password": "wrong"}]
+)
+def test_helpdesk_with_bad_credentials_fails_cleanly(
+    cache: ModelCache, rt: HelpdeskRt, creds: dict[str, str]
+) -> None:
+    bad = client(rt, **creds)
     with pytest.raises(SourceError, match="HTTP 401"):
-        client.count("Status = 'resolved'")
-    s = scrape(ZwvlCollector([HelpdeskSource(cache, client, CATEGORY_FIELD, 0)]))
+        bad.count("Status = 'resolved'")
+    s = scrape(ZwvlCollector([HelpdeskSource(cache, bad, CATEGORY_FIELD, 0)]))
     assert value(s, "zwvl_source_up", source="helpdesk") == 0
     assert "zwvl_helpdesk_open_tickets" not in s
 

@@ -115,6 +115,20 @@ def test_a_stale_dataset_fires_and_drift_fires(prometheus: Prometheus) -> None:
     assert not firing(prometheus, "NetboxApplyOverdue")
 
 
+def test_helpdesk_work_split_and_sla_breach_from_rt(prometheus: Prometheus) -> None:
+    """From the real RT's tickets: small incidents versus change work, and the breached ticket's
+    partner alerted (RT set its due date 3 seconds after creation)."""
+
+    def split() -> dict[str, str]:
+        res = prometheus.query("zwvl:helpdesk_open_tickets:sum_by_work")["data"]["result"]
+        return {r["metric"]["work"]: r["value"][1] for r in res}
+
+    # incident, problem, service request and uncategorised (kortrijk 2, menen 2, wervik 1, General 1)
+    assert wait_for("the work split", lambda: split() == {"incident": "6", "change": "1"} and split())
+    breach = wait_for("HelpdeskSlaBreach", lambda: firing(prometheus, "HelpdeskSlaBreach"))
+    assert {a["labels"]["partner"] for a in breach} == {"kortrijk"}
+
+
 def test_cut_fibre_fires_alerts_and_isolation_inhibits_link_downs(
     prometheus: Prometheus, alertmanager: Alertmanager, webhooks: Any, lab: tuple[Lab, LabSpec]
 ) -> None:

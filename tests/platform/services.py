@@ -5,7 +5,9 @@
 - Request Tracker 5.0.3 (Debian's request-tracker5 + rt5-db-sqlite + rt5-standalone): `rt-server`
   on a free 127.0.0.1 port with a SQLite database in a temporary directory. The config is isolated
   with RT_SITE_CONFIG/RT_SITE_CONFIG_DIR; the SLA part is rendered from the Ansible role's own
-  template with the domain model's variables, so the test RT runs the config the role deploys.
+  template with the domain model's variables, so the test RT runs the config the role deploys
+  (tests may add SLA levels of their own, e.g. tests/monitoring's few-second level for a breach).
+  Also used by the monitoring tests (tests/monitoring/conftest.py) for the exporter's helpdesk source.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -199,17 +202,46 @@ class RtServer:
         if "Successfully changed" not in proc.stdout:  # exits 1 without a terminal even on success
             raise ServiceError(f"rt-passwd {user}: {proc.stdout[-500:]} {proc.stderr[-500:]}")
 
+    def create_token(self, user: str, description: str) -> str:
+        """An RT::Authen::Token auth token for a user, made out of band with RT's own API (the token
+        page of the web interface is a modal form); the token string is only known at creation."""
+        script = (
+            "use strict; use RT; RT::LoadConfig(); RT::Init();"
+            "my $u = RT::CurrentUser->new(RT->SystemUser); $u->Load($ARGV[0]) or die 'no user';"
+            "my $t = RT::AuthToken->new($u);"
+            "my ($id, $msg, $auth) = $t->Create(Owner => $u->id, Description => $ARGV[1]);"
+            "die $msg unless $id; print $auth;"
+        )
+        lib = RT_SERVER.parents[1] / "lib"
+        proc = subprocess.run(
+            ["perl", f"-I{lib}", "-e", script, user, description],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if proc.returncode != 0 or not proc.stdout.strip():
+            raise ServiceError(f"RT token for {user}: {proc.stderr[-500:]}")
+        return proc.stdout.strip()
+
     def log(self) -> str:
         path = self.root / "rt-server.log"
         return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
 
-def render_sla_config(inv: Inventory) -> str:
+def render_sla_config(inv: Inventory, extra_levels: Sequence[Mapping[str, object]] = ()) -> str:
+    """The role's SLA config for the domain model; `extra_levels` (the role's level variables: name,
+    priority, unit, business_hours, acknowledge_minutes, resolve_minutes, timezone) are appended."""
+    variables = request_tracker_vars(inv)
+    levels = variables["request_tracker_sla_levels"]
+    assert isinstance(levels, list)
+    variables["request_tracker_sla_levels"] = [*levels, *extra_levels]
     env = jinja2.Environment(trim_blocks=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    return env.from_string(SLA_TEMPLATE.read_text()).render(**request_tracker_vars(inv))
+    return env.from_string(SLA_TEMPLATE.read_text()).render(**variables)
 
 
-def start_rt(inv: Inventory) -> RtServer:
+def start_rt(inv: Inventory, extra_sla_levels: Sequence[Mapping[str, object]] = ()) -> RtServer:
     missing = _missing(RT_SERVER, RT_SETUP)
     if missing:
         raise ServiceError(
@@ -242,7 +274,7 @@ def start_rt(inv: Inventory) -> RtServer:
             ]
         )
     )
-    (root / "site.d" / "60-zwvl-sla.pm").write_text(render_sla_config(inv))
+    (root / "site.d" / "60-zwvl-sla.pm").write_text(render_sla_config(inv, extra_sla_levels))
     env = dict(
         os.environ, RT_SITE_CONFIG=str(root / "RT_SiteConfig.pm"), RT_SITE_CONFIG_DIR=str(root / "site.d")
     )

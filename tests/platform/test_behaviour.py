@@ -11,8 +11,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.platform.harness import Applier, run_program
+from tests.platform.harness import REPO, Applier, run_program
 from tests.platform.services import PgServer, RtServer
+from zwvl.exporter.datasets import DatasetFreshnessSource
+from zwvl.exporter.model import ModelCache
 from zwvl.inventory import Inventory
 from zwvl.platform import rt
 from zwvl.platform.sla import UnknownSlaError, due_dates
@@ -78,6 +80,7 @@ def platform(postgres: PgServer, inventory: Inventory) -> Iterator[Platform]:
     finally:
         for ds in inventory.datasets:
             p.admin(f"DROP TABLE IF EXISTS {ds.replace('-', '_')}.obs", ident("shared"))
+        p.admin("DELETE FROM platform.dataset_loads", ident("shared"))  # a load log with rows is kept
         applier.destroy()
         with psycopg.connect(postgres.dsn(), autocommit=True) as c:
             left = c.execute(
@@ -139,6 +142,31 @@ def test_open_data_role_sees_only_open_datasets(platform: Platform, inventory: I
     for slug in inventory.partners:
         with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
             platform.connect("open-data", ident("open_data"), ident(slug))
+
+
+def test_monitoring_role_reads_the_load_log_only(platform: Platform, inventory: Inventory) -> None:
+    """The exporter's dataset freshness source, logged in as the monitoring role, reads the loads the
+    platform owner (the loaders) logged; it can neither write the log nor read any dataset."""
+    when = dt.datetime(2026, 11, 28, 6, 0, tzinfo=dt.UTC)
+    platform.admin(
+        f"SET ROLE {ident('platform_owner')}; INSERT INTO platform.dataset_loads VALUES "
+        f"('telraam-counts', '{when.isoformat()}', 1200), ('telraam-counts', '2026-11-27T06:00:00Z', 1100)",
+        ident("shared"),
+    )
+    dsn = platform.server.dsn(
+        ident("shared"), user=ident("monitoring"), password=platform.password("monitoring")
+    )
+    source = DatasetFreshnessSource(ModelCache(REPO / "inventory"), dsn)
+    assert source.read() == {"telraam-counts": when.timestamp()}
+    with platform.connect("monitoring", ident("monitoring"), ident("shared")) as c:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            c.execute("INSERT INTO platform.dataset_loads VALUES ('x', now(), 1)")
+        for ds in inventory.datasets:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                c.execute(f"SELECT dataset FROM {ds.replace('-', '_')}.obs")
+    for slug in inventory.partners:
+        with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+            platform.connect("monitoring", ident("monitoring"), ident(slug))
 
 
 # --- helpdesk --------------------------------------------------------------------------------

@@ -279,3 +279,77 @@ def test_password_provider() -> None:
     assert p.read(str(a.id), a.outs).outs == a.outs
     assert p.diff(str(a.id), a.outs, {"length": 24, "keepers": None}).changes is False
     assert p.diff(str(a.id), a.outs, {"length": 30, "keepers": None}).replaces == ["length"]
+
+
+def test_table_lifecycle_and_drift(pg_env: PgServer, scratch_db: dict[str, str]) -> None:
+    """The load log the exporter reads: created as the schema owner (so its default privileges apply),
+    columns read back as PostgreSQL spells them, hand edits repaired, rows protect it from deletion."""
+    db, owner, reader = scratch_db["db"], scratch_db["owner"], scratch_db["reader"]
+    sql(
+        pg_env,
+        f"CREATE SCHEMA platform AUTHORIZATION {owner}; GRANT USAGE ON SCHEMA platform TO {reader}",
+        db=db,
+    )
+    sql(pg_env, f"GRANT CONNECT ON DATABASE {db} TO {reader}")
+    grant = {
+        "conn": pg_env.conn,
+        "role": reader,
+        "object_type": "tables",
+        "database": db,
+        "schema": "platform",
+        "owner": owner,
+        "privileges": ["SELECT"],
+    }
+    pg.GrantProvider().create(grant)  # before the table: only the default privileges can cover it
+    p = pg.TableProvider()
+    props = {
+        "conn": pg_env.conn,
+        "database": db,
+        "schema": "platform",
+        "name": "dataset_loads",
+        "owner": owner,
+        "columns": [
+            ["dataset", "text", True],
+            ["loaded_at", "timestamp with time zone", True],
+            ["rows", "bigint", False],
+        ],
+        "force_destroy": False,
+    }
+    created = p.create(props)
+    assert created.id == f"{db}/platform.dataset_loads"
+    no_diff(p, created.id, props)
+    sql(
+        pg_env,
+        f"SET ROLE {owner}; INSERT INTO platform.dataset_loads VALUES ('telraam-counts', now(), 3)",
+        db=db,
+    )
+    assert sql(
+        pg_env, "SELECT dataset, rows FROM platform.dataset_loads", db=db, user=reader, password=PW["reader"]
+    ) == [("telraam-counts", 3)]
+    with pytest.raises(psycopg.errors.NotNullViolation):
+        sql(pg_env, "INSERT INTO platform.dataset_loads (dataset) VALUES ('x')", db=db)
+
+    # drift: a column dropped, one added, a type changed, NOT NULL lifted and the owner changed by hand
+    sql(
+        pg_env,
+        "ALTER TABLE platform.dataset_loads DROP COLUMN rows, ADD COLUMN note text, "
+        "ALTER COLUMN loaded_at TYPE timestamp, ALTER COLUMN dataset DROP NOT NULL; "
+        f"ALTER TABLE platform.dataset_loads OWNER TO {scratch_db['writer']}",
+        db=db,
+    )
+    drifted = p.read(created.id, props).outs
+    assert drifted is not None and set(p.changed(drifted, props)) == {"columns", "owner"}
+    assert ["loaded_at", "timestamp without time zone", True] in drifted["columns"]
+    p.update(created.id, drifted, props)
+    no_diff(p, created.id, props)
+    assert sql(pg_env, "SELECT dataset FROM platform.dataset_loads", db=db) == [("telraam-counts",)]
+
+    # renaming replaces; a table with rows is kept unless force_destroy
+    assert p.diff(created.id, props, dict(props, name="loads")).replaces == ["name"]
+    with pytest.raises(RuntimeError, match="holds rows"):
+        p.delete(created.id, props)
+    p.delete(created.id, dict(props, force_destroy=True))
+    assert p.read(created.id, props).id is None
+    p.delete(created.id, props)  # idempotent
+    pg.GrantProvider().delete(pg.GrantProvider.grant_id(grant), grant)
+    sql(pg_env, "DROP SCHEMA platform", db=db)

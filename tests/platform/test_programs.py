@@ -51,15 +51,41 @@ def test_data_platform_counts(dp: Recorder, inventory: Inventory) -> None:
     counts = Counter(r.provider_class for r in dp.resources.values())
     assert counts == {
         "DatabaseProvider": partners + 1,  # one per partner + the shared one
-        "RoleProvider": 3 * partners
-        + 1
-        + 1
-        + datasets,  # owner/writer/reader, platform owner, open data, read roles
-        "PasswordProvider": 3 * partners + 1,  # every login role
-        "SchemaProvider": datasets,
-        "GrantProvider": 7 * partners + 3 * datasets,
+        # owner/writer/reader, platform owner, open data, monitoring, read roles
+        "RoleProvider": 3 * partners + 1 + 1 + 1 + datasets,
+        "PasswordProvider": 3 * partners + 2,  # every login role
+        "SchemaProvider": datasets + 1,  # + platform (the load log)
+        "TableProvider": 1,
+        "GrantProvider": 7 * partners + 3 * datasets + 3,
         "MembershipProvider": members + open_sets,
     }
+
+
+def test_data_platform_load_log_for_the_exporter(dp: Recorder) -> None:
+    """The table the exporter's dataset freshness source reads, and the role it reads it as."""
+    from zwvl.exporter.datasets import DEFAULT_QUERY
+
+    table = dp.resources["dataset-loads"].inputs
+    assert (table["database"], table["schema"], table["name"]) == ("dp_shared", "platform", "dataset_loads")
+    assert "platform.dataset_loads" in DEFAULT_QUERY
+    assert table["owner"] == "dp_platform_owner"
+    assert table["columns"] == [
+        ["dataset", "text", True],
+        ["loaded_at", "timestamp with time zone", True],
+        ["rows", "bigint", False],
+    ]
+    grants = {
+        (g.inputs["object_type"], g.inputs.get("schema"), tuple(g.inputs["privileges"]))
+        for g in dp.of("GrantProvider")
+        if g.inputs["role"] == "dp_monitoring"
+    }
+    assert grants == {
+        ("database", None, ("CONNECT",)),
+        ("schema", "platform", ("USAGE",)),
+        ("tables", "platform", ("SELECT",)),
+    }
+    assert "dataset-loads" in dp.resources["monitoring-tables"].dependencies
+    assert dp.resources["monitoring"].secret_outputs == ["password"]
 
 
 def test_data_platform_names(dp: Recorder, inventory: Inventory) -> None:
@@ -70,7 +96,7 @@ def test_data_platform_names(dp: Recorder, inventory: Inventory) -> None:
         assert {f"dp_{slug(p)}_owner", f"dp_{slug(p)}_writer", f"dp_{slug(p)}_reader"} <= roles
     assert {f"dp_ds_{slug(d)}_read" for d in inventory.datasets} <= roles
     schemas = {(r.inputs["database"], r.inputs["name"]) for r in dp.of("SchemaProvider")}
-    assert schemas == {("dp_shared", slug(d)) for d in inventory.datasets}
+    assert schemas == {("dp_shared", slug(d)) for d in inventory.datasets} | {("dp_shared", "platform")}
     assert all(r.inputs["owner"] == "dp_platform_owner" for r in dp.of("SchemaProvider"))
     assert dp.resources["kortrijk"].inputs["owner"] == "dp_kortrijk_owner"
     # the host comes from the stack (here pinned), never from the code

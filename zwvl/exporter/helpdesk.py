@@ -2,8 +2,13 @@
 
 The source takes a `HelpdeskClient` (search with paging, and a count); `RtRest2Client` is the real
 one: ``GET /REST/2.0/tickets?query=<TicketSQL>&fields=...&page=N&per_page=100`` with
-``Authorization: token <token>`` (RT::Authen::Token) or HTTP basic auth. Credentials come from the
-environment (RT_URL, RT_TOKEN or RT_USER/RT_PASSWORD) and are never logged.
+``Authorization: token <token>`` (RT::Authen::Token), or with a user and password. Credentials come
+from the environment (RT_URL, RT_TOKEN or RT_USER/RT_PASSWORD) and are never logged.
+
+RT 5 checks a token or a password with bcrypt (cost 12) on every request, and one read is a search
+plus two counts per category, so with a user and password the client logs in once through RT's login
+form and sends the session cookie, which REST2 accepts (HTTP basic auth when the form login fails,
+e.g. behind single sign-on); a token costs one bcrypt round per request.
 
 Labels are bounded: ``partner`` comes from the queue (each partner's helpdesk queue in the
 inventory; any other queue is ``other``), ``category`` from the ITIL category custom field, mapped
@@ -13,6 +18,7 @@ onto the inventory's categories (``none`` when unset, ``other`` when unknown).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import threading
 import time
@@ -51,14 +57,38 @@ class RtRest2Client:
         password: str | None = None,
         timeout: float = 10.0,
     ) -> None:
-        self.base = url.rstrip("/") + "/REST/2.0"
+        self.url = url.rstrip("/")
+        self.base = self.url + "/REST/2.0"
         self.timeout = timeout
         self.session = requests.Session()
         self.session.headers["Accept"] = "application/json"
+        self._login: tuple[str, str] | None = None
         if token:
             self.session.headers["Authorization"] = f"token {token}"
         elif user and password:
+            self._login = (user, password)
+        self._logged_in = False
+
+    def _log_in(self) -> None:
+        """One form login whose session cookie REST2 accepts; basic auth when the form refuses."""
+        assert self._login is not None
+        user, password = self._login
+        self.session.cookies.clear()
+        self.session.auth = None
+        try:
+            resp = self.session.post(
+                self.url + "/NoAuth/Login.html",
+                data={"user": user, "pass": password},
+                headers={"Referer": self.url + "/NoAuth/Login.html", "Accept": "text/html"},
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            raise SourceError(f"Request Tracker unreachable: {exc.__class__.__name__}") from None
+        # once logged in, RT's page names the current user (RT.CurrentUser)
+        if resp.status_code != 200 or f'"Name":{json.dumps(user)}' not in resp.text:
+            self.session.cookies.clear()
             self.session.auth = (user, password)
+        self._logged_in = True
 
     @classmethod
     def from_env(cls, url: str | None = None) -> RtRest2Client:
@@ -72,11 +102,19 @@ class RtRest2Client:
             password=os.environ.get("RT_PASSWORD") or None,
         )
 
-    def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+    def _request(self, path: str, params: dict[str, str]) -> requests.Response:
         try:
-            resp = self.session.get(self.base + path, params=params, timeout=self.timeout)
+            return self.session.get(self.base + path, params=params, timeout=self.timeout)
         except requests.RequestException as exc:
             raise SourceError(f"Request Tracker unreachable: {exc.__class__.__name__}") from None
+
+    def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        if self._login is not None and not self._logged_in:
+            self._log_in()
+        resp = self._request(path, params)
+        if resp.status_code == 401 and self._login is not None and self.session.auth is None:
+            self._log_in()  # the RT session expired: log in again, once
+            resp = self._request(path, params)
         if resp.status_code != 200:
             raise SourceError(f"Request Tracker answered HTTP {resp.status_code} for {path}")
         try:

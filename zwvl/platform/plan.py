@@ -33,6 +33,16 @@ WRITER_TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
 WRITER_SEQUENCE_PRIVILEGES = ("SELECT", "UPDATE", "USAGE")
 READER_TABLE_PRIVILEGES = ("SELECT",)
 
+# The loaders' log the monitoring exporter reads for dataset freshness (zwvl/exporter/datasets.py):
+# one row per load, in the shared database. Types as PostgreSQL's format_type spells them.
+PLATFORM_SCHEMA = "platform"
+LOAD_LOG_TABLE = "dataset_loads"
+LOAD_LOG_COLUMNS: tuple[tuple[str, str, bool], ...] = (
+    ("dataset", "text", True),  # the dataset's slug in the inventory
+    ("loaded_at", "timestamp with time zone", True),
+    ("rows", "bigint", False),
+)
+
 
 @dataclass(frozen=True)
 class PartnerDatabase:
@@ -63,6 +73,7 @@ class DataPlatformPlan:
     shared_database: str
     platform_owner: str
     open_data_role: str
+    monitoring_role: str  # the exporter's login role: reads the load log only
     partners: tuple[PartnerDatabase, ...]
     datasets: tuple[DatasetSchema, ...]
 
@@ -113,6 +124,10 @@ def data_platform_plan(inv: Inventory, prefix: str = "dp_") -> DataPlatformPlan:
         if ds.service == "data-platform"
     )
     for ds in datasets:
+        if ds.schema == PLATFORM_SCHEMA:
+            raise PlanError(
+                f"dataset {ds.dataset!r} would take the schema of the load log ({PLATFORM_SCHEMA})"
+            )
         if ds.open_data and ds.classification != "public":
             raise PlanError(f"dataset {ds.dataset!r} is open data but classified {ds.classification!r}")
     return DataPlatformPlan(
@@ -120,6 +135,7 @@ def data_platform_plan(inv: Inventory, prefix: str = "dp_") -> DataPlatformPlan:
         shared_database=ident(prefix, "shared"),
         platform_owner=ident(prefix, "platform_owner"),
         open_data_role=ident(prefix, "open_data"),
+        monitoring_role=ident(prefix, "monitoring"),
         partners=partners,
         datasets=datasets,
     )

@@ -15,6 +15,9 @@ from zwvl.platform import pg, rt
 from zwvl.platform.hosts import service_address
 from zwvl.platform.plan import (
     ITIL_CATEGORY_FIELD,
+    LOAD_LOG_COLUMNS,
+    LOAD_LOG_TABLE,
+    PLATFORM_SCHEMA,
     READER_TABLE_PRIVILEGES,
     WRITER_SEQUENCE_PRIVILEGES,
     WRITER_TABLE_PRIVILEGES,
@@ -42,12 +45,15 @@ class DataPlatform:
     schemas: dict[str, pg.Schema] = field(default_factory=dict)
     grants: dict[str, pg.Grant] = field(default_factory=dict)
     memberships: dict[str, pg.Membership] = field(default_factory=dict)
+    tables: dict[str, pg.Table] = field(default_factory=dict)
 
 
 def data_platform(inv: Inventory, conn: pg.Conn, prefix: str = "dp_") -> DataPlatform:
     """Per partner a database with owner/writer/reader login roles; the shared datasets as schemas in
     one shared database, readable by exactly the partners taking part; an open-data login role that
-    reads the open datasets only. Passwords are generated and kept as Pulumi secrets."""
+    reads the open datasets only; in the shared database the loaders' log `platform.dataset_loads`,
+    readable by the monitoring login role the exporter uses (and nothing else). Passwords are
+    generated and kept as Pulumi secrets."""
     plan = data_platform_plan(inv, prefix)
     out = DataPlatform()
 
@@ -85,6 +91,34 @@ def data_platform(inv: Inventory, conn: pg.Conn, prefix: str = "dp_") -> DataPla
     shared = pg.Database("shared", conn=conn, name=plan.shared_database, owner=platform_owner.name)
     out.databases["shared"] = shared
     open_data = login_role("open-data", plan.open_data_role)
+
+    # the load log (dataset freshness) and the monitoring role that reads it
+    platform_schema = pg.Schema(
+        "platform", conn=conn, database=shared.name, name=PLATFORM_SCHEMA, owner=platform_owner.name
+    )
+    out.schemas["platform"] = platform_schema
+    out.tables["dataset-loads"] = pg.Table(
+        "dataset-loads",
+        conn=conn,
+        database=shared.name,
+        schema=platform_schema.name,
+        name=LOAD_LOG_TABLE,
+        owner=platform_owner.name,
+        columns=list(LOAD_LOG_COLUMNS),
+    )
+    monitoring = login_role("monitoring", plan.monitoring_role)
+    grant("monitoring-connect", monitoring, "database", shared, ("CONNECT",))
+    grant("monitoring-usage", monitoring, "schema", shared, ("USAGE",), schema=platform_schema.name)
+    grant(
+        "monitoring-tables",
+        monitoring,
+        "tables",
+        shared,
+        READER_TABLE_PRIVILEGES,
+        schema=platform_schema.name,
+        owner=platform_owner,
+        depends_on=[out.tables["dataset-loads"]],
+    )
 
     for ds in plan.datasets:
         key = f"ds-{ds.dataset}"
@@ -169,6 +203,8 @@ def data_platform_main() -> None:
     pulumi.export("host", conn["host"])
     pulumi.export("databases", {k: d.name for k, d in dp.databases.items()})
     pulumi.export("login_roles", {k: r.name for k, r in dp.roles.items() if k in dp.passwords})
+    # what the monitoring exporter's --datasets-dsn names (password: passwords["monitoring"])
+    pulumi.export("datasets_database", dp.databases["shared"].name)
     pulumi.export("passwords", pulumi.Output.secret({k: p.result for k, p in dp.passwords.items()}))
 
 
