@@ -21,6 +21,8 @@ from tests.integration.reconcile_support import (
     zwvl,
 )
 from zwvl.exporter.netbox_state import read_apply_state
+from zwvl.exporter.promconfig import targets_from_inventory, targets_from_netbox
+from zwvl.inventory import load_inventory
 from zwvl.netbox import local
 from zwvl.netbox.kinds import BY_NAME, TAG, Ref
 from zwvl.netbox.reconcile import apply, load_desired, plan
@@ -73,6 +75,7 @@ def test_full_apply_of_the_region(region_nb: local.Instance, applied: dict[str, 
     counts = {k: len(v) for k, v in state.records.items()}
     assert counts["dcim.site"] == 72
     assert counts["dcim.device"] == 125
+    assert counts["dcim.location"] == 13 + 24 + 2  # town halls, local datacenters, two RDC halls
     assert counts["circuits.circuit"] == 75
     assert counts["circuits.circuittermination"] == 150
     assert counts["dcim.cable"] == 150
@@ -90,6 +93,14 @@ def test_full_apply_of_the_region(region_nb: local.Instance, applied: dict[str, 
     assert end is not None and end.fields["assigned_object"] == Ref(
         "dcim.interface", ("kor-lib-rtr01", "eth0")
     )
+    # devices stand in the locations of their site
+    hall = state.find("dcim.location", ("regional-datacenter", "hall-b"))
+    assert hall is not None and hall.managed and hall.fields["name"] == "Zaal B"
+    assert hall.fields["site"] == Ref("dcim.site", ("regional-datacenter",))
+    srv = state.find("dcim.device", ("lei-rdc-srv02",))
+    assert srv is not None and srv.fields["location"] == Ref("dcim.location", hall.key)
+    lib = state.find("dcim.device", ("kor-lib-rtr01",))
+    assert lib is not None and lib.fields["location"] is None
     cable = state.find("dcim.cable", ("ZWVL-FO-0015/Z",))
     assert cable is not None
     assert cable.fields["a_terminations"] == [Ref("circuits.circuittermination", ("ZWVL-FO-0015", "Z"))]
@@ -131,9 +142,21 @@ def test_import_then_plan_shows_no_changes(
     out = tmp_path / "imported"
     proc = zwvl("import", "--out", out, env=env_for(region_nb))
     assert proc.returncode == 0, proc.stderr
-    assert "125 devices" in proc.stdout and "72 sites" in proc.stdout
+    assert "125 devices" in proc.stdout and "72 sites" in proc.stdout and "39 locations" in proc.stdout
     assert (out / "partners" / "kortrijk" / "sites.yaml").is_file()
     assert zwvl("validate", "--inventory", out, env=env_for()).returncode == 0
     proc = zwvl("plan", "--inventory", out, env=env_for(region_nb))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "No changes" in proc.stdout
+
+
+def test_scrape_targets_from_netbox_are_the_models(
+    region_nb: local.Instance, applied: dict[str, Any]
+) -> None:
+    """What Prometheus scrapes can be generated from NetBox: after an apply it gives the devices'
+    jobs of the checked-in prometheus.yml (generated offline from the model) exactly."""
+    inv = load_inventory(FULL)
+    from_model = [t for t in targets_from_inventory(inv) if dict(t.labels).get("device")]
+    from_netbox = targets_from_netbox(region_nb.url, region_nb.token)
+    assert len(from_model) > 100
+    assert from_netbox == from_model

@@ -138,7 +138,8 @@ def _write_or_check(path: Path, text: str, check: bool) -> None:
     default="inventory",
     show_default=True,
     help="Read devices and services from the domain model or from NetBox (NETBOX_URL/NETBOX_TOKEN or "
-    "the local one).",
+    "the local one). After `zwvl apply` both give the same device jobs (tested); services are not in "
+    "NetBox yet, so --from netbox has device jobs only.",
 )
 @click.option(
     "--output",

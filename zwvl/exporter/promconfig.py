@@ -95,6 +95,8 @@ def targets_from_netbox(url: str, token: str, timeout: float = 30.0, max_pages: 
         data = resp.json()
         for dev in data.get("results", []):
             kind = (dev.get("custom_fields") or {}).get("monitoring") or "none"
+            if isinstance(kind, dict):  # a select field comes as {"value": ..., "label": ...}
+                kind = kind.get("value") or "none"
             if kind not in JOB_OF:
                 continue
             ip = (dev.get("primary_ip4") or {}).get("address")
