@@ -143,7 +143,9 @@ TICKETS: dict[str, tuple[str, str | None, str | None, str]] = {
     "general-question": ("General", None, None, "open"),  # RT's own queue: no partner
     "wervik-migration-done": ("Wervik", "change", None, "resolved"),
     "wervik-recurring-fault": ("Wervik", "problem", None, "open"),
+    "wervik-fibre-project": ("Wervik", "project", None, "open"),  # a value added in RT by hand
 }
+UNKNOWN_CATEGORY = "project"  # not one of the inventory's categories: the exporter reports `other`
 
 
 def utc(value: str) -> dt.datetime:
@@ -174,6 +176,10 @@ def rt(inv: Inventory) -> Iterator[HelpdeskRt]:
             {"rtHost": host, "rtPort": port, "rtScheme": "http"},
         )
         client = rtapi.RtClient(server.url, server.user, server.password)
+        # someone adds a category to the field in RT by hand (the next `pulumi up` would remove it)
+        field = client.find("customfield", CATEGORY_FIELD)
+        assert field is not None
+        client.call("POST", f"/customfield/{field['id']}/value", {"Name": UNKNOWN_CATEGORY}, ok=(201,))
         ids: dict[str, int] = {}
         created: dict[str, dt.datetime] = {}
         for name, (queue, category, sla, status) in TICKETS.items():

@@ -38,6 +38,7 @@ OPEN = {  # what TICKETS hold open (new, open, stalled) per (partner, category)
     ("menen", "none"): 1,  # no category set
     ("other", "none"): 1,  # RT's General queue: no partner's (and no ITIL category field there)
     ("wervik", "problem"): 1,
+    ("wervik", "other"): 1,  # "project": a category the inventory does not know
 }
 
 
@@ -54,13 +55,18 @@ def nonzero(s: dict[str, list[tuple[dict[str, str], float]]], name: str) -> dict
     return {(lb["partner"], lb["category"]): v for lb, v in s[name] if v}
 
 
+# RT counts the deadline from the creation transaction, which a busy RT may record a second after the
+# ticket's own Created time
+SKEW = (dt.timedelta(0), dt.timedelta(seconds=1), dt.timedelta(seconds=2))
+
+
 def wait_for_breach(rt: HelpdeskRt) -> dt.datetime:
     """RT's Due of the test-level ticket, once it has passed."""
     record = rt.client().get(f"/ticket/{rt.tickets['kortrijk-breached']}")
     assert record is not None
     due = utc(record["Due"])
     # RT set it: created + the level's 3-second acknowledge deadline
-    assert due == rt.created["kortrijk-breached"] + dt.timedelta(seconds=BREACH_SECONDS)
+    assert due - rt.created["kortrijk-breached"] - dt.timedelta(seconds=BREACH_SECONDS) in SKEW
     time.sleep(max(0.0, (due - dt.datetime.now(dt.UTC)).total_seconds() + 1))
     return due
 
@@ -95,15 +101,16 @@ def test_helpdesk_breach_follows_the_sla_due_dates_rt_sets(cache: ModelCache, rt
     record = rt.client().get(f"/ticket/{rt.tickets['kortrijk-outage']}")
     assert record is not None and record["SLA"] == "P1-critical"
     acknowledge, _ = due_dates(hd, "P1-critical", rt.created["kortrijk-outage"])
-    assert utc(record["Due"]) == acknowledge
+    due = utc(record["Due"])
+    assert due - acknowledge in SKEW
 
     def breached_at(now: dt.datetime) -> dict[tuple[str, str], float]:
         src = HelpdeskSource(cache, client(rt), CATEGORY_FIELD, 0, now=lambda: now)
         return nonzero(scrape(ZwvlCollector([src])), "zwvl_helpdesk_sla_breached_tickets")
 
     wait_for_breach(rt)
-    assert breached_at(acknowledge - dt.timedelta(seconds=1)) == {("kortrijk", "incident"): 1}
-    assert breached_at(acknowledge + dt.timedelta(seconds=1)) == {("kortrijk", "incident"): 2}
+    assert breached_at(due - dt.timedelta(seconds=1)) == {("kortrijk", "incident"): 1}
+    assert breached_at(due + dt.timedelta(seconds=1)) == {("kortrijk", "incident"): 2}
 
 
 class CountingClient(RtRest2Client):
@@ -121,7 +128,7 @@ class CountingClient(RtRest2Client):
 def test_helpdesk_pages_through_results(
     cache: ModelCache, rt: HelpdeskRt, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(helpdesk, "PER_PAGE", 2)  # 7 open tickets: 4 pages of RT's answer
+    monkeypatch.setattr(helpdesk, "PER_PAGE", 2)  # 8 open tickets: 4 pages of RT's answer
     rtc = CountingClient(rt.url, user=rt.server.user, password=rt.server.password)
     s = scrape(ZwvlCollector([HelpdeskSource(cache, rtc, CATEGORY_FIELD, 0)]))
     assert nonzero(s, "zwvl_helpdesk_open_tickets") == OPEN

@@ -123,8 +123,9 @@ def test_helpdesk_work_split_and_sla_breach_from_rt(prometheus: Prometheus) -> N
         res = prometheus.query("zwvl:helpdesk_open_tickets:sum_by_work")["data"]["result"]
         return {r["metric"]["work"]: r["value"][1] for r in res}
 
-    # incident, problem, service request and uncategorised (kortrijk 2, menen 2, wervik 1, General 1)
-    assert wait_for("the work split", lambda: split() == {"incident": "6", "change": "1"} and split())
+    # incident, problem, service request, uncategorised and unknown (kortrijk 2, menen 2, wervik 2,
+    # General 1) versus change
+    assert wait_for("the work split", lambda: split() == {"incident": "7", "change": "1"} and split())
     breach = wait_for("HelpdeskSlaBreach", lambda: firing(prometheus, "HelpdeskSlaBreach"))
     assert {a["labels"]["partner"] for a in breach} == {"kortrijk"}
 
