@@ -401,8 +401,15 @@ def check_references(inv: Inventory, problems: list[Problem]) -> None:
         refs.check(ct, ("partner",), ct.partner, inv.partners, "partner")
     for s in inv.sites.values():
         refs.check(s, ("partner",), s.partner, inv.partners, "partner")
+        _check_locations(s, problems)
     for d in inv.devices.values():
-        refs.check(d, ("site",), d.site, inv.sites, "site")
+        if refs.check(d, ("site",), d.site, inv.sites, "site") and d.location is not None:
+            rooms = [loc.slug for loc in inv.sites[d.site].locations]
+            if d.location not in rooms:
+                hint = _did_you_mean(d.location, rooms)
+                problems.append(
+                    _problem(d, ("location",), f"unknown location {d.location!r} at site {d.site!r}{hint}")
+                )
         refs.check(d, ("device_type",), d.device_type, inv.device_types, "device type")
     for v in inv.vlans:
         refs.check(v, ("partner",), v.partner, inv.partners, "partner")
@@ -431,6 +438,24 @@ def check_references(inv: Inventory, problems: list[Problem]) -> None:
         for i, slug in enumerate(sw.partners):
             refs.check(sw, ("partners", i), slug, inv.partners, "partner")
     _check_circuits(inv, refs, problems)
+
+
+def _check_locations(site: Site, problems: list[Problem]) -> None:
+    """A site's location slugs and names are unique within it, as NetBox requires."""
+    for attr in ("slug", "name"):
+        first: dict[str, int] = {}
+        for i, loc in enumerate(site.locations):
+            value = getattr(loc, attr)
+            j = first.setdefault(value, i)
+            if j != i:
+                where = "{}:{}:{}".format(*_at(site, "locations", j, attr))
+                problems.append(
+                    _problem(
+                        site,
+                        ("locations", i, attr),
+                        f"duplicate location {attr} {value!r} (first defined at {where})",
+                    )
+                )
 
 
 def _check_circuits(inv: Inventory, refs: _Refs, problems: list[Problem]) -> None:

@@ -125,6 +125,15 @@ PUBLIC_BUILDING_KINDS = frozenset(
 DATACENTER_KINDS = frozenset({"local-datacenter", "regional-datacenter"})
 
 
+class Location(BaseModel):
+    """A room or hall inside a site (a NetBox location); its slug is unique within the site."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    slug: Slug
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    description: str = ""
+
+
 class Site(Obj):
     slug: Slug
     name: str
@@ -135,6 +144,7 @@ class Site(Obj):
     lat: Annotated[float, Field(ge=-90, le=90)]
     lon: Annotated[float, Field(ge=-180, le=180)]
     description: str = ""
+    locations: list[Location] = []
 
     @property
     def key(self) -> str:
@@ -185,6 +195,8 @@ class Device(Obj):
     role: Literal["router", "switch", "server", "firewall"]
     device_type: Slug
     platform: Slug | None = None
+    location: Slug | None = None
+    """Slug of one of the site's locations (the room the device stands in)."""
     status: Status = "active"
     serial: str = ""
     loopback: IPv4Interface | None = None

@@ -1,8 +1,9 @@
 """Write a region N times larger with the same shape, for benchmarks and scale tests.
 
-Copy k of the region gets its own partners (new 3-character codes), sites, devices, circuits,
-regional datacenter and address blocks, so the copies validate together and every rule sees
-the same topology N times. Shared files (region, standards, helpdesk, device types) are written once.
+Copy k of the region gets its own partners (new 3-character codes), sites (with their locations,
+whose slugs are per site and stay as they are), devices, circuits, regional datacenter and address
+blocks, so the copies validate together and every rule sees the same topology N times. Shared files
+(region, standards, helpdesk, device types) are written once.
 """
 
 from __future__ import annotations

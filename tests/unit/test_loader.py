@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import Region, find
+from tests.conftest import REPO, Region, find
 from zwvl.inventory import InventoryError, load_inventory
 from zwvl.yamlsrc import YamlError, load_text
 
@@ -286,6 +287,61 @@ def test_loopback_outside_pool(region: Region) -> None:
         lambda d: find(d["devices"], name="kor-th-rtr01").update(loopback="10.9.9.9/32"),
     )
     assert any("outside the loopback pool" in p for p in problems(region))
+
+
+def _field_line(region: Region, rel: str, item: str, field: str) -> int:
+    """Line of ``field`` inside the list item that starts with ``item``."""
+    lines = (region.root / rel).read_text().splitlines()
+    start = next(i for i, line in enumerate(lines, 1) if line.startswith(item))
+    return next(i for i, line in enumerate(lines[start:], start + 1) if line.strip().startswith(field))
+
+
+def test_unknown_location_names_the_device_with_did_you_mean(region: Region) -> None:
+    rel = "inventory/partners/leiedal/devices.yaml"
+
+    def misplace(d: dict[str, Any]) -> None:
+        find(d["devices"], name="lei-rdc-sw02").update(location="hal-b")
+        find(d["devices"], name="lei-dc1-sw01").update(location="hall-a")  # a room of another site
+        find(d["devices"], name="lei-hq-rtr01").update(location="server-room")  # a site without rooms
+
+    region.edit(rel, misplace)
+    out = problems(region)
+    at = {n: _field_line(region, rel, f"- name: {n}", "location:") for n in ("lei-rdc-sw02", "lei-dc1-sw01")}
+    hq = _field_line(region, rel, "- name: lei-hq-rtr01", "location:")
+    assert sorted(out) == sorted(
+        [
+            f"{rel}:{at['lei-rdc-sw02']}:3: device 'lei-rdc-sw02': unknown location 'hal-b' "
+            "at site 'regional-datacenter' (did you mean 'hall-b'?)",
+            f"{rel}:{at['lei-dc1-sw01']}:3: device 'lei-dc1-sw01': unknown location 'hall-a' "
+            "at site 'leiedal-dc1'",
+            f"{rel}:{hq}:3: device 'lei-hq-rtr01': unknown location 'server-room' at site 'leiedal-office'",
+        ]
+    ), out
+
+
+def test_location_slugs_and_names_are_unique_within_a_site(region: Region) -> None:
+    rel = "inventory/partners/leiedal/sites.yaml"
+
+    def twice(d: dict[str, Any]) -> None:
+        rooms = find(d["sites"], slug="regional-datacenter")["locations"]
+        rooms.append({"slug": "hall-a", "name": "Zaal C"})
+        rooms.append({"slug": "hall-d", "name": "Zaal B"})
+
+    region.edit(rel, twice)
+    out = problems(region)
+    first_slug = _line_of(region, rel, "slug: hall-a")
+    first_name = _line_of(region, rel, "name: Zaal B")
+    dup_slug = _field_line(region, rel, "  - slug: hall-b", "- slug: hall-a")
+    dup_name = _line_of(region, rel, "slug: hall-d") + 1
+    assert out == [
+        f"{rel}:{dup_slug}:5: site 'regional-datacenter': duplicate location slug 'hall-a' "
+        f"(first defined at {rel}:{first_slug}:5)",
+        f"{rel}:{dup_name}:5: site 'regional-datacenter': duplicate location name 'Zaal B' "
+        f"(first defined at {rel}:{first_name}:5)",
+    ], out
+    # the same room slug at two sites is fine (every local datacenter has its server-room)
+    inv = load_inventory(REPO / "inventory")
+    assert sum(1 for s in inv.sites.values() for loc in s.locations if loc.slug == "server-room") == 24
 
 
 # --- property-based: malformed YAML never crashes the loader ----------------------------------

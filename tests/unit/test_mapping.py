@@ -42,6 +42,7 @@ def test_the_region_maps_to_the_expected_objects(desired: DesiredState) -> None:
     assert c["dcim.region"] == 1 and c["dcim.site"] == 72 and c["dcim.sitegroup"] == 7
     assert c["dcim.devicetype"] == 5 and c["dcim.interfacetemplate"] == 87 and c["dcim.manufacturer"] == 3
     assert c["dcim.device"] == 125
+    assert c["dcim.location"] == 13 + 24 + 2  # town halls, local datacenters, two RDC halls
     assert _count(desired, "dcim.interface") == 1549 + 72
     assert sum(1 for d in desired.objects["dcim.interface"].values() if d.implicit) == 1549
     assert c["circuits.circuit"] == 75 and c["circuits.circuittermination"] == 150 and c["dcim.cable"] == 150
@@ -132,6 +133,38 @@ def test_what_becomes_what(desired: DesiredState) -> None:
     assert (site.fields["latitude"], site.fields["longitude"]) == (50.8276, 3.265)
     assign = desired.objects["tenancy.contactassignment"]
     assert ("tenancy.tenant:kortrijk", "IT-coördinator Kortrijk", "it-coordinator") in assign
+
+
+def test_locations_of_sites_and_the_devices_in_them(desired: DesiredState) -> None:
+    hall = desired.objects["dcim.location"][("regional-datacenter", "hall-b")]
+    assert hall.fields == {
+        "site": Ref("dcim.site", ("regional-datacenter",)),
+        "slug": "hall-b",
+        "name": "Zaal B",
+        "parent": None,
+        "status": "active",
+        "tenant": Ref("tenancy.tenant", ("leiedal",)),
+        "description": "Second core switch and the shared services",
+    }
+    assert hall.source == "inventory/partners/leiedal/sites.yaml"
+    room = desired.objects["dcim.location"][("kortrijk-dc2", "server-room")]
+    assert room.fields["name"] == "Serverlokaal" and room.fields["tenant"] == Ref(
+        "tenancy.tenant", ("kortrijk",)
+    )
+    devices = desired.objects["dcim.device"]
+    assert devices[("lei-rdc-srv02",)].fields["location"] == Ref(
+        "dcim.location", ("regional-datacenter", "hall-b")
+    )
+    assert devices[("kor-th-rtr01",)].fields["location"] == Ref(
+        "dcim.location", ("kortrijk-town-hall", "technical-room")
+    )
+    assert devices[("kor-lib-rtr01",)].fields["location"] is None  # the library has no rooms
+    # tagged and owned like the other kinds, written after sites and before devices
+    spec = BY_NAME["dcim.location"]
+    assert spec.taggable and spec.key == ("site", "slug")
+    source_cf = desired.objects["extras.customfield"][("zwvl_source",)]
+    assert "dcim.location" in source_cf.fields["object_types"]
+    assert LEVELS["dcim.site"] < LEVELS["dcim.location"] < LEVELS["dcim.device"]
 
 
 def test_statuses_follow_the_inventory(region: Region) -> None:

@@ -113,6 +113,33 @@ def test_a_changed_field_is_one_update_with_its_diff_and_drift(small: DesiredSta
     assert '| `dcim.site` avelgem-library | `status` | `"planned"` | `"active"` |' in md
 
 
+def test_a_location_changed_by_hand_is_drift_field_by_field(small: DesiredState) -> None:
+    raw = raw_from(small)
+    room = next(r for r in raw["dcim.location"] if r["slug"] == "technical-room")
+    room["name"] = "Kelder"
+    dev = next(r for r in raw["dcim.device"] if r["name"] == "ave-dc1-srv01")
+    dev["location"] = None
+    state = build_state(URL, "4.7.3", raw)
+    p = make_plan(small, state)
+    ops = {(op.kind, op.key): op for op in p.ops}
+    assert set(ops) == {
+        ("dcim.location", ("avelgem-town-hall", "technical-room")),
+        ("dcim.device", ("ave-dc1-srv01",)),
+    }
+    changes = {
+        c.field: (c.old, c.new)
+        for c in ops[("dcim.location", ("avelgem-town-hall", "technical-room"))].changes
+    }
+    assert changes == {"name": ("Kelder", "Technisch lokaal")}
+    moved = ops[("dcim.device", ("ave-dc1-srv01",))].changes
+    assert [(c.field, c.old, c.new) for c in moved] == [
+        ("location", None, Ref("dcim.location", ("avelgem-dc1", "server-room")))
+    ]
+    drift = find_drift(small, state)
+    assert sorted(d.kind for d in drift) == ["dcim.device", "dcim.location"]
+    assert 'name: inventory "Technisch lokaal", NetBox "Kelder"' in render_drift(drift, URL, "text")
+
+
 def test_an_inventory_change_is_an_update_but_not_drift(small: DesiredState) -> None:
     state = build_state(URL, "4.7.3", raw_from(small))
     changed = copy.deepcopy(small)
@@ -193,6 +220,7 @@ def test_import_of_an_applied_netbox_gives_the_same_desired_state(
     result = import_state(state, out, url=URL, warn=warnings.append)
     assert warnings == []
     assert result.counts["devices"] == 12 and result.counts["circuits"] == 7
+    assert len(small.objects["dcim.location"]) == result.counts["locations"] == 4
     again = desired_state(load_inventory(out))
     assert {k: set(v) for k, v in again.objects.items()} == {k: set(v) for k, v in small.objects.items()}
     for kind, objs in small.objects.items():

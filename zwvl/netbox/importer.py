@@ -252,8 +252,24 @@ def import_state(state: State, out: Path, *, url: str, warn: Warn) -> ImportResu
             files.add(_src(a, partner_file[obj.key[0]]), "contacts", data)
             counts["contacts"] += 1
 
+    # locations, embedded in their sites (zwvl keeps them flat: a parent is dropped with a warning)
+    locations: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for loc in all_of("dcim.location"):
+        site_slug, slug = loc.key
+        parent = loc.fields.get("parent")
+        if parent is not None:
+            warn(f"location {site_slug} {slug}: imported without its parent {parent} (zwvl keeps them flat)")
+        room: dict[str, Any] = {"slug": slug, "name": loc.fields.get("name") or slug}
+        if any(room["slug"] == o["slug"] or room["name"] == o["name"] for o in locations[site_slug]):
+            warn(f"skipped location {site_slug} {slug}: its slug or name is used twice in the site")
+            continue
+        if loc.fields.get("description"):
+            room["description"] = loc.fields["description"]
+        locations[site_slug].append(room)
+
     # sites
     sites: dict[str, str] = {}  # slug -> partner
+    site_locations: dict[str, set[str]] = {}
     for s in all_of("dcim.site"):
         f = s.fields
         partner = _key(f.get("tenant"))
@@ -273,6 +289,7 @@ def import_state(state: State, out: Path, *, url: str, warn: Warn) -> ImportResu
                 "lat": f.get("latitude") if f.get("latitude") is not None else 0.0,
                 "lon": f.get("longitude") if f.get("longitude") is not None else 0.0,
                 "description": f.get("description") or "",
+                "locations": locations.get(s.key[0], []),
             },
             f"site {s.key[0]}",
             warn,
@@ -281,6 +298,8 @@ def import_state(state: State, out: Path, *, url: str, warn: Warn) -> ImportResu
             continue
         assert partner is not None
         sites[s.key[0]] = partner
+        site_locations[s.key[0]] = {loc["slug"] for loc in data.get("locations", [])}
+        counts["locations"] += len(site_locations[s.key[0]])
         files.add(_src(s, f"partners/{partner}/sites.yaml"), "sites", data)
         counts["sites"] += 1
 
@@ -344,6 +363,13 @@ def import_state(state: State, out: Path, *, url: str, warn: Warn) -> ImportResu
         if site not in sites or role not in DEVICE_ROLES or dtype not in device_types:
             warn(f"skipped device {d.key[0]}: its site, role or device type cannot be imported")
             continue
+        in_room = f.get("location")
+        location = None
+        if isinstance(in_room, Ref) and len(in_room.key) == 2:
+            location = in_room.key[1]
+            if in_room.key[0] != site or location not in site_locations.get(site, set()):
+                warn(f"device {d.key[0]}: location {in_room} is not a location of site {site}; left out")
+                location = None
         on_lo = ips_on.get((d.key[0], LOOPBACK_INTERFACE), [])
         loopback = on_lo[0].key[0] if on_lo else None
         monitoring = f.get("cf.monitoring")
@@ -355,6 +381,7 @@ def import_state(state: State, out: Path, *, url: str, warn: Warn) -> ImportResu
                 "role": role,
                 "device_type": dtype,
                 "platform": _key(f.get("platform")),
+                "location": location,
                 "status": DEVICE_STATUS_BACK.get(str(f.get("status")), "active"),
                 "serial": f.get("serial") or "",
                 "loopback": loopback,

@@ -182,6 +182,13 @@ KINDS: list[Kind] = [
         refs={"region": "dcim.region", "group": "dcim.sitegroup", "tenant": "tenancy.tenant"},
         floats=frozenset({"latitude", "longitude"}),
     ),
+    _k(
+        "dcim.location",
+        "dcim/locations",
+        ("site", "slug"),
+        ("name", "parent", "status", "tenant", "description"),
+        refs={"site": "dcim.site", "parent": "dcim.location", "tenant": "tenancy.tenant"},
+    ),
     # hardware
     _k("dcim.manufacturer", "dcim/manufacturers", ("slug",), ("name",)),
     _k(
@@ -211,6 +218,7 @@ KINDS: list[Kind] = [
             "device_type",
             "role",
             "site",
+            "location",
             "tenant",
             "platform",
             "status",
@@ -223,6 +231,7 @@ KINDS: list[Kind] = [
             "device_type": "dcim.devicetype",
             "role": "dcim.devicerole",
             "site": "dcim.site",
+            "location": "dcim.location",
             "tenant": "tenancy.tenant",
             "platform": "dcim.platform",
             "primary_ip4": "ipam.ipaddress",

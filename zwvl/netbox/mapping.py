@@ -8,11 +8,13 @@ What becomes what:
 - region -> region (custom fields: inhabitants, time_zone, targets); partners -> tenants in the tenant
   groups ``municipality`` / ``intermunicipal`` (custom fields: code, team, the indicators' digital
   satisfaction, IT challenges/projects, eBox, MAGDA document service, helpdesk membership);
-- site kinds -> site groups; sites (region, group, tenant, status, address, lat/lon, time zone);
+- site kinds -> site groups; sites (region, group, tenant, status, address, lat/lon, time zone); a
+  site's locations (rooms, halls) -> locations of that site (natural key: site slug + location slug;
+  tenant = the site's partner, status active, no parent: zwvl keeps them flat);
 - device types (devicetype-library format) -> manufacturers, device types and interface templates;
-  device roles, platforms, devices (tenant = the site's partner, custom field monitoring, primary IPv4 =
-  the loopback); NetBox instantiates the interfaces from the templates, ``lo`` (virtual) is added for
-  a loopback;
+  device roles, platforms, devices (location, tenant = the site's partner, custom field monitoring,
+  primary IPv4 = the loopback); NetBox instantiates the interfaces from the templates, ``lo``
+  (virtual) is added for a loopback;
 - providers, circuit types, circuits (distance in km, custom field ospf_cost), their A/Z terminations
   on sites (4.x termination API), one cable per end from the termination to the device interface;
 - prefixes: the partners' prefixes (status ``container`` for containers, scope = site, VLAN, role),
@@ -45,6 +47,7 @@ CIRCUIT_STATUS: dict[str, str] = {
     "planned": "planned",
     "decommissioned": "decommissioned",
 }
+LOCATION_STATUS = "active"
 PREFIX_STATUS: dict[str, str] = {"active": "active", "planned": "reserved", "decommissioned": "deprecated"}
 IP_STATUS = PREFIX_STATUS
 CABLE_STATUS: dict[str, str] = {
@@ -419,6 +422,21 @@ def desired_state(inv: Inventory) -> DesiredState:
             src(s),
             _where(s),
         )
+        for loc in s.locations:
+            ds.add(
+                "dcim.location",
+                {
+                    "site": Ref("dcim.site", (s.slug,)),
+                    "slug": loc.slug,
+                    "name": loc.name,
+                    "parent": None,
+                    "status": LOCATION_STATUS,
+                    "tenant": Ref("tenancy.tenant", (s.partner,)),
+                    "description": loc.description,
+                },
+                src(s),
+                _where(s),
+            )
 
     # hardware
     for dt in inv.device_types.values():
@@ -595,6 +613,7 @@ def _device(ds: DesiredState, inv: Inventory, dev: Device, source: str) -> None:
             "device_type": Ref("dcim.devicetype", (dev.device_type,)),
             "role": Ref("dcim.devicerole", (dev.role,)),
             "site": Ref("dcim.site", (dev.site,)),
+            "location": Ref("dcim.location", (dev.site, dev.location)) if dev.location else None,
             "tenant": Ref("tenancy.tenant", (site.partner,)),
             "platform": Ref("dcim.platform", (dev.platform,)) if dev.platform else None,
             "status": DEVICE_STATUS[dev.status],
