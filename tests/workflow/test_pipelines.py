@@ -206,7 +206,8 @@ def test_pull_request_pipeline() -> None:
     assert wf["permissions"] == {"contents": "read"}
     lint = github_run("pull-request.yml", "lint")
     for needle in (
-        "ruff check",
+        "ruff check .",
+        "ruff format --check .",
         "mypy",
         "yamllint --strict .",
         "ansible-lint --offline --profile production",
@@ -264,7 +265,7 @@ def test_jobs_install_the_tooling_into_the_venv_pulumi_and_the_playbooks_use() -
         for name, job in workflow(path.name)["jobs"].items():
             run = "\n".join(s.get("run", "") for s in job.get("steps", []))
             if "pip install" in run:
-                assert "python -m venv .venv" in run and ".venv/bin\" >> \"$GITHUB_PATH\"" in run, name
+                assert "python -m venv .venv" in run and '.venv/bin" >> "$GITHUB_PATH"' in run, name
     before = "\n".join(gitlab()["default"]["before_script"])
     assert "python -m venv .venv" in before and ".venv/bin:$PATH" in before
     # pulumi up logs in to the servers with the same credentials the playbooks set on them

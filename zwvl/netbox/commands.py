@@ -24,7 +24,6 @@ from zwvl.options import inventory_option
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
 
-
 class _UsageError(click.UsageError):
     exit_code = EXIT_ERROR
 

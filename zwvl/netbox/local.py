@@ -527,8 +527,23 @@ def _psql(
     """Run SQL (from stdin) as the zwvl_netbox role over TCP; unaligned, tuples-only output."""
     return _run(
         [
-            _pg_bin("psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-            "-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_ROLE, "-d", db, "-f", "-",
+            _pg_bin("psql"),
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            PG_HOST,
+            "-p",
+            str(PG_PORT),
+            "-U",
+            PG_ROLE,
+            "-d",
+            db,
+            "-f",
+            "-",
         ],
         input=sql,
         env=_pg_env(lay),
@@ -546,8 +561,21 @@ def _superuser_psql(sql: str) -> None:
             "(or create the role with LOGIN CREATEDB and put its password in postgres.json)"
         )
     _run(
-        ["runuser", "-u", "postgres", "--",
-         "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres", "-f", "-"],
+        [
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+            "psql",
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            "postgres",
+            "-f",
+            "-",
+        ],
         input=sql,
         timeout=T_QUICK,
         cwd=Path("/"),
@@ -864,8 +892,20 @@ def _pg_dump(lay: Layout, db: str) -> None:
 def _pg_restore(lay: Layout, db: str) -> None:
     _run(
         [
-            _pg_bin("pg_restore"), "-j", "2", "--no-owner", "--exit-on-error",
-            "-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_ROLE, "-d", db, lay.dump,
+            _pg_bin("pg_restore"),
+            "-j",
+            "2",
+            "--no-owner",
+            "--exit-on-error",
+            "-h",
+            PG_HOST,
+            "-p",
+            str(PG_PORT),
+            "-U",
+            PG_ROLE,
+            "-d",
+            db,
+            lay.dump,
         ],
         env=_pg_env(lay),
         timeout=T_DUMP,
@@ -1059,16 +1099,27 @@ def _start_gunicorn(lay: Layout, root: Path, port: int, progress: Progress | Non
     with contextlib.suppress(FileNotFoundError):
         pidfile.unlink()
     cmd = [
-        str(lay.gunicorn_bin), "netbox.wsgi",
-        "--bind", f"{HOST}:{port}",
-        "--workers", str(GUNICORN_WORKERS),
-        "--threads", str(GUNICORN_THREADS),
+        str(lay.gunicorn_bin),
+        "netbox.wsgi",
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(GUNICORN_WORKERS),
+        "--threads",
+        str(GUNICORN_THREADS),
         "--preload",
-        "--timeout", "120",
-        "--graceful-timeout", "1",
-        "--max-requests", "5000", "--max-requests-jitter", "500",
-        "--pid", str(pidfile),
-        "--error-logfile", "-",
+        "--timeout",
+        "120",
+        "--graceful-timeout",
+        "1",
+        "--max-requests",
+        "5000",
+        "--max-requests-jitter",
+        "500",
+        "--pid",
+        str(pidfile),
+        "--error-logfile",
+        "-",
     ]
     _say(progress, f"Starting gunicorn on http://{HOST}:{port}/ (log: {log}) ...")
     with open(log, "ab") as logfh:
@@ -1282,8 +1333,15 @@ def start_instance(
     meta.update(name=name, db_name=db_name, port=port, pid=pid, netbox_version=lay.version, url=url)
     _write_private(meta_path, json.dumps(meta, indent=2) + "\n")
     return Instance(
-        name=name, url=url, token=token, pid=pid, port=port, db_name=db_name, root=root,
-        credentials_file=creds_path, started=started,
+        name=name,
+        url=url,
+        token=token,
+        pid=pid,
+        port=port,
+        db_name=db_name,
+        root=root,
+        credentials_file=creds_path,
+        started=started,
     )
 
 

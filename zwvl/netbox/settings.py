@@ -69,9 +69,7 @@ def read_credentials(path: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()}
 
 
-def resolve_netbox(
-    cache_dir: Path | str | None = None, instance: str = DEFAULT_INSTANCE
-) -> tuple[str, str]:
+def resolve_netbox(cache_dir: Path | str | None = None, instance: str = DEFAULT_INSTANCE) -> tuple[str, str]:
     """Return (url, token) for the NetBox the tooling should talk to.
 
     NETBOX_URL and NETBOX_TOKEN in the environment win (both must be set); otherwise the credentials

@@ -22,7 +22,17 @@ SECRET_PATTERNS = {
 }
 # literal words at least one of which every pattern needs: a cheap filter before the regexes
 _TRIGGERS = (
-    "private key", "nbt_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "akia", "passw", "secret", "token",
+    "private key",
+    "nbt_",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "akia",
+    "passw",
+    "secret",
+    "token",
 )
 _SKIP_DIRS = {
     ".git",
