@@ -189,10 +189,14 @@ class DeviceType(Obj):
         return f"device type {self.slug!r}"
 
 
+DeviceRole = Literal["router", "switch", "server", "firewall"]
+DeviceMonitoring = Literal["node-exporter", "frr-exporter", "snmp", "none"]
+
+
 class Device(Obj):
     name: str
     site: Slug
-    role: Literal["router", "switch", "server", "firewall"]
+    role: DeviceRole
     device_type: Slug
     platform: Slug | None = None
     location: Slug | None = None
@@ -200,7 +204,7 @@ class Device(Obj):
     status: Status = "active"
     serial: str = ""
     loopback: IPv4Interface | None = None
-    monitoring: Literal["node-exporter", "frr-exporter", "snmp", "none"] = "none"
+    monitoring: DeviceMonitoring = "none"
     description: str = ""
 
     @property

@@ -24,8 +24,6 @@ links, PIDs, cut links), ``ssh_config`` (ProxyCommand ``ip netns exec <ns> nc %h
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import grp
 import json
 import os
@@ -35,13 +33,14 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 from typing import Any
 
+from zwvl.filelock import file_lock
 from zwvl.lab.spec import LOOPBACK_INTERFACE, PLAN, LabSpec, Link, Router
 
 ENV_DIR = "ZWVL_LAB_DIR"
@@ -356,25 +355,12 @@ class Lab:
     def router_folder(self, router: str) -> Path:
         return self.folder / "routers" / router
 
-    @contextlib.contextmanager
-    def _locked(self, timeout: float = 600.0) -> Iterator[None]:
-        self._lock_file.parent.mkdir(parents=True, exist_ok=True)
-        with open(self._lock_file, "a+") as fh:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                if time.monotonic() > deadline:
-                    raise LabError(f"another zwvl process holds the lab lock {self._lock_file}")
-                time.sleep(0.2)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    def _locked(self, timeout: float = 600.0) -> contextlib.AbstractContextManager[None]:
+        return file_lock(
+            self._lock_file,
+            timeout,
+            LabError(f"another zwvl process holds the lab lock {self._lock_file}"),
+        )
 
     def _load(self) -> dict[str, Any]:
         try:

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -27,6 +27,8 @@ from zwvl.model import (
     Circuit,
     Contact,
     Device,
+    DeviceMonitoring,
+    DeviceRole,
     DeviceType,
     Helpdesk,
     Partner,
@@ -34,13 +36,13 @@ from zwvl.model import (
     Provider,
     Region,
     Site,
+    SiteKind,
     Standards,
     Vlan,
 )
 from zwvl.netbox.client import NetboxClient
 from zwvl.netbox.kinds import CF_SOURCE, Ref
 from zwvl.netbox.mapping import (
-    CABLE_STATUS,
     CIRCUIT_STATUS,
     DEVICE_STATUS,
     LOOPBACK_INTERFACE,
@@ -52,20 +54,10 @@ from zwvl.netbox.mapping import (
 from zwvl.netbox.state import Record, State, read_state
 
 Warn = Callable[[str], None]
-SITE_KINDS = {
-    "town-hall",
-    "library",
-    "social-house",
-    "depot",
-    "service-centre",
-    "sports-centre",
-    "office",
-    "local-datacenter",
-    "regional-datacenter",
-}
-DEVICE_ROLES = {"router", "switch", "server", "firewall"}
-MONITORING = {"node-exporter", "frr-exporter", "snmp", "none"}
-_ = CABLE_STATUS  # cables carry no domain fields of their own
+# what the domain model accepts; anything else NetBox holds maps to a default
+SITE_KINDS = frozenset(get_args(SiteKind))
+DEVICE_ROLES = frozenset(get_args(DeviceRole))
+MONITORING = frozenset(get_args(DeviceMonitoring))
 
 
 def _reverse(mapping: dict[str, str], extra: dict[str, str]) -> dict[str, str]:

@@ -23,8 +23,6 @@ disallowed), ``zwvl_netbox_<name>`` per instance, cloned with ``CREATE DATABASE 
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import glob
 import json
 import os
@@ -39,13 +37,14 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from zwvl.filelock import file_lock
 from zwvl.netbox.settings import (
     CREDENTIALS_FILE,
     DEFAULT_INSTANCE,
@@ -287,30 +286,16 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path, timeout: float, what: str, progress: Progress | None = None) -> Iterator[None]:
-    """Exclusive flock, waited for at most ``timeout`` seconds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as fh:
-        deadline = time.monotonic() + timeout
-        told = False
-        while True:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-            if time.monotonic() > deadline:
-                raise LocalNetboxError(f"timed out after {timeout:.0f}s waiting for the {what} lock ({path})")
-            if not told:
-                _say(progress, f"Waiting for another zwvl process holding the {what} lock ...")
-                told = True
-            time.sleep(1)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+def _file_lock(
+    path: Path, timeout: float, what: str, progress: Progress | None = None
+) -> contextlib.AbstractContextManager[None]:
+    return file_lock(
+        path,
+        timeout,
+        LocalNetboxError(f"timed out after {timeout:.0f}s waiting for the {what} lock ({path})"),
+        waiting=lambda: _say(progress, f"Waiting for another zwvl process holding the {what} lock ..."),
+        poll=1.0,
+    )
 
 
 def _tail(text: str, lines: int = 20) -> str:

@@ -13,7 +13,6 @@ changes. Everything is started by PID and stopped by PID; nothing is registered 
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import shutil
@@ -21,10 +20,11 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from zwvl.filelock import file_lock
 
 SUITE = "bookworm"
 MIRROR = os.environ.get("ZWVL_DEBIAN_MIRROR", "http://deb.debian.org/debian")
@@ -79,17 +79,6 @@ def missing_tools() -> list[str]:
     return [t for t in tools if shutil.which(t) is None]
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _run(cmd: list[str], timeout: float, what: str, **kw: object) -> subprocess.CompletedProcess[str]:
     proc: subprocess.CompletedProcess[str] = subprocess.run(  # type: ignore[call-overload]
         cmd, capture_output=True, text=True, timeout=timeout, check=False, **kw
@@ -106,7 +95,9 @@ def ensure_image(progress: Progress = _noop) -> Path:
         raise NspawnError(f"missing {', '.join(missing)}: run scripts/install-system-deps")
     root = cache_dir()
     image = root / f"{SUITE}-platform-{image_key()}"
-    with _locked(root / ".build.lock"):
+    lock = root / ".build.lock"
+    # another process building the same image: wait for it (a build takes a few minutes), then reuse it
+    with file_lock(lock, 1800, NspawnError(f"timed out waiting for the image build lock {lock}")):
         if (image / ".zwvl-complete").exists():
             return image
         work = root / f".build-{os.getpid()}"
