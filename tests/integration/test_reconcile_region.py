@@ -12,6 +12,7 @@ import pytest
 
 from tests.integration.reconcile_support import (
     FULL,
+    REPO,
     client_for,
     duplicates,
     env_for,
@@ -21,7 +22,12 @@ from tests.integration.reconcile_support import (
     zwvl,
 )
 from zwvl.exporter.netbox_state import read_apply_state
-from zwvl.exporter.promconfig import targets_from_inventory, targets_from_netbox
+from zwvl.exporter.promconfig import (
+    prometheus_config,
+    service_targets,
+    targets_from_inventory,
+    targets_from_netbox,
+)
 from zwvl.inventory import load_inventory
 from zwvl.netbox import local
 from zwvl.netbox.kinds import BY_NAME, TAG, Ref
@@ -154,9 +160,11 @@ def test_scrape_targets_from_netbox_are_the_models(
     region_nb: local.Instance, applied: dict[str, Any]
 ) -> None:
     """What Prometheus scrapes can be generated from NetBox: after an apply it gives the devices'
-    jobs of the checked-in prometheus.yml (generated offline from the model) exactly."""
+    jobs of the model exactly, and with the model's services the checked-in prometheus.yml."""
     inv = load_inventory(FULL)
     from_model = [t for t in targets_from_inventory(inv) if dict(t.labels).get("device")]
     from_netbox = targets_from_netbox(region_nb.url, region_nb.token)
     assert len(from_model) > 100
     assert from_netbox == from_model
+    checked_in = (REPO / "monitoring" / "prometheus" / "prometheus.yml").read_text(encoding="utf-8")
+    assert prometheus_config(from_netbox + service_targets(inv)) == checked_in

@@ -5,9 +5,10 @@ How a router's vtysh is reached is pluggable (`RouterAccess`):
 
 - ``lab``: the fibre lab of ``zwvl.lab`` (its Python API lists the routers and their init PIDs;
   vtysh runs inside each router's namespaces through nsenter);
-- ``netns``: one FRR instance per network namespace started with ``-N <ns>`` (FRR's pathspace), as
-  the fibre lab does; the namespace name comes from a template (default: the device name). A router
-  counts as monitored when its namespace exists.
+- ``netns``: one FRR instance per network namespace started with ``-N <ns>`` (FRR's pathspace; the
+  fibre lab instead gives each router its own mount namespace, hence ``lab``); the namespace name
+  comes from a template (default: the device name). A router counts as monitored when its namespace
+  exists.
 - ``sockets``: FRR daemons started with ``--vty_socket <root>/<device>``; monitored when the
   folder holds ``zebra.vty``.
 - ``command``: any argv template with ``{device}`` (e.g. ``nsenter ... vtysh``), monitored when its

@@ -137,9 +137,9 @@ def _write_or_check(path: Path, text: str, check: bool) -> None:
     type=click.Choice(["inventory", "netbox"]),
     default="inventory",
     show_default=True,
-    help="Read devices and services from the domain model or from NetBox (NETBOX_URL/NETBOX_TOKEN or "
-    "the local one). After `zwvl apply` both give the same device jobs (tested); services are not in "
-    "NetBox yet, so --from netbox has device jobs only.",
+    help="Where the devices come from: the domain model, or NetBox (NETBOX_URL/NETBOX_TOKEN or the "
+    "local one; active devices, their monitoring field, tenant and primary IPv4). Services always come "
+    "from the model, as NetBox does not hold them. After `zwvl apply` both give the same file (tested).",
 )
 @click.option(
     "--output",
@@ -154,8 +154,14 @@ def scrape_config_command(
 ) -> None:
     """Generate Prometheus' configuration: scrape jobs for every monitored device and service."""
     from zwvl.cli import load_or_exit
-    from zwvl.exporter.promconfig import prometheus_config, targets_from_inventory, targets_from_netbox
+    from zwvl.exporter.promconfig import (
+        prometheus_config,
+        service_targets,
+        targets_from_inventory,
+        targets_from_netbox,
+    )
 
+    inv = load_or_exit(inventory_dir, 2)
     if source == "netbox":
         from zwvl.netbox.settings import NetboxSettingsError, resolve_netbox
 
@@ -163,9 +169,9 @@ def scrape_config_command(
             url, token = resolve_netbox()
         except NetboxSettingsError as exc:
             raise click.ClickException(str(exc)) from exc
-        targets = targets_from_netbox(url, token)
+        targets = targets_from_netbox(url, token) + service_targets(inv)
     else:
-        targets = targets_from_inventory(load_or_exit(inventory_dir, 2))
+        targets = targets_from_inventory(inv)
     text = prometheus_config(targets)
     if to_stdout:
         click.echo(text, nl=False)

@@ -58,11 +58,12 @@ def targets_from_inventory(inv: Inventory) -> list[Target]:
         labels = (("device", dev.name), ("partner", site.partner), ("role", dev.role), ("site", dev.site))
         loop = str(dev.loopback) if dev.loopback else None
         out.append(Target(JOB_OF[dev.monitoring], _device_address(dev.name, loop, dev.monitoring), labels))
-    out += _service_targets(inv)
+    out += service_targets(inv)
     return out
 
 
-def _service_targets(inv: Inventory) -> list[Target]:
+def service_targets(inv: Inventory) -> list[Target]:
+    """The services' jobs and the exporter's: services live in the domain model only (not in NetBox)."""
     out: list[Target] = []
     for svc in sorted(inv.services.values(), key=lambda s: s.slug):
         if svc.status != "active" or svc.monitoring == "none" or not svc.devices:
@@ -80,8 +81,8 @@ def _service_targets(inv: Inventory) -> list[Target]:
 
 
 def targets_from_netbox(url: str, token: str, timeout: float = 30.0, max_pages: int = 100) -> list[Target]:
-    """Active devices from NetBox with their monitoring custom field; services still from nowhere else
-    than the model, so only device jobs and the exporter come from here."""
+    """The device jobs: active devices from NetBox with their monitoring custom field, tenant and
+    primary IPv4. NetBox holds no services; `service_targets` adds those from the model."""
     session = requests.Session()
     scheme = "Bearer" if token.startswith("nbt_") else "Token"  # NetBox 4.x v2 tokens vs v1
     session.headers.update({"Authorization": f"{scheme} {token}", "Accept": "application/json"})
@@ -129,7 +130,7 @@ def _relabel_to(exporter: str) -> list[dict[str, Any]]:
     ]
 
 
-def prometheus_config(targets: list[Target], source: str = "the domain model") -> str:
+def prometheus_config(targets: list[Target], source: str = "the region's devices and services") -> str:
     by_job: dict[str, list[Target]] = {}
     for t in targets:
         by_job.setdefault(t.job, []).append(t)

@@ -272,7 +272,6 @@ class NetboxClient:
         endpoint: str,
         *,
         fields: Iterable[str] | None = None,
-        brief: bool = False,
         params: dict[str, Any] | None = None,
     ) -> builtins.list[dict[str, Any]]:
         """Every object of an endpoint (e.g. ``dcim/sites``), in pages of 1000, ordered by id."""
@@ -281,8 +280,6 @@ class NetboxClient:
         base.setdefault("ordering", "id")
         if fields is not None:
             base["fields"] = ",".join(fields)
-        if brief:
-            base["brief"] = "true"
         first = self.request("GET", endpoint.rstrip("/") + "/", params={**base, "offset": 0})
         results: builtins.list[dict[str, Any]] = builtins.list(first.get("results", []))
         count = int(first.get("count") or 0)
