@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from zwvl.model import (
+    ADDRESSING_PLAN,
     Circuit,
     Contact,
     Dataset,
@@ -389,7 +390,7 @@ def check_references(inv: Inventory, problems: list[Problem]) -> None:
     refs = _Refs(problems, inv.rejected)
     roles = inv.helpdesk.roles if inv.helpdesk else {}
     for p in inv.partners.values():
-        if p.helpdesk and "helpdesk" not in inv.rejected:
+        if p.helpdesk and inv.helpdesk is not None:  # absent or invalid: reported once already
             for role in p.helpdesk.headcount:
                 refs.check(p, ("helpdesk", "headcount", role), role, roles, "helpdesk role")
     if inv.helpdesk:
@@ -553,6 +554,15 @@ def check_addressing(inv: Inventory, problems: list[Problem]) -> None:
             )
         loopbacks[dev.loopback.ip] = dev
     if std:
+        if not std.addressing.supernet.subnet_of(ADDRESSING_PLAN):
+            problems.append(
+                _problem(
+                    std,
+                    ("addressing", "supernet"),
+                    f"{std.addressing.supernet} is outside {ADDRESSING_PLAN} (RFC 6598 shared address "
+                    "space), the only range the backbone and the lab may use",
+                )
+            )
         for net, name in (
             (std.addressing.point_to_point, "point_to_point"),
             (std.addressing.loopbacks, "loopbacks"),

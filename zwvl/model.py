@@ -384,6 +384,11 @@ class Naming(BaseModel):
     site: str
 
 
+# The shared address space of RFC 6598: the only range the backbone and the lab may ever use, so
+# that nothing the region or a test builds can collide with, or reach, a real network.
+ADDRESSING_PLAN = IPv4Network("100.64.0.0/10")
+
+
 class Addressing(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     supernet: IPv4Network

@@ -93,11 +93,18 @@ class _Builder:
             elif tag == _NULL:
                 return None
             elif tag == _BOOL:
-                return node.value.lower() in ("true", "yes", "on")
+                word = node.value.lower()
+                if word in ("true", "yes", "on", "false", "no", "off"):
+                    return word in ("true", "yes", "on")
+                raise self.fail(node, f"cannot read value {node.value!r}: not a boolean")
             try:
                 return self.loader.construct_object(node, deep=True)
-            except yaml.YAMLError as exc:
-                raise self.fail(node, f"cannot read value {node.value!r}: {exc}") from None
+            except yaml.MarkedYAMLError as exc:
+                raise self.fail(node, f"cannot read value {node.value!r}: {exc.problem}") from None
+            except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+                # an explicit tag whose value does not fit it (!!int abc, !!timestamp 2020-13-45)
+                shown = tag.replace("tag:yaml.org,2002:", "!!")
+                raise self.fail(node, f"cannot read value {node.value!r} as {shown}: {exc}") from None
         if isinstance(node, yaml.SequenceNode):
             seq = YList(_mark(node))
             for item in node.value:

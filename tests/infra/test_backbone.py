@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -117,6 +118,47 @@ def test_up_twice_is_harmless(lab: Any, hosts: dict[str, Any]) -> None:
     assert {r.name: r.pid for r in status.routers} == before
     assert status.ok
     assert check_adjacencies(lab.spec(), adjacencies(lab.spec(), hosts)).ok
+
+
+def _root_links() -> set[str]:
+    return {line.split(":")[1].strip().split("@")[0] for line in _ip("-o", "link", "show").splitlines()}
+
+
+def _ip(*args: str) -> str:
+    return subprocess.run(["ip", *args], capture_output=True, text=True, check=True, timeout=30).stdout
+
+
+def test_down_leaves_nothing_behind(lab: Any, hosts: dict[str, Any]) -> None:
+    """A second, two-router lab beside the main one: `down` stops every process it started (by PID),
+    deletes its namespaces (and so its veths) and its folder, and touches nothing of the other lab."""
+    from zwvl.lab import Lab
+    from zwvl.lab.runtime import pid_alive
+
+    spec = lab.spec().select(tenants=[], sites=[], routers=["kor-th-rtr01", "kor-lib-rtr01"])
+    assert len(spec.routers) == 2 and len(spec.links) >= 1
+    links_before = _root_links()
+    other = Lab(f"{lab.name}d")
+    try:
+        assert other.up(spec).ok
+        state = json.loads((other.folder / "lab.json").read_text())
+        pids = {
+            pid
+            for entry in state["routers"].values()
+            for pid in (entry.get("pid"), entry.get("init_pid"))
+            if pid
+        }
+        namespaces = {entry["namespace"] for entry in state["routers"].values()}
+        assert len(pids) >= 2 and namespaces <= set(_ip("netns", "list").split())
+    finally:
+        removed = other.down()
+    assert sorted(removed) == sorted(spec.routers)
+    assert not [pid for pid in pids if pid_alive(pid)]
+    assert not namespaces & {line.split()[0] for line in _ip("netns", "list").splitlines() if line}
+    assert not other.folder.exists()
+    assert _root_links() == links_before  # no veth was ever left in the root namespace
+    assert other.down() == []  # a second down is harmless
+    # the main lab is untouched
+    assert lab.status().ok
 
 
 # --------------------------------------------------------------------------------------- steady

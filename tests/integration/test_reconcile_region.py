@@ -168,3 +168,41 @@ def test_scrape_targets_from_netbox_are_the_models(
     assert from_netbox == from_model
     checked_in = (REPO / "monitoring" / "prometheus" / "prometheus.yml").read_text(encoding="utf-8")
     assert prometheus_config(from_netbox + service_targets(inv)) == checked_in
+
+
+def test_check_takes_live_evidence_from_netbox(region_nb: local.Instance, applied: dict[str, Any]) -> None:
+    """The main job's policy check with --netbox: a circuit planned in YAML but taken out of service
+    in NetBox (status offline) cuts the building it alone connects, and the report says NetBox said so.
+    Runs last in this module and restores the circuit."""
+    cid, site = "ZWVL-FO-0033", "spiere-helkijn-depot"  # planned in YAML; the depot's only fibre
+    client = client_for(region_nb)
+    row = next(r for r in client.list("circuits/circuits", fields=["id", "cid"]) if r["cid"] == cid)
+
+    def i1_building(report: dict[str, Any]) -> dict[str, Any]:
+        principle = next(p for p in report["principles"] if p["id"] == "I1")
+        rule = next(r for r in principle["rules"] if r["id"] == "I1-building-on-backbone")
+        finding: dict[str, Any] = next(f for f in rule["findings"] if f["object"] == f"site:{site}")
+        return finding
+
+    env = env_for(region_nb)
+    before = zwvl("check", "--inventory", FULL, "--netbox", "--format", "json", env=env)
+    assert before.returncode == 0, before.stderr
+    assert json.loads(before.stdout)["live_evidence"] == f"NetBox {region_nb.url}"
+    assert i1_building(json.loads(before.stdout))["status"] == "pass"
+    client.request("PATCH", f"circuits/circuits/{row['id']}/", json={"status": "offline"})
+    try:
+        proc = zwvl("check", "--inventory", FULL, "--netbox", "--format", "json", env=env)
+        assert proc.returncode == 1, proc.stderr  # a mandatory rule fails
+        finding = i1_building(json.loads(proc.stdout))
+        assert finding["status"] == "fail", finding
+        # offline in NetBox counts as decommissioned; the YAML still says planned
+        assert "decommissioned" in json.dumps(finding["evidence"]), finding
+        # the same change is drift of a managed object, field by field
+        drift = zwvl("drift", "--format", "json", "--inventory", FULL, env=env)
+        assert drift.returncode == 2, drift.stderr
+        assert cid in drift.stdout and "offline" in drift.stdout
+        # offline: without --netbox the check judges the YAML alone and passes
+        assert zwvl("check", "--inventory", FULL, "--format", "json", env=env).returncode == 0
+    finally:
+        client.request("PATCH", f"circuits/circuits/{row['id']}/", json={"status": "planned"})
+    assert zwvl("check", "--inventory", FULL, "--netbox", "--format", "json", env=env).returncode == 0

@@ -104,6 +104,14 @@ def test_i1_building_on_backbone(region: Region) -> None:
     assert set(failed(res, "I1-building-on-backbone")) == {"site:avelgem-library"}
     ok = {f.object: f for f in findings(res, "I1-building-on-backbone")}["site:kortrijk-library"]
     assert ok.evidence["path"][0] == "kortrijk-library" and ok.evidence["path"][-1] == "regional-datacenter"
+    # a building on one access fibre passes, and the finding names what it hangs on
+    access = region.load().sites["kortrijk-library"]
+    cid = next(c.cid for c in region.load().circuits.values() if access.slug in (c.a.site, c.z.site))
+    assert ok.evidence["single_points_of_failure"] == {"sites": ["kortrijk-town-hall"], "circuits": [cid]}
+    assert ok.message.endswith(f"single points of failure: site kortrijk-town-hall, circuit {cid}")
+    # a town hall on the ring names none
+    ring = {f.object: f for f in findings(res, "I1-building-on-backbone")}["site:kortrijk-town-hall"]
+    assert ring.evidence["single_points_of_failure"] == {"sites": [], "circuits": []}
 
 
 def test_a1_buy_once_and_waiver_expiry(region: Region) -> None:
@@ -237,6 +245,19 @@ def test_i5_device_types_and_naming(region: Region) -> None:
     bad = failed(region.check(), "I5-naming-convention")
     assert set(bad) == {"device:KortrijkServer1", "device:men-dc9-srv01"}
     assert "partner code kor-" in bad["device:men-dc9-srv01"].message
+
+
+def test_i5_naming_sites(region: Region) -> None:
+    for rel in ("sites", "devices", "circuits"):
+        path = region.root / f"inventory/partners/menen/{rel}.yaml"
+        path.write_text(path.read_text().replace("menen-library", "library-menen"))
+    region.edit("inventory/standards.yaml", lambda d: d["standards"]["naming"].update(site="^[a-z-]+$"))
+    bad = failed(region.check(), "I5-naming-convention")
+    assert "should start with the partner slug menen-" in bad.pop("site:library-menen").message
+    # the stricter pattern: every site slug with a digit (the local datacenters), nothing else
+    assert bad and all(k.startswith("site:") and any(c.isdigit() for c in k) for k in bad), sorted(bad)
+    assert "does not match ^[a-z-]+$" in bad["site:kortrijk-dc1"].message
+    assert "site:regional-datacenter" not in bad  # shared by every partner: no prefix
 
 
 def test_i5_oslo_and_a3_shared(region: Region) -> None:

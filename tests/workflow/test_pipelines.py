@@ -216,6 +216,12 @@ def test_pull_request_pipeline() -> None:
         "zwvl codeowners --check",
     ):
         assert needle in lint, needle
+    # ansible-lint runs where ansible/.ansible-lint and ansible.cfg apply
+    lint_step = next(
+        s for s in github_steps("pull-request.yml", "lint") if "ansible-lint" in s.get("run", "")
+    )
+    assert lint_step["working-directory"] == "ansible"
+    assert "cd ansible && ansible-lint --offline --profile production" in gitlab_run("lint")
     check = github_run("pull-request.yml", "check")
     assert "zwvl validate" in check
     assert "--format junit" in check and "--format sarif" in check

@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface
 from typing import Any
 
-PLAN = IPv4Network("100.64.0.0/10")
+from zwvl.model import ADDRESSING_PLAN
+
+PLAN = ADDRESSING_PLAN
 """The region's addressing plan: the only addresses the lab ever configures or contacts."""
 
 LOOPBACK_INTERFACE = "lo"

@@ -1,14 +1,15 @@
 """What the backbone should do, from the policy side, and checks of what the lab does.
 
-- :func:`predicted_unreachable`: the routers the I1 topology (``zwvl.policy.topology``, the code behind
-  rule I1-two-disjoint-paths) names as cut off every regional datacenter when one circuit fails, for
-  the circuits present in a lab;
+- :func:`predicted_unreachable`: the routers the I1 policy (rule I1-building-on-backbone's evidence
+  ``single_points_of_failure``) names as cut off every regional datacenter when one circuit fails,
+  for the circuits present in a lab;
 - :func:`check_adjacencies`, :func:`check_reachability`, :func:`wait_converged`: the lab's OSPF state
   against the links it was built with.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,17 +18,20 @@ from typing import Any
 from zwvl.inventory import Inventory
 from zwvl.lab.runtime import Lab
 from zwvl.lab.spec import LabSpec, Link
+from zwvl.policy.engine import RULES, Context
 from zwvl.policy.topology import Topology
 
 FULL = "Full"
 
 
+def lab_circuit_status(inv: Inventory, spec: LabSpec) -> dict[str, str]:
+    """Circuit statuses as the lab lights them: circuits outside the lab count as decommissioned."""
+    return {cid: (spec.links[cid].status if cid in spec.links else "decommissioned") for cid in inv.circuits}
+
+
 def lab_topology(inv: Inventory, spec: LabSpec) -> Topology:
-    """The policy's topology restricted to the lab: circuits the lab does not light count as down."""
-    override = {
-        cid: ("decommissioned" if cid not in spec.links else spec.links[cid].status) for cid in inv.circuits
-    }
-    return Topology(inv, status_override=override, include_planned=True)
+    """The policy's topology restricted to the lab."""
+    return Topology(inv, status_override=lab_circuit_status(inv, spec), include_planned=True)
 
 
 def router_sites(inv: Inventory, spec: LabSpec) -> dict[str, str]:
@@ -42,29 +46,42 @@ def hub_routers(inv: Inventory, spec: LabSpec) -> list[str]:
     return sorted(r for r, s in router_sites(inv, spec).items() if s in hubs)
 
 
-def predicted_unreachable(inv: Inventory, spec: LabSpec, cid: str) -> set[str]:
-    """Routers that lose every path to the regional datacenter when circuit ``cid`` fails, according
-    to ``Topology.single_points_of_failure`` (the evidence rule I1-two-disjoint-paths reports)."""
-    topo = lab_topology(inv, spec)
-    out: set[str] = set()
+def policy_cuts(inv: Inventory, spec: LabSpec) -> dict[str, set[str]]:
+    """Circuit -> the lab routers the I1 policy names as depending on it alone: the evidence
+    ``single_points_of_failure`` of rule I1-building-on-backbone, run on the lab's circuits."""
+    from zwvl.policy import rules as _rules  # noqa: F401  (registers the rules)
+
+    ctx = Context(
+        inv=inv, repo_root=inv.root, today=dt.date.today(), circuit_status=lab_circuit_status(inv, spec)
+    )
+    routers_at: dict[str, set[str]] = {}
     for router, site in router_sites(inv, spec).items():
-        if site in topo.hubs:
-            continue
-        _, circuits = topo.single_points_of_failure(site)
-        if cid in circuits:
-            out.add(router)
+        routers_at.setdefault(site, set()).add(router)
+    out: dict[str, set[str]] = {}
+    for finding in RULES["I1-building-on-backbone"](ctx):
+        site = finding.object.removeprefix("site:")
+        for cid in finding.evidence.get("single_points_of_failure", {}).get("circuits", []):
+            out.setdefault(cid, set()).update(routers_at.get(site, set()))
     return out
+
+
+def predicted_unreachable(inv: Inventory, spec: LabSpec, cid: str) -> set[str]:
+    """Routers that lose every path to the regional datacenter when circuit ``cid`` fails, as the
+    I1 policy names them (:func:`policy_cuts`)."""
+    return policy_cuts(inv, spec).get(cid, set())
 
 
 def redundant_links(inv: Inventory, spec: LabSpec) -> list[Link]:
     """Links whose loss cuts no router off (the policy predicts an empty set), in circuit order."""
-    return [lk for cid, lk in sorted(spec.links.items()) if not predicted_unreachable(inv, spec, cid)]
+    cuts = policy_cuts(inv, spec)
+    return [lk for cid, lk in sorted(spec.links.items()) if not cuts.get(cid)]
 
 
 def single_point_links(inv: Inventory, spec: LabSpec) -> list[tuple[Link, set[str]]]:
     """Links the policy names as single points of failure, with the routers each one cuts off,
     the largest cut first."""
-    out = [(lk, predicted_unreachable(inv, spec, cid)) for cid, lk in sorted(spec.links.items())]
+    cuts = policy_cuts(inv, spec)
+    out = [(lk, cuts.get(cid, set())) for cid, lk in sorted(spec.links.items())]
     return sorted([(lk, s) for lk, s in out if s], key=lambda x: (-len(x[1]), x[0].cid))
 
 

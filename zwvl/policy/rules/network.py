@@ -44,12 +44,20 @@ def building_on_backbone(ctx: Context) -> Iterator[Finding]:
             continue
         path = topo.path_to_hub(site.slug)
         if path:
+            # on the backbone; name what it hangs on when it has no second path (the lab's fibre cut
+            # tests read exactly this evidence)
+            spof_sites, spof_circuits = (
+                ([], []) if topo.redundant_hub(site.slug) else topo.single_points_of_failure(site.slug)
+            )
+            parts = [f"site {s}" for s in spof_sites] + [f"circuit {c}" for c in spof_circuits]
             yield ctx.finding(
                 "I1-building-on-backbone",
                 site,
                 True,
-                f"fibre path to {path[-1]} over {len(path) - 1} link(s)",
+                f"fibre path to {path[-1]} over {len(path) - 1} link(s)"
+                + (f"; single points of failure: {', '.join(parts)}" if parts else ""),
                 path=path,
+                single_points_of_failure={"sites": spof_sites, "circuits": spof_circuits},
             )
         else:
             yield ctx.finding(
@@ -134,4 +142,24 @@ def naming_convention(ctx: Context) -> Iterator[Finding]:
             pattern=pattern.pattern,
             matches_pattern=ok,
             partner_code=partner.code if partner else None,
+        )
+    # sites: the naming standard's pattern, and the partner's slug first so that a site's owner
+    # shows in every list; the regional datacenter serves every partner and carries no prefix
+    site_pattern = re.compile(ctx.inv.standards.naming.site)
+    for site in ctx.inv.sites.values():
+        ok = bool(site_pattern.fullmatch(site.slug))
+        shared = site.kind == "regional-datacenter"
+        prefix_ok = shared or site.slug.startswith(site.partner + "-")
+        why = "matches" if ok else f"does not match {site_pattern.pattern}"
+        if ok and not prefix_ok:
+            why = f"should start with the partner slug {site.partner}-"
+        yield ctx.finding(
+            "I5-naming-convention",
+            site,
+            ok and prefix_ok,
+            f"site slug {site.slug} {why}",
+            slug=site.slug,
+            pattern=site_pattern.pattern,
+            matches_pattern=ok,
+            partner=site.partner,
         )
