@@ -39,8 +39,14 @@ class _Renamer:
         self.p2p_off = k * 2 * max(64, len(inv.circuits) * 2)
         self.loop_off = k * max(64, len(inv.devices))
         self.pfx_off = k * len(partners) * 4096  # one /20 per partner
+        self._by_length = sorted(partners, key=len, reverse=True)
 
     def slug(self, s: str) -> str:
+        # a partner's own slugs keep the partner first (kortrijk-library -> kortrijk-r1-library), as
+        # the naming convention wants; longest partner slug first (spiere-helkijn before spiere)
+        for partner in self._by_length:
+            if s.startswith(partner + "-"):
+                return f"{partner}-r{self.k}{s[len(partner) :]}"
         return f"{s}-r{self.k}"
 
     def device(self, name: str) -> str:

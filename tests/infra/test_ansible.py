@@ -84,6 +84,59 @@ def test_fast_inventory_gives_the_same_configuration(lab: Any, infra_netbox: Any
     assert run.changed == 0, run.output[-3000:]
 
 
+def test_platform_hosts_and_client_networks_come_from_netbox(
+    infra_netbox: Any, inventory: Any, tmp_path: Path
+) -> None:
+    """The platform playbooks' NetBox side, against the region in NetBox: inventory-platform/netbox.yml
+    lists the servers the model runs the data platform and the helpdesk on, and the pg_hba networks
+    query of data-platform.yml (evaluated as written there) gives the partners' active staff and admin
+    prefixes."""
+    import json
+
+    import yaml
+
+    from zwvl.lab.ansible import ansible_env, build_inventory
+
+    _s, data = build_inventory(infra_netbox.url, infra_netbox.token, "inventory-platform/netbox.yml")
+    hostvars: dict[str, Any] = data["_meta"]["hostvars"]  # type: ignore[index]
+    servers = {d.name for d in inventory.devices.values() if d.role == "server" and d.status == "active"}
+    assert set(hostvars) == servers
+    for service in ("data-platform", "helpdesk"):
+        for host in inventory.services[service].devices:
+            assert hostvars[host]["site"] == inventory.devices[host].site, (service, host)
+    plays = yaml.safe_load((ansible_dir() / "data-platform.yml").read_text())
+    expr = next(p for p in plays if p.get("hosts") == "data_platform")["vars"]["postgresql_hba_networks"]
+    probe = tmp_path / "hba.yml"
+    probe.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "vars": {"postgresql_hba_networks": expr},
+                    "tasks": [{"ansible.builtin.debug": {"var": "postgresql_hba_networks"}}],
+                }
+            ]
+        )
+    )
+    proc = subprocess.run(
+        [venv_bin("ansible-playbook"), "-i", "localhost,", "-c", "local", str(probe)],
+        cwd=ansible_dir(),
+        env={**ansible_env(None, infra_netbox.url, infra_netbox.token), "ANSIBLE_STDOUT_CALLBACK": "json"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    task = json.loads(proc.stdout)["plays"][0]["tasks"][0]
+    got = task["hosts"]["localhost"]["postgresql_hba_networks"]
+    want = {
+        str(p.prefix) for p in inventory.prefixes if p.role in ("staff", "admin") and p.status == "active"
+    }
+    assert len(want) >= 15 and sorted(got) == sorted(want)
+
+
 def _lint_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"

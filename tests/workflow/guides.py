@@ -142,8 +142,11 @@ def parse(path: Path) -> list[Block]:
     return blocks
 
 
+NOT_GUIDES = {"README.md", "architecture.md"}  # the index and the architecture notes: no steps to run
+
+
 def guides() -> list[Path]:
-    return sorted(p for p in DOCS.glob("*.md") if p.name != "README.md")
+    return sorted(p for p in DOCS.glob("*.md") if p.name not in NOT_GUIDES)
 
 
 def deep_merge(into: Any, extra: Any) -> Any:
