@@ -15,7 +15,7 @@ the regional datacenter's, 17 routers and 17 fibre links: a ring (regional datac
 W13) to test rerouting, and Zwevegem hanging off Kortrijk, whose single fibre the I1 topology names
 as the single point of failure of six routers. The whole lab test takes about 5 minutes on CI's
 machine. ``all`` builds the whole region (72 routers, 75 links; about 10 minutes).
-``ZWVL_LAB_CUT_ALL=1`` also cuts and restores every single link. ``ZWVL_INFRA_NETBOX_URL`` and
+Every single link is also cut and restored once. ``ZWVL_INFRA_NETBOX_URL`` and
 ``ZWVL_INFRA_NETBOX_TOKEN`` reuse a NetBox already filled with the region instead of making one.
 """
 
