@@ -25,12 +25,6 @@ NETBOX_GUIDES = [g for g in guides() if any(b.directive.netbox for b in parse(g)
 _counter = itertools.count(1000)  # tests/integration counts from 0; the names must not meet
 
 
-def reconciler_registered() -> bool:
-    from zwvl.cli import main
-
-    return {"plan", "apply", "drift"} <= set(main.commands)
-
-
 def progress(message: str) -> None:
     sys.stderr.write(f"[netbox] {message}\n")
 
@@ -38,8 +32,6 @@ def progress(message: str) -> None:
 @pytest.fixture(scope="module")
 def netbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(url, token) of a NetBox holding the region of main; stopped and dropped afterwards."""
-    if not reconciler_registered():
-        pytest.skip("zwvl plan/apply/drift are not registered in zwvl/cli.py yet (issue 3)")
     from zwvl.netbox import local
 
     template = local.ensure_template(progress=progress)
