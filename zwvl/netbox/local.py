@@ -506,30 +506,16 @@ def _pg_env(lay: Layout) -> dict[str, str]:
     return env
 
 
+# how the tools reach the cluster: TCP on loopback as the zwvl_netbox role (password in PGPASSWORD)
+_PG_CONN = ("-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_ROLE)
+
+
 def _psql(
     lay: Layout, sql: str, *, db: str = "postgres", check: bool = True
 ) -> subprocess.CompletedProcess[str]:
     """Run SQL (from stdin) as the zwvl_netbox role over TCP; unaligned, tuples-only output."""
     return _run(
-        [
-            _pg_bin("psql"),
-            "-X",
-            "-q",
-            "-A",
-            "-t",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            PG_HOST,
-            "-p",
-            str(PG_PORT),
-            "-U",
-            PG_ROLE,
-            "-d",
-            db,
-            "-f",
-            "-",
-        ],
+        [_pg_bin("psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", *_PG_CONN, "-d", db, "-f", "-"],
         input=sql,
         env=_pg_env(lay),
         timeout=T_DUMP,
@@ -866,7 +852,7 @@ def _pg_dump(lay: Layout, db: str) -> None:
     lay.templates.mkdir(parents=True, exist_ok=True)
     tmp = lay.dump.with_name(lay.dump.name + ".tmp")
     _run(
-        [_pg_bin("pg_dump"), "-Fc", "-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_ROLE, "-f", tmp, db],
+        [_pg_bin("pg_dump"), "-Fc", *_PG_CONN, "-f", tmp, db],
         env=_pg_env(lay),
         timeout=T_DUMP,
         what="pg_dump",
@@ -876,22 +862,7 @@ def _pg_dump(lay: Layout, db: str) -> None:
 
 def _pg_restore(lay: Layout, db: str) -> None:
     _run(
-        [
-            _pg_bin("pg_restore"),
-            "-j",
-            "2",
-            "--no-owner",
-            "--exit-on-error",
-            "-h",
-            PG_HOST,
-            "-p",
-            str(PG_PORT),
-            "-U",
-            PG_ROLE,
-            "-d",
-            db,
-            lay.dump,
-        ],
+        [_pg_bin("pg_restore"), "-j", "2", "--no-owner", "--exit-on-error", *_PG_CONN, "-d", db, lay.dump],
         env=_pg_env(lay),
         timeout=T_DUMP,
         what="pg_restore",
