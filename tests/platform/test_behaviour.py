@@ -200,6 +200,11 @@ def utc(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def within_seconds(got: dt.datetime, want: dt.datetime, late: float = 2) -> bool:
+    """RT's deadline, never earlier than the SLA's and at most ``late`` seconds later."""
+    return dt.timedelta(0) <= got - want <= dt.timedelta(seconds=late)
+
+
 @pytest.mark.parametrize("sla", [None, "P1-critical", "P2-high"])
 def test_ticket_gets_the_uniform_sla_due_dates(
     helpdesk: Applier, rt_server: RtServer, inventory: Inventory, sla: str | None
@@ -218,7 +223,8 @@ def test_ticket_gets_the_uniform_sla_due_dates(
     level = sla or inventory.helpdesk.default_sla
     assert t["SLA"] == level
     acknowledge, resolve = due_dates(inventory.helpdesk, level, utc(t["Created"]))
-    assert utc(t["Due"]) == acknowledge
+    # RT applies the SLA a moment after it stamps Created: under load its clock may pass a second
+    assert within_seconds(utc(t["Due"]), acknowledge), (t["Due"], acknowledge)
 
     # once the pool member owns it and answers, the resolve deadline is what remains
     member = rt.RtClient(rt_server.url, MEMBER, PASSWORDS[MEMBER])
@@ -226,7 +232,8 @@ def test_ticket_gets_the_uniform_sla_due_dates(
     member.call(
         "POST", f"/ticket/{tid}/correspond", {"Content": "On it", "ContentType": "text/plain"}, ok=(201,)
     )
-    assert utc(ticket(service, tid)["Due"]) == resolve
+    due = utc(ticket(service, tid)["Due"])
+    assert within_seconds(due, resolve), (due, resolve)
 
 
 def test_pool_member_takes_tickets_in_every_partner_queue(
