@@ -596,17 +596,17 @@ def load_inventory(root: Path | str = "inventory") -> Inventory:
     """Load and fully validate; raises InventoryError listing every problem."""
     root = Path(root)
     # Loading allocates many small, acyclic objects; the cyclic GC would rescan them over and
-    # over as the heap grows (a third of the time at 100x), so pause it while parsing.
+    # over as the heap grows (a third of the time at 100x), so pause it while loading.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
         inv, problems = parse_inventory(root)
+        # references and addressing are checked even after schema errors, so one run reports all
+        check_references(inv, problems)
+        check_addressing(inv, problems)
     finally:
         if gc_was_enabled:
             gc.enable()
-    # references and addressing are checked even after schema errors, so one run reports all
-    check_references(inv, problems)
-    check_addressing(inv, problems)
     if problems:
         problems.sort(key=lambda p: (p.path, p.line, p.col, p.message))
         raise InventoryError(_dedupe(problems))

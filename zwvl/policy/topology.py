@@ -99,13 +99,20 @@ class Topology:
                 out.setdefault(i, set()).add(n)
         return out
 
-    def redundant_hub(self, site: str) -> str | None:
-        """A regional datacenter reachable over two node-disjoint paths, if any (Menger)."""
-        mine = self._blocks.get(site, set())
+    @cached_property
+    def _hub_of_block(self) -> dict[int, str]:
+        """Block id -> the first regional datacenter (sorted) in it."""
+        out: dict[int, str] = {}
         for hub in self.hubs:
-            if mine & self._blocks.get(hub, set()):
-                return hub
-        return None
+            for i in self._blocks.get(hub, ()):
+                out.setdefault(i, hub)
+        return out
+
+    def redundant_hub(self, site: str) -> str | None:
+        """A regional datacenter reachable over two node-disjoint paths, if any (Menger): one that
+        shares a biconnected block with the site (the first in sorted order)."""
+        shared = [self._hub_of_block[i] for i in self._blocks.get(site, ()) if i in self._hub_of_block]
+        return min(shared) if shared else None
 
     def disjoint_paths(self, site: str, hub: str) -> list[list[str]]:
         """Two node-disjoint paths inside their shared block (small), for evidence."""
@@ -128,22 +135,32 @@ class Topology:
         return [list(p) for p in paths[:2]]
 
     @cached_property
-    def articulation_points(self) -> set[str]:
-        return set(nx.articulation_points(self.graph))
-
-    @cached_property
     def bridges(self) -> set[frozenset[str]]:
         return {frozenset(e) for e in nx.bridges(self.graph)}
 
+    @cached_property
+    def _edge_block(self) -> dict[frozenset[str], int]:
+        """Each fibre edge -> the id of its biconnected component (a bridge is a component of its own)."""
+        return {
+            frozenset(e): i
+            for i, edges in enumerate(nx.biconnected_component_edges(self.graph))
+            for e in edges
+        }
+
     def single_points_of_failure(self, site: str) -> tuple[list[str], list[str]]:
-        """Sites and circuits whose loss alone cuts `site` off every regional datacenter."""
+        """Sites and circuits whose loss alone cuts `site` off every regional datacenter.
+
+        On any path to a hub, an inner site separates the two ends exactly when the path enters and
+        leaves it through edges of different biconnected components (edges of one component share a
+        cycle, which would go around it); a circuit does when its edge is a bridge it alone spans.
+        """
         path = self.path_to_hub(site)
         if not path:
             return [], []
-        sites = []
-        for n in path[1:-1]:
-            if n in self.articulation_points and not self._reachable_without(site, n):
-                sites.append(n)
+        blocks = [self._edge_block[frozenset(e)] for e in zip(path, path[1:], strict=False)]
+        sites = [
+            n for n, before, after in zip(path[1:-1], blocks[:-1], blocks[1:], strict=True) if before != after
+        ]
         circuits = []
         for u, v in zip(path, path[1:], strict=False):
             if frozenset((u, v)) in self.bridges:
@@ -151,20 +168,6 @@ class Topology:
                 if len(cids) == 1:
                     circuits.append(cids[0])
         return sites, circuits
-
-    def _reachable_without(self, site: str, removed: str) -> bool:
-        hubs = set(self.hubs)
-        seen = {site, removed}
-        queue = deque([site])
-        while queue:
-            node = queue.popleft()
-            if node in hubs:
-                return True
-            for nb in self.graph.adj[node]:
-                if nb not in seen:
-                    seen.add(nb)
-                    queue.append(nb)
-        return False
 
     @cached_property
     def spof_sites(self) -> set[str]:
