@@ -6,7 +6,7 @@ reports and the exporter.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -14,6 +14,8 @@ import networkx as nx
 
 from zwvl.inventory import Inventory
 from zwvl.model import Circuit
+
+_ANY_HUB = "\x00any regional datacenter"  # virtual node behind every hub (no site slug can be it)
 
 
 @dataclass
@@ -135,38 +137,40 @@ class Topology:
         return [list(p) for p in paths[:2]]
 
     @cached_property
-    def bridges(self) -> set[frozenset[str]]:
-        return {frozenset(e) for e in nx.bridges(self.graph)}
+    def _edge_block(self) -> dict[frozenset[str], int]:
+        """Each fibre edge -> the id of its biconnected component, in the graph where every regional
+        datacenter is also joined to one virtual node: separating a site from that node is cutting it
+        off every regional datacenter at once (a bridge is a component of its own)."""
+        g = nx.Graph(self.graph)
+        g.add_edges_from((_ANY_HUB, h) for h in self.hubs)
+        return {frozenset(e): i for i, edges in enumerate(nx.biconnected_component_edges(g)) for e in edges}
 
     @cached_property
-    def _edge_block(self) -> dict[frozenset[str], int]:
-        """Each fibre edge -> the id of its biconnected component (a bridge is a component of its own)."""
-        return {
-            frozenset(e): i
-            for i, edges in enumerate(nx.biconnected_component_edges(self.graph))
-            for e in edges
-        }
+    def _bridges(self) -> set[frozenset[str]]:
+        """Edges that are a biconnected component of their own."""
+        sizes = Counter(self._edge_block.values())
+        return {e for e, block in self._edge_block.items() if sizes[block] == 1}
 
     def single_points_of_failure(self, site: str) -> tuple[list[str], list[str]]:
         """Sites and circuits whose loss alone cuts `site` off every regional datacenter.
 
-        On any path to a hub, an inner site separates the two ends exactly when the path enters and
-        leaves it through edges of different biconnected components (edges of one component share a
-        cycle, which would go around it); a circuit does when its edge is a bridge it alone spans.
+        On any path to the virtual node behind the hubs, an inner site separates the two ends exactly
+        when the path enters and leaves it through edges of different biconnected components (edges of
+        one component share a cycle, which would go around it); a fibre does when its edge is a
+        component of its own (a bridge) and it is the only circuit on that edge.
         """
         path = self.path_to_hub(site)
         if not path:
             return [], []
+        path = [*path, _ANY_HUB]
         blocks = [self._edge_block[frozenset(e)] for e in zip(path, path[1:], strict=False)]
-        sites = [
-            n for n, before, after in zip(path[1:-1], blocks[:-1], blocks[1:], strict=True) if before != after
-        ]
+        # inner sites, the hub itself excluded: the path enters path[i] by edge i-1 and leaves by edge i
+        sites = [path[i] for i in range(1, len(path) - 2) if blocks[i - 1] != blocks[i]]
         circuits = []
-        for u, v in zip(path, path[1:], strict=False):
-            if frozenset((u, v)) in self.bridges:
-                cids = self.graph.edges[u, v]["circuits"]
-                if len(cids) == 1:
-                    circuits.append(cids[0])
+        for u, v in zip(path[:-2], path[1:-1], strict=True):  # the real fibres, not the virtual edge
+            cids = self.graph.edges[u, v]["circuits"]
+            if frozenset((u, v)) in self._bridges and len(cids) == 1:
+                circuits.append(cids[0])
         return sites, circuits
 
     @cached_property

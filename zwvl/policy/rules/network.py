@@ -44,11 +44,9 @@ def building_on_backbone(ctx: Context) -> Iterator[Finding]:
             continue
         path = topo.path_to_hub(site.slug)
         if path:
-            # on the backbone; name what it hangs on when it has no second path (the lab's fibre cut
-            # tests read exactly this evidence)
-            spof_sites, spof_circuits = (
-                ([], []) if topo.redundant_hub(site.slug) else topo.single_points_of_failure(site.slug)
-            )
+            # on the backbone; name what it hangs on, if anything (the lab's fibre cut tests read
+            # exactly this evidence)
+            spof_sites, spof_circuits = topo.single_points_of_failure(site.slug)
             parts = [f"site {s}" for s in spof_sites] + [f"circuit {c}" for c in spof_circuits]
             yield ctx.finding(
                 "I1-building-on-backbone",
