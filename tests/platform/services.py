@@ -24,6 +24,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jinja2
 import requests
@@ -36,6 +37,7 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 RT_SERVER = Path("/usr/share/request-tracker5/libexec/rt-server")
 RT_SETUP = Path("/usr/sbin/rt-setup-database-5")
 RT_PASSWD = Path("/usr/sbin/rt-passwd-5")
+SITE_TEMPLATE = REPO / "ansible/roles/request_tracker/templates/50-zwvl-site.pm.j2"
 SLA_TEMPLATE = REPO / "ansible/roles/request_tracker/templates/60-zwvl-sla.pm.j2"
 PG_SUPERUSER = "zwvl_plat_admin"
 
@@ -241,6 +243,22 @@ def render_sla_config(inv: Inventory, extra_levels: Sequence[Mapping[str, object
     return env.from_string(SLA_TEMPLATE.read_text()).render(**variables)
 
 
+def render_site_config(url: str, referrer_whitelist: Sequence[str] = ()) -> str:
+    """The role's `50-zwvl-site.pm` for an RT answering at `url`."""
+    parts = urlsplit(url)
+    variables = {
+        "ansible_managed": "rendered by tests/platform/services.py from the request_tracker role",
+        "request_tracker_name": "zwvl-test",
+        "request_tracker_organization": "zwvl-test",
+        "request_tracker_web_domain": parts.hostname,
+        "request_tracker_port": parts.port,
+        "request_tracker_web_base_url": url,
+        "request_tracker_referrer_whitelist": list(referrer_whitelist),
+    }
+    env = jinja2.Environment(trim_blocks=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return env.from_string(SITE_TEMPLATE.read_text()).render(**variables)
+
+
 def start_rt(inv: Inventory, extra_sla_levels: Sequence[Mapping[str, object]] = ()) -> RtServer:
     missing = _missing(RT_SERVER, RT_SETUP)
     if missing:
@@ -254,15 +272,11 @@ def start_rt(inv: Inventory, extra_sla_levels: Sequence[Mapping[str, object]] = 
     password = secrets.token_urlsafe(18)
     for d in ("site.d", "mason", "session"):
         (root / d).mkdir()
+    # the role's own site settings (names, base URL, CSRF protection), then what only the test needs
+    (root / "site.d" / "50-zwvl-site.pm").write_text(render_site_config(url))
     (root / "RT_SiteConfig.pm").write_text(
         "\n".join(
             [
-                "Set($rtname, 'zwvl-test');",
-                "Set($Organization, 'zwvl-test');",
-                "Set($WebDomain, '127.0.0.1');",
-                f"Set($WebPort, {port});",
-                "Set($WebPath, '');",
-                f"Set($WebBaseURL, '{url}');",
                 "Set($DatabaseType, 'SQLite');",
                 f"Set($DatabaseName, '{root / 'rt.sqlite'}');",
                 "Set($LogToSTDERR, 'warning');",

@@ -10,6 +10,7 @@ import itertools
 from typing import Any
 
 import pytest
+import requests
 
 from tests.platform.services import RtServer
 from zwvl.platform import rt
@@ -262,3 +263,25 @@ def test_missing_credentials_are_reported(rt_server: RtServer, monkeypatch: pyte
     monkeypatch.delenv("ZWVL_RT_PASSWORD", raising=False)
     with pytest.raises(rt.RtError, match="zwvl:rtPassword"):
         rt.GroupProvider().read("1", {"url": rt_server.url})
+
+
+def test_rest2_writes_on_a_web_session_pass_rts_csrf_check(rt_env: RtServer) -> None:
+    """RT (Debian 5.0.3+dfsg-3~deb12u7 and later) refuses REST2 writes on the session cookie unless the
+    origin is RT's own: the test RT has the role's protection, and the client names its origin."""
+    rc = client(rt_env)
+    session = rc.web()  # logged in through the form: the session cookie
+    body = {"Name": uniq("csrf"), "SLADisabled": 0}
+    for origin in (None, "http://evil.example:80"):
+        headers = {"Origin": origin} if origin else {}
+        resp = requests.post(
+            rc.api + "/queue",
+            json=body,
+            cookies=session.cookies,
+            headers={"Accept": "application/json", **headers},
+            timeout=60,
+        )
+        assert resp.status_code == 403, (origin, resp.text)
+        assert "Cross-site request forgery" in resp.text
+    assert rc.find("queue", body["Name"]) is None  # nothing was written
+    qid = rc.create("queue", body)
+    assert rc.get(f"/queue/{qid}") is not None

@@ -5,7 +5,7 @@ Everything heavy lives in a cache folder outside the work tree (default ``~/.cac
 
     <cache>/
       redis/                             redis.conf, redis.pid, redis.log of the redis-server we start
-      locks/                             flock files (template build, one per instance)
+      locks/                             flock files (venv and template builds, one per instance)
       venvs/netbox-<ver>/                NetBox <ver> from PyPI (+ gunicorn), Python 3.12, `.zwvl-ready`
       templates/netbox-<ver>.dump        pg_dump -Fc of the migrated template database
       templates/netbox-<ver>.migrations.json  migrations applied in the template (cheap "is migrated" check)
@@ -727,6 +727,16 @@ def ensure_venv(cache_dir: Path | str | None = None, progress: Progress | None =
     marker = lay.venv / _READY_MARKER
     if marker.is_file() and marker.read_text().strip() == lay.version and lay.netbox_bin.exists():
         return lay.netbox_bin
+    # Two first runs on a fresh machine (a test session and `zwvl netbox up`) must not build it at once:
+    # the second would delete the venv the first is installing into.
+    lay.locks.mkdir(parents=True, exist_ok=True)
+    with _file_lock(lay.locks / f"venv-{lay.version}.lock", T_LOCK, "NetBox venv", progress):
+        return _build_venv(lay, marker, progress)
+
+
+def _build_venv(lay: Layout, marker: Path, progress: Progress | None) -> Path:
+    if marker.is_file() and marker.read_text().strip() == lay.version and lay.netbox_bin.exists():
+        return lay.netbox_bin  # built by the process that held the lock before us
     if lay.netbox_bin.exists() and lay.gunicorn_bin.exists():
         # Built by hand or by an interrupted run that got as far as installing: verify cheaply.
         proc = _run([lay.netbox_bin, "version"], timeout=60, check=False)

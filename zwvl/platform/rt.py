@@ -25,7 +25,7 @@ import html.parser
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -69,6 +69,8 @@ class RtClient:
         self.api = self.url + "/REST/2.0"
         self._user, self._password = user, password
         self._session: requests.Session | None = None
+        parts = urlsplit(self.url)
+        self.origin = f"{parts.scheme}://{parts.netloc}"
 
     def web(self) -> requests.Session:
         if self._session is None:
@@ -83,6 +85,10 @@ class RtClient:
             if resp.status_code != 200 or f'"Name":{json.dumps(self._user)}' not in resp.text:
                 raise RtError(f"RT login as {self._user!r} at {self.url} failed (HTTP {resp.status_code})")
             s.headers["Accept"] = "application/json"
+            # REST2 requests on the web session cookie are CSRF-checked since Debian's 5.0.3+dfsg-3~deb12u7
+            # (CVE-2026-108277): a write must name an origin RT accepts ($WebBaseURL or
+            # @ReferrerWhitelist), as RT's own pages do. The URL this client uses is that origin.
+            s.headers["Origin"] = self.origin
             self._session = s
         return self._session
 
