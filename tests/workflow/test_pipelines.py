@@ -7,6 +7,7 @@ this runs offline. Shell scripts go through shellcheck, the github-script steps 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -190,7 +191,7 @@ def zizmor(*inputs: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=300,
         cwd=REPO,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(REPO), "NO_COLOR": "1"},
+        env={**os.environ, "NO_COLOR": "1"},
     )
 
 
