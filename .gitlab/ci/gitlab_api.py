@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """The three GitLab API calls .gitlab-ci.yml needs, with the standard library only.
 
-    gitlab_api.py note PLAN_MD         post or update the ONE plan note of the merge request
+    gitlab_api.py plan-notes           post or update the ONE plan note of every open merge request
+                                       from its newest successful `netbox-plan` job (as text)
     gitlab_api.py reviewed-plan DEST   download the plan reviewed in the merge request of this commit
     gitlab_api.py drift-issue DRIFT_RC PLAN_RC DRIFT_MD PLAN_MD
                                        open, update or close the ONE drift issue
 
 Environment: CI_API_V4_URL, CI_PROJECT_ID, GITLAB_API_TOKEN (a project access token with the `api`
-scope, stored as a masked CI/CD variable), and per command CI_MERGE_REQUEST_IID, CI_COMMIT_SHA,
-CI_DEFAULT_BRANCH, CI_PIPELINE_URL. The GitHub workflows do the same with actions/github-script.
+scope, stored as a masked and PROTECTED CI/CD variable), and per command CI_COMMIT_SHA,
+CI_DEFAULT_BRANCH, CI_PIPELINE_URL. Every command runs in a pipeline of the protected default
+branch (the apply, the nightly schedule, the plan-notes schedule), never in a merge request's
+pipeline: GitLab gives protected variables only to protected refs, and a merge request can change
+everything its own pipeline runs. What a merge request's job produced (plan.md) is read here as
+text and posted, never run. The GitHub workflows do the same with actions/github-script.
 """
 
 from __future__ import annotations
@@ -45,12 +50,14 @@ def env(name: str) -> str:
 class GitLab:
     def __init__(self) -> None:
         project = urllib.parse.quote(env("CI_PROJECT_ID"), safe="")
-        self.base = f"{env('CI_API_V4_URL').rstrip('/')}/projects/{project}"
+        self.api = env("CI_API_V4_URL").rstrip("/")
+        self.base = f"{self.api}/projects/{project}"
         self.token = env("GITLAB_API_TOKEN")
 
     def request(self, method: str, path: str, data: dict[str, Any] | None = None) -> tuple[bytes, Any]:
         body = json.dumps(data).encode() if data is not None else None
-        req = urllib.request.Request(f"{self.base}{path}", data=body, method=method)
+        url = path if path.startswith(self.api) else f"{self.base}{path}"
+        req = urllib.request.Request(url, data=body, method=method)
         req.add_header("PRIVATE-TOKEN", self.token)
         if body is not None:
             req.add_header("Content-Type", "application/json")
@@ -83,27 +90,79 @@ def cut(text: str, url: str) -> str:
     return text if len(text) <= LIMIT else f"{text[:LIMIT]}\n\n… cut here: see [the pipeline]({url})."
 
 
-def note(gl: GitLab, plan_file: Path) -> str:
-    """Create or update the merge request's plan note (found by its marker)."""
-    iid = env("CI_MERGE_REQUEST_IID")
-    url = os.environ.get("CI_PIPELINE_URL", "")
-    sha = os.environ.get("CI_COMMIT_SHORT_SHA", "")
-    body = "\n".join(
-        [
-            PLAN_MARKER,
-            cut(plan_file.read_text(encoding="utf-8"), url),
-            "",
-            f"<sub>Plan of {sha} ([pipeline]({url})), updated on every push; "
-            "merging applies exactly this plan.</sub>",
-        ]
-    )
+def me(gl: GitLab) -> int:
+    """The id of the token's own user (a project access token has a bot user)."""
+    user = gl.json("GET", f"{gl.api}/user")
+    return int(user["id"])
+
+
+def note(gl: GitLab, iid: int, plan: str, footer: str, author: int, url: str) -> str:
+    """Create or update the merge request's one plan note (its marker, written by this token)."""
+    body = "\n".join([PLAN_MARKER, cut(plan, url), "", footer])
     notes = gl.pages(f"/merge_requests/{iid}/notes?sort=asc&order_by=created_at")
-    mine = next((n for n in notes if PLAN_MARKER in (n.get("body") or "") and not n.get("system")), None)
-    if mine is not None:
-        gl.json("PUT", f"/merge_requests/{iid}/notes/{mine['id']}", {"body": body})
-        return f"updated note {mine['id']}"
-    created = gl.json("POST", f"/merge_requests/{iid}/notes", {"body": body})
-    return f"created note {created['id']}"
+    mine = next(
+        (
+            n
+            for n in notes
+            if PLAN_MARKER in (n.get("body") or "")
+            and not n.get("system")
+            and (n.get("author") or {}).get("id") == author
+        ),
+        None,
+    )
+    if mine is None:
+        created = gl.json("POST", f"/merge_requests/{iid}/notes", {"body": body})
+        return f"!{iid}: created note {created['id']}"
+    if mine.get("body") == body:
+        return f"!{iid}: note {mine['id']} is current"
+    gl.json("PUT", f"/merge_requests/{iid}/notes/{mine['id']}", {"body": body})
+    return f"!{iid}: updated note {mine['id']}"
+
+
+PIPELINES_LOOKED_AT = 5  # per merge request and run: the newest ones are the ones that matter
+
+
+def newest_plan(gl: GitLab, iid: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(pipeline, job) of the newest successful `netbox-plan` job of the merge request, if any."""
+    pipelines = sorted(gl.pages(f"/merge_requests/{iid}/pipelines"), key=lambda p: -int(p["id"]))
+    for pipeline in pipelines[:PIPELINES_LOOKED_AT]:
+        jobs = gl.pages(f"/pipelines/{pipeline['id']}/jobs?scope[]=success")
+        job = next((j for j in jobs if j.get("name") == PLAN_JOB), None)
+        if job is not None:
+            return pipeline, job
+    return None
+
+
+def plan_notes(gl: GitLab) -> str:
+    """The one plan note of every open merge request into the default branch, from its newest plan.
+
+    Runs on the default branch only (GITLAB_API_TOKEN is protected). The merge request's artifact
+    `plan/plan.md` is data: it is cut to size and posted, nothing of it is executed.
+    """
+    branch = env("CI_DEFAULT_BRANCH")
+    author = me(gl)
+    query = urllib.parse.urlencode({"state": "opened", "target_branch": branch})
+    done = []
+    for mr in gl.pages(f"/merge_requests?{query}"):
+        iid = int(mr["iid"])
+        found = newest_plan(gl, iid)
+        if found is None:
+            done.append(f"!{iid}: no successful {PLAN_JOB} job yet")
+            continue
+        pipeline, job = found
+        raw, _headers = gl.request("GET", f"/jobs/{job['id']}/artifacts/plan/plan.md")
+        sha = str(pipeline.get("sha", ""))
+        url = str(job.get("web_url", ""))
+        footer = (
+            f"<sub>Plan of {sha[:8]} ([job]({url})), updated by the `plan-notes` schedule of "
+            f"{branch}. After the merge the apply plans again from {branch} and NetBox and writes "
+            "only if that plan equals this one.</sub>"
+        )
+        head = str(mr.get("sha") or "")
+        if head and head != sha:
+            footer = f"**The newest commit {head[:8]} has no successful plan yet.**\n\n{footer}"
+        done.append(note(gl, iid, raw.decode("utf-8", errors="replace"), footer, author, url))
+    return "\n".join(done) or f"no open merge request into {branch}"
 
 
 def reviewed_plan(gl: GitLab, dest: Path) -> str:
@@ -198,8 +257,8 @@ def main(argv: list[str]) -> int:
     try:
         gl = GitLab()
         match argv:
-            case ["note", plan_file]:
-                print(note(gl, Path(plan_file)))
+            case ["plan-notes"]:
+                print(plan_notes(gl))
             case ["reviewed-plan", dest]:
                 print(reviewed_plan(gl, Path(dest)))
             case ["drift-issue", drift_rc, plan_rc, drift_md, plan_md]:

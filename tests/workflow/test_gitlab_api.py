@@ -21,6 +21,7 @@ from tests.workflow.guides import REPO
 
 HELPER = REPO / ".gitlab" / "ci" / "gitlab_api.py"
 PROJECT = "/api/v4/projects/zwvl%2Fmain"
+BOT = 77  # the user of the project access token
 
 
 class FakeGitLab:
@@ -28,6 +29,8 @@ class FakeGitLab:
 
     def __init__(self) -> None:
         self.notes: list[dict[str, Any]] = []
+        self.open_mrs: list[dict[str, Any]] = []
+        self.files: dict[tuple[int, str], bytes] = {}  # (job id, artifact path): single artifact files
         self.issues: list[dict[str, Any]] = []
         self.commit_mrs: list[dict[str, Any]] = []
         self.mr_pipelines: list[dict[str, Any]] = []
@@ -40,13 +43,18 @@ class FakeGitLab:
         parsed = urlparse(url)
         path, query = parsed.path, parse_qs(parsed.query)
         self.requests.append((method, path, body))
+        if method == "GET" and path == "/api/v4/user":
+            return 200, {"id": BOT, "username": "project_1_bot"}, {}
         if not path.startswith(PROJECT):
             return 404, {"message": "404 Project Not Found"}, {}
         path = path[len(PROJECT) :]
         if method == "GET" and re.fullmatch(r"/merge_requests/\d+/notes", path):
             return self.page(self.notes, query)
+        if method == "GET" and path == "/merge_requests":
+            assert query["state"] == ["opened"] and query["target_branch"] == ["main"]
+            return self.page(self.open_mrs, query)
         if method == "POST" and re.fullmatch(r"/merge_requests/\d+/notes", path):
-            note = {"id": 100 + len(self.notes), "body": body["body"], "system": False}
+            note = {"id": 100 + len(self.notes), "body": body["body"], "system": False, "author": {"id": BOT}}
             self.notes.append(note)
             return 201, note, {}
         if m := re.fullmatch(r"/merge_requests/\d+/notes/(\d+)", path):
@@ -60,6 +68,9 @@ class FakeGitLab:
         if m := re.fullmatch(r"/pipelines/(\d+)/jobs", path):
             assert query.get("scope[]") == ["success"]
             return self.page(self.pipeline_jobs.get(int(m.group(1)), []), query)
+        if m := re.fullmatch(r"/jobs/(\d+)/artifacts/(.+)", path):
+            found = self.files.get((int(m.group(1)), m.group(2)))
+            return (200, found, {}) if found is not None else (404, {"message": "404 Not found"}, {})
         if m := re.fullmatch(r"/jobs/(\d+)/artifacts", path):
             return 200, self.artifacts[int(m.group(1))], {}
         if method == "GET" and path == "/issues":
@@ -139,23 +150,63 @@ def helper(api: str, cwd: Path, *args: str, **env: str) -> subprocess.CompletedP
     )
 
 
-def test_plan_note_is_created_once_then_updated(gitlab: tuple[FakeGitLab, str], tmp_path: Path) -> None:
+def test_plan_notes_are_created_once_then_updated(gitlab: tuple[FakeGitLab, str], tmp_path: Path) -> None:
+    """The plan-notes schedule (default branch) posts each open MR's newest plan.md as its ONE note."""
     fake, api = gitlab
-    fake.notes.append({"id": 1, "body": "Looks good to me", "system": False})
-    fake.notes.append({"id": 2, "body": "<!-- zwvl-plan --> mentioned by the system", "system": True})
-    (tmp_path / "plan.md").write_text("| create | site avelgem-sports-centre |\n")
-    proc = helper(api, tmp_path, "note", "plan.md", CI_MERGE_REQUEST_IID="12")
+    fake.open_mrs = [{"iid": 12, "sha": "c0ffee00aa"}]
+    fake.mr_pipelines = [{"id": 41, "sha": "c0ffee00aa"}, {"id": 40, "sha": "0ld0000000"}]
+    fake.pipeline_jobs = {
+        41: [{"id": 9, "name": "lint"}, {"id": 8, "name": "netbox-plan", "web_url": "https://gl/jobs/8"}],
+        40: [{"id": 5, "name": "netbox-plan"}],
+    }
+    fake.files[(8, "plan/plan.md")] = b"| create | site avelgem-sports-centre |\n"
+    fake.files[(5, "plan/plan.md")] = b"old plan\n"
+    # a person quoted the marker, and a system note mentions it: neither is ours
+    fake.notes.append(
+        {"id": 1, "body": "I copied <!-- zwvl-plan --> here", "system": False, "author": {"id": 3}}
+    )
+    fake.notes.append(
+        {"id": 2, "body": "<!-- zwvl-plan --> by the system", "system": True, "author": {"id": BOT}}
+    )
+    env = {"CI_DEFAULT_BRANCH": "main"}
+    proc = helper(api, tmp_path, "plan-notes", **env)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "created note 102"
+    assert proc.stdout.strip() == "!12: created note 102"
     ours = fake.notes[-1]["body"]
     assert ours.startswith("<!-- zwvl-plan -->\n| create | site avelgem-sports-centre |\n")
-    assert "Plan of abc1234" in ours
-    assert "avelgem-sports-centre" in ours
-    (tmp_path / "plan.md").write_text("No changes.\n")
-    proc = helper(api, tmp_path, "note", "plan.md", CI_MERGE_REQUEST_IID="12")
-    assert proc.stdout.strip() == "updated note 102", proc.stderr
+    assert "Plan of c0ffee00 ([job](https://gl/jobs/8))" in ours and "no successful plan yet" not in ours
+    # nothing changed: no edit, nobody notified
+    proc = helper(api, tmp_path, "plan-notes", **env)
+    assert proc.stdout.strip() == "!12: note 102 is current", proc.stderr
+    # a push whose pipeline has not planned yet: the note says so
+    fake.open_mrs = [{"iid": 12, "sha": "dead0000bb"}]
+    proc = helper(api, tmp_path, "plan-notes", **env)
+    assert proc.stdout.strip() == "!12: updated note 102", proc.stderr
+    assert "The newest commit dead0000 has no successful plan yet." in fake.notes[-1]["body"]
+    fake.open_mrs = [{"iid": 12, "sha": "c0ffee00aa"}]
+    fake.files[(8, "plan/plan.md")] = b"No changes.\n"
+    proc = helper(api, tmp_path, "plan-notes", **env)
+    assert proc.stdout.strip() == "!12: updated note 102", proc.stderr
     assert len(fake.notes) == 3 and "No changes." in fake.notes[-1]["body"]
+    assert fake.notes[0]["body"] == "I copied <!-- zwvl-plan --> here"
+    # the MR's plan is read, never run: only GET requests for artifacts, no job is triggered
+    assert {m for m, path, _b in fake.requests if "/jobs/" in path} == {"GET"}
     assert fake.token_seen == {"test-token-value"}
+
+
+def test_plan_notes_skip_a_merge_request_without_a_plan(
+    gitlab: tuple[FakeGitLab, str], tmp_path: Path
+) -> None:
+    fake, api = gitlab
+    fake.open_mrs = [{"iid": 4, "sha": "aaaa"}]
+    fake.mr_pipelines = [{"id": 50, "sha": "aaaa"}]
+    fake.pipeline_jobs = {50: [{"id": 9, "name": "lint"}]}
+    proc = helper(api, tmp_path, "plan-notes", CI_DEFAULT_BRANCH="main")
+    assert proc.returncode == 0 and proc.stdout.strip() == "!4: no successful netbox-plan job yet"
+    assert fake.notes == []
+    fake.open_mrs = []
+    proc = helper(api, tmp_path, "plan-notes", CI_DEFAULT_BRANCH="main")
+    assert proc.stdout.strip() == "no open merge request into main"
 
 
 def _artifact(files: dict[str, str]) -> bytes:
@@ -224,17 +275,16 @@ def test_drift_issue_lifecycle(gitlab: tuple[FakeGitLab, str], tmp_path: Path) -
 
 def test_errors_are_one_clear_line(gitlab: tuple[FakeGitLab, str], tmp_path: Path) -> None:
     _fake, api = gitlab
-    proc = helper(api, tmp_path, "note", "plan.md", CI_MERGE_REQUEST_IID="1")
-    assert proc.returncode == 1 and proc.stderr.startswith("gitlab_api: [Errno 2] No such file"), proc.stderr
-    (tmp_path / "plan.md").write_text("No changes.\n")
-    proc = helper(api, tmp_path, "note", "plan.md", CI_PROJECT_ID="other/project", CI_MERGE_REQUEST_IID="1")
+    main = {"CI_DEFAULT_BRANCH": "main"}
+    proc = helper(api, tmp_path, "plan-notes", CI_PROJECT_ID="other/project", **main)
     assert proc.returncode == 1
-    assert proc.stderr.startswith("gitlab_api: GET /merge_requests/1/notes") and "HTTP 404" in proc.stderr
-    proc = helper(api, tmp_path, "note", "plan.md", GITLAB_API_TOKEN="")
+    assert proc.stderr.startswith("gitlab_api: GET /merge_requests?") and "HTTP 404" in proc.stderr
+    proc = helper(api, tmp_path, "plan-notes", GITLAB_API_TOKEN="", **main)
     assert proc.returncode == 1 and proc.stderr.strip() == "gitlab_api: GITLAB_API_TOKEN is not set"
-    proc = helper("http://127.0.0.1:9/api/v4", tmp_path, "note", "plan.md", CI_MERGE_REQUEST_IID="1")
-    assert proc.returncode == 1 and proc.stderr.startswith(
-        "gitlab_api: GET /merge_requests/1/notes"
-    ), proc.stderr
+    proc = helper(api, tmp_path, "plan-notes")
+    assert proc.returncode == 1 and proc.stderr.strip() == "gitlab_api: CI_DEFAULT_BRANCH is not set"
+    proc = helper("http://127.0.0.1:9/api/v4", tmp_path, "plan-notes", **main)
+    assert proc.returncode == 1 and proc.stderr.startswith("gitlab_api: GET http://127.0.0.1:9/api/v4/user")
     assert len(proc.stderr.strip().splitlines()) == 1
     assert helper(api, tmp_path, "frobnicate").returncode == 2
+    assert helper(api, tmp_path, "note", "plan.md").returncode == 2  # gone: MR pipelines post nothing

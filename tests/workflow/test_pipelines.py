@@ -1,4 +1,5 @@
-"""The CI definitions: valid against the published schemas, lint-clean, and doing what issue 7 asks.
+"""The CI definitions: valid against the published schemas, lint-clean (shellcheck, zizmor), doing what
+issue 7 asks, and giving no job that runs a pull request's code a token that can write (issue 15).
 
 The schemas are the ones check-jsonschema bundles (`vendor.github-workflows`, `vendor.gitlab-ci`), so
 this runs offline. Shell scripts go through shellcheck, the github-script steps through node.
@@ -6,6 +7,7 @@ this runs offline. Shell scripts go through shellcheck, the github-script steps 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -140,21 +142,107 @@ def test_no_expression_is_interpolated_into_a_shell_script() -> None:
         assert "${{" not in script.text, script.where
 
 
-def test_actions_are_pinned_to_a_major_version() -> None:
+SHA_PIN = re.compile(r"(?P<action>[\w.-]+/[\w.-]+(?:/[\w./-]+)?)@(?P<sha>[0-9a-f]{40})")
+
+
+def _uses_lines() -> list[tuple[str, int, str]]:
+    """(file, line number, line) of every `uses:` in the workflows, as written."""
+    found = []
     for path in WORKFLOWS:
-        for job in workflow(path.name)["jobs"].values():
+        for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.match(r"^\s*(- )?uses:", line):
+                found.append((path.name, no, line))
+    return found
+
+
+def test_every_action_is_pinned_to_a_commit_sha_with_its_version() -> None:
+    """`uses: owner/repo@<40 hex> # vX.Y.Z`: a tag can be moved, a commit cannot. One SHA per action."""
+    shas: dict[str, set[tuple[str, str]]] = {}
+    for name, no, line in _uses_lines():
+        ref = line.split("uses:", 1)[1].strip()
+        if ref.startswith(("$/", "./")):
+            assert ref.startswith("$/"), f"{name}:{no}: a local workflow is named as $/... ({ref})"
+            continue
+        m = re.fullmatch(SHA_PIN.pattern + r" # (?P<version>v\d+\.\d+\.\d+)", ref)
+        assert m, f"{name}:{no}: {ref} is not pinned as owner/repo@<40-hex commit> # vX.Y.Z"
+        shas.setdefault(m["action"].split("/")[0] + "/" + m["action"].split("/")[1], set()).add(
+            (m["sha"], m["version"])
+        )
+    assert len(shas) >= 8
+    for action, pins in shas.items():
+        assert len(pins) == 1, f"{action} is pinned to different commits: {sorted(pins)}"
+
+
+def test_every_checkout_drops_its_credentials() -> None:
+    checkouts = 0
+    for path in WORKFLOWS:
+        for job_id, job in workflow(path.name)["jobs"].items():
             for step in job.get("steps", []):
-                if "uses" in step:
-                    assert re.fullmatch(
-                        r"[\w.-]+/[\w./-]+@v\d+", step["uses"]
-                    ), f"{path.name}: {step['uses']}"
+                if str(step.get("uses", "")).startswith("actions/checkout@"):
+                    checkouts += 1
+                    assert step.get("with", {}).get("persist-credentials") is False, f"{path.name}: {job_id}"
+    assert checkouts >= 10
+
+
+def zizmor(*inputs: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [tool("zizmor"), "--offline", "--no-progress", *inputs],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+
+
+def test_zizmor_reports_nothing_on_the_workflows() -> None:
+    proc = zizmor(".github/workflows/")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No findings to report" in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("source", "breakage", "audit"),
+    [
+        (
+            "main.yml",
+            ("actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2", "actions/checkout@v4"),
+            "unpinned-uses",
+        ),
+        (
+            "nightly-drift.yml",
+            ("        with:\n          persist-credentials: false\n", ""),
+            "artipacked",
+        ),
+        (
+            "pull-request.yml",
+            (
+                "        run: zizmor --offline .github/workflows/\n",
+                '        run: echo "${{ github.head_ref }}"\n',
+            ),
+            "template-injection",
+        ),
+    ],
+)
+def test_zizmor_catches_a_weakened_workflow(
+    source: str, breakage: tuple[str, str], audit: str, tmp_path: Path
+) -> None:
+    """The lint is not vacuous: an unpinned action, a checkout keeping its token, an injection fail."""
+    text = (REPO / ".github" / "workflows" / source).read_text(encoding="utf-8")
+    assert breakage[0] in text
+    broken = tmp_path / ".github" / "workflows" / source
+    broken.parent.mkdir(parents=True)
+    broken.write_text(text.replace(breakage[0], breakage[1], 1), encoding="utf-8")
+    proc = zizmor(str(broken))
+    assert proc.returncode != 0 and f"[{audit}]" in proc.stdout, proc.stdout + proc.stderr
 
 
 # --- secrets ------------------------------------------------------------------------------------
 
 GITHUB_SECRETS = {
     "NETBOX_URL",
-    "NETBOX_TOKEN",
+    "NETBOX_READ_TOKEN",
+    "NETBOX_WRITE_TOKEN",
     "PULUMI_BACKEND_URL",
     "PULUMI_CONFIG_PASSPHRASE",
     "ZWVL_PG_ADMIN_PASSWORD",
@@ -166,7 +254,9 @@ def test_tokens_come_only_from_ci_secrets() -> None:
     for path in WORKFLOWS:
         text = path.read_text(encoding="utf-8")
         used = set(re.findall(r"secrets\.([A-Z_]+)", text))
-        assert used <= GITHUB_SECRETS, f"{path.name}: {used - GITHUB_SECRETS}"
+        # policy-report.yml is called: NETBOX_TOKEN is its own secret input (callers pass the read token)
+        allowed = GITHUB_SECRETS | ({"NETBOX_TOKEN"} if path.name == "policy-report.yml" else set())
+        assert used <= allowed, f"{path.name}: {used - allowed}"
         for m in re.finditer(
             r"^[ \t]*(NETBOX_TOKEN|NETBOX_URL|NETBOX_API|PULUMI_CONFIG_PASSPHRASE|ZWVL_\w*PASSWORD):"
             r"[ \t]*(\S.*)$",
@@ -197,6 +287,175 @@ def test_the_policy_check_finds_no_secret_in_the_ci_files() -> None:
                 assert not pattern.search(line), f"{path.relative_to(REPO)}:{no}: looks like a {kind}"
 
 
+# --- which job gets which token (issue 15) --------------------------------------------------------
+
+# secrets that can change something: NetBox, the servers
+WRITE_SECRETS = ("NETBOX_WRITE_TOKEN", "ZWVL_PG_ADMIN_PASSWORD", "ZWVL_RT_PASSWORD")
+PR_EVENTS = {"pull_request", "pull_request_target", "workflow_run", "issue_comment", "merge_group"}
+
+
+def _job_text(job: dict[str, Any]) -> str:
+    return yaml.safe_dump(job, sort_keys=True)
+
+
+def _called(job: dict[str, Any]) -> dict[str, Any] | None:
+    uses = str(job.get("uses", ""))
+    return workflow(uses.rsplit("/", 1)[1]) if uses.startswith("$/.github/workflows/") else None
+
+
+def test_no_pull_request_job_can_get_a_write_token() -> None:
+    """A pull request runs its own workflow file: the write secrets must not even be named there, and
+    none of its jobs deploys to an environment (the only way to reach them)."""
+    pr_workflows = [p.name for p in WORKFLOWS if PR_EVENTS & set(workflow(p.name)["on"])]
+    assert pr_workflows == ["pull-request.yml"]
+    assert set(workflow("pull-request.yml")["on"]) == {"pull_request"}  # never pull_request_target
+    for name in pr_workflows:
+        for job_id, job in workflow(name)["jobs"].items():
+            text = _job_text(job)
+            for secret in WRITE_SECRETS:
+                assert secret not in text, f"{name}: {job_id} names {secret}"
+            assert "environment" not in job, f"{name}: {job_id} deploys to an environment"
+            assert job.get("secrets") != "inherit", f"{name}: {job_id}"
+            called = _called(job)
+            if called is not None:
+                for secret in WRITE_SECRETS:
+                    assert secret not in _job_text(called), f"{job['uses']} names {secret}"
+            for step in job.get("steps", []):
+                token = step.get("env", {}).get("NETBOX_TOKEN")
+                if token is not None:
+                    assert token == "${{ secrets.NETBOX_READ_TOKEN }}", f"{name}: {job_id}: {token}"
+
+
+def test_only_the_apply_job_gets_the_netbox_write_token_through_its_environment() -> None:
+    holders = {
+        (p.name, job_id): job
+        for p in WORKFLOWS
+        for job_id, job in workflow(p.name)["jobs"].items()
+        if "NETBOX_WRITE_TOKEN" in _job_text(job)
+    }
+    assert list(holders) == [("main.yml", "apply")]
+    assert workflow("main.yml")["on"] == {"push": {"branches": ["main"]}}
+    job = holders[("main.yml", "apply")]
+    assert job["environment"] == "netbox-production"
+    (step,) = [s for s in job["steps"] if "NETBOX_WRITE_TOKEN" in _job_text(s)]
+    assert step["env"]["NETBOX_TOKEN"] == "${{ secrets.NETBOX_WRITE_TOKEN }}"
+    assert "zwvl apply plan/plan.json" in step["run"] and 'if [ -z "$NETBOX_TOKEN" ]' in step["run"]
+    # everything else reads with the read-only token, even right after the apply
+    drift = next(s for s in job["steps"] if "zwvl drift" in s.get("run", ""))
+    assert drift["env"]["NETBOX_TOKEN"] == "${{ secrets.NETBOX_READ_TOKEN }}"
+    # the servers' passwords: only jobs of main that deploy to the platform environment
+    for p in WORKFLOWS:
+        for job_id, job in workflow(p.name)["jobs"].items():
+            if any(s in _job_text(job) for s in ("ZWVL_PG_ADMIN_PASSWORD", "ZWVL_RT_PASSWORD")):
+                assert (p.name, job.get("environment")) == ("main.yml", "platform-production"), job_id
+
+
+def test_pull_request_jobs_that_run_its_code_cannot_write() -> None:
+    wf = workflow("pull-request.yml")
+    writes = {}
+    for job_id, job in wf["jobs"].items():
+        perms = job.get("permissions", wf["permissions"])
+        granted = {k for k, v in perms.items() if v == "write"}
+        if granted:
+            writes[job_id] = granted
+    # check: the test report and code scanning; plan-comment: the comment. Nothing else writes.
+    assert writes == {"check": {"checks", "security-events"}, "plan-comment": {"pull-requests"}}
+    assert wf["jobs"]["plan"]["permissions"] == {"contents": "read"}
+    comment = wf["jobs"]["plan-comment"]
+    assert comment["needs"] == "plan"
+    uses = [str(s.get("uses", "")).split("@")[0] for s in comment["steps"]]
+    assert uses == ["actions/download-artifact", "actions/github-script"]
+    assert not any("run" in s for s in comment["steps"]), "the comment job runs no shell, no checkout"
+    assert "require(" not in comment["steps"][1]["with"]["script"].replace("require('fs')", "")
+
+
+def _mr_jobs() -> dict[str, dict[str, Any]]:
+    return {
+        name: job
+        for name, job in gitlab_jobs().items()
+        if any("merge_request_event" in str(r.get("if", "")) for r in job.get("rules", []))
+    }
+
+
+def test_gitlab_merge_request_jobs_get_only_the_read_token() -> None:
+    data = gitlab()
+    before = "\n".join(data["default"]["before_script"])
+    assert 'export NETBOX_TOKEN="${NETBOX_READ_TOKEN:-}"' in before
+    mr = _mr_jobs()
+    assert {"lint", "test", "policy-check", "netbox-plan", "pulumi-preview", "policy-report"} <= set(mr)
+    for name in mr:
+        script = gitlab_run(name)
+        for word in ("NETBOX_WRITE_TOKEN", "GITLAB_API_TOKEN", "gitlab_api.py", *WRITE_SECRETS):
+            assert word not in script, f"{name} runs with {word}"
+    # the write token: netbox-apply only, on a push to the default branch
+    users = [n for n in gitlab_jobs() if "NETBOX_WRITE_TOKEN" in gitlab_run(n)]
+    assert users == ["netbox-apply"]
+    apply = gitlab_jobs()["netbox-apply"]
+    assert [r["if"] for r in apply["rules"]] == [
+        '$CI_PIPELINE_SOURCE == "push" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH'
+    ]
+    run = gitlab_run("netbox-apply")
+    assert 'NETBOX_TOKEN="$NETBOX_WRITE_TOKEN" zwvl apply plan/plan.json' in run
+    assert run.index('if [ -z "${NETBOX_WRITE_TOKEN:-}" ]') < run.index("zwvl apply")
+    # the GitLab API token: only jobs of default-branch pipelines (push or schedule)
+    api_users = sorted(n for n in gitlab_jobs() if "gitlab_api.py" in gitlab_run(n))
+    assert api_users == ["netbox-apply", "nightly-drift", "plan-notes"]
+    for name in api_users:
+        for rule in gitlab_jobs()[name]["rules"]:
+            assert "merge_request_event" not in rule["if"]
+            assert '"push"' in rule["if"] or '"schedule"' in rule["if"], (name, rule)
+    notes = gitlab_jobs()["plan-notes"]
+    (rule,) = notes["rules"]
+    for needle in ('"schedule"', '$ZWVL_SCHEDULE == "plan-notes"', "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"):
+        assert needle in rule["if"]
+    assert notes["before_script"] == [], "plan-notes installs nothing: the standard library only"
+    header = GITLAB_CI.read_text(encoding="utf-8").split("\nworkflow:", 1)[0]
+    for var in ("NETBOX_WRITE_TOKEN", "GITLAB_API_TOKEN"):
+        assert re.search(rf"#\s+{var}\s+masked and PROTECTED", header), var
+    assert re.search(r"#\s+NETBOX_READ_TOKEN\s+masked, NOT protected", header)
+
+
+@pytest.mark.parametrize(
+    ("env", "rc"),
+    [
+        ({"CI_PIPELINE_SOURCE": "merge_request_event"}, 0),
+        ({"CI_PIPELINE_SOURCE": "merge_request_event", "NETBOX_WRITE_TOKEN": "x"}, 1),
+        ({"CI_PIPELINE_SOURCE": "merge_request_event", "GITLAB_API_TOKEN": "x"}, 1),
+        ({"CI_PIPELINE_SOURCE": "push", "NETBOX_WRITE_TOKEN": "x", "GITLAB_API_TOKEN": "x"}, 0),
+    ],
+)
+def test_gitlab_stops_when_a_write_token_reaches_a_merge_request(env: dict[str, str], rc: int) -> None:
+    """A misconfigured (unprotected) variable is caught: the default before_script's tripwire."""
+    (tripwire,) = [s for s in gitlab()["default"]["before_script"] if "printenv" in s]
+    proc = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", tripwire],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == rc, proc.stdout + proc.stderr
+    if rc:
+        assert "reached a merge request pipeline: make it a protected CI/CD variable" in proc.stdout
+
+
+def test_the_readme_says_how_to_make_the_read_only_token() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Pipelines and tokens", 1)[1].split("\n## ", 1)[0]
+    for needle in (
+        "write_enabled=False",
+        '"Write enabled"',
+        "netbox-production",
+        "platform-production",
+        "NETBOX_READ_TOKEN",
+        "NETBOX_WRITE_TOKEN",
+        "protected",
+        "plan-notes",
+        "zizmor --offline .github/workflows/",
+    ):
+        assert needle in section, needle
+
+
 # --- what the pipelines do ----------------------------------------------------------------------
 
 
@@ -213,9 +472,11 @@ def test_pull_request_pipeline() -> None:
         "ansible-lint --offline --profile production",
         "check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml",
         "check-jsonschema --builtin-schema vendor.gitlab-ci",
+        "zizmor --offline .github/workflows/",
         "zwvl codeowners --check",
     ):
         assert needle in lint, needle
+        assert needle.split(" .github")[0] in gitlab_run("lint"), needle
     # ansible-lint runs where ansible/.ansible-lint and ansible.cfg apply
     lint_step = next(
         s for s in github_steps("pull-request.yml", "lint") if "ansible-lint" in s.get("run", "")
@@ -235,10 +496,11 @@ def test_pull_request_pipeline() -> None:
         s for s in github_steps("pull-request.yml", "plan") if "upload-artifact" in s.get("uses", "")
     )
     assert upload["with"]["name"] == "netbox-plan"
-    assert wf["jobs"]["plan"]["permissions"]["pull-requests"] == "write"
+    assert wf["jobs"]["plan"]["permissions"] == {"contents": "read"}
+    assert wf["jobs"]["plan-comment"]["permissions"] == {"pull-requests": "write"}
     preview = github_run("pull-request.yml", "pulumi-preview")
     assert "command -v pulumi" in preview and "pulumi preview" in preview
-    assert wf["jobs"]["policy-report"]["uses"] == "./.github/workflows/policy-report.yml"
+    assert wf["jobs"]["policy-report"]["uses"] == "$/.github/workflows/policy-report.yml"
 
 
 def test_merge_to_main_applies_the_reviewed_plan_one_at_a_time() -> None:
@@ -302,7 +564,7 @@ def test_policy_report_is_named_by_date_and_commit() -> None:
     )
     assert upload["with"]["name"] == "${{ steps.name.outputs.name }}"
     for caller in ("pull-request.yml", "main.yml", "nightly-drift.yml"):
-        assert workflow(caller)["jobs"]["policy-report"]["uses"] == "./.github/workflows/policy-report.yml"
+        assert workflow(caller)["jobs"]["policy-report"]["uses"] == "$/.github/workflows/policy-report.yml"
     job = gitlab_jobs()["policy-report-main"]
     assert (
         "$CI_COMMIT_SHA" in job["artifacts"]["name"] and "$CI_PIPELINE_CREATED_AT" in job["artifacts"]["name"]
@@ -321,6 +583,7 @@ def test_gitlab_pipeline_mirrors_github() -> None:
         "ansible",
         "pulumi-up",
         "nightly-drift",
+        "plan-notes",
         "policy-report",
         "policy-report-main",
     } <= set(jobs)
@@ -339,7 +602,9 @@ def test_gitlab_pipeline_mirrors_github() -> None:
         )
     ]
     assert order == sorted(order)
-    assert "gitlab_api.py note plan/plan.md" in gitlab_run("netbox-plan")
+    assert "gitlab_api.py plan-notes" in gitlab_run("plan-notes")
+    assert "gitlab_api.py" not in gitlab_run("netbox-plan")
+    assert jobs["netbox-plan"]["artifacts"]["expose_as"] == "NetBox plan"
     assert "gitlab_api.py drift-issue" in gitlab_run("nightly-drift")
     assert jobs["pulumi-up"]["needs"] == ["ansible"] and jobs["ansible"]["needs"] == ["netbox-apply"]
     # the same zwvl commands on both platforms
@@ -459,7 +724,7 @@ def test_plan_comment_is_created_once_then_updated(tmp_path: Path) -> None:
     env = {"PLAN_FILE": "plan.md"}
     human = {"id": 1, "user": {"type": "User"}, "body": "I copied <!-- zwvl-plan --> here"}
     r = run_github_script(
-        "pull-request.yml: plan", tmp_path, {"issues.listComments": [human]}, PR_CONTEXT, env
+        "pull-request.yml: plan-comment", tmp_path, {"issues.listComments": [human]}, PR_CONTEXT, env
     )
     (create,) = [c for c in r["calls"] if c["name"] == "issues.createComment"]
     assert create["params"]["issue_number"] == 12
@@ -469,7 +734,7 @@ def test_plan_comment_is_created_once_then_updated(tmp_path: Path) -> None:
     assert "create | site avelgem-sports-centre" in body
     ours = {"id": 7, "user": {"type": "Bot"}, "body": body}
     r = run_github_script(
-        "pull-request.yml: plan", tmp_path, {"issues.listComments": [human, ours]}, PR_CONTEXT, env
+        "pull-request.yml: plan-comment", tmp_path, {"issues.listComments": [human, ours]}, PR_CONTEXT, env
     )
     names = [c["name"] for c in r["calls"]]
     assert "issues.createComment" not in names
@@ -480,7 +745,7 @@ def test_plan_comment_is_created_once_then_updated(tmp_path: Path) -> None:
 def test_plan_comment_stays_under_githubs_limit(tmp_path: Path) -> None:
     (tmp_path / "plan.md").write_text("x" * 200_000)
     r = run_github_script(
-        "pull-request.yml: plan",
+        "pull-request.yml: plan-comment",
         tmp_path,
         {"issues.listComments": []},
         PR_CONTEXT,
@@ -581,7 +846,7 @@ def test_reviewed_plan_is_found_or_the_apply_stops(tmp_path: Path) -> None:
 
 
 def test_every_github_script_step_has_a_behaviour_test() -> None:
-    covered = {"pull-request.yml: plan", "nightly-drift.yml: drift", "main.yml: apply"}
+    covered = {"pull-request.yml: plan-comment", "nightly-drift.yml: drift", "main.yml: apply"}
     assert {w for w, _s, _e in github_script_blocks()} == covered
 
 

@@ -57,7 +57,7 @@ def test_every_hook_is_a_check_ci_runs_too() -> None:
         command = " ".join([Path(words[0]).name, *words[1:]])
         assert command in github, f"pre-commit hook {hook['id']} ({command}) is not in the GitHub lint job"
         assert command in gitlab, f"pre-commit hook {hook['id']} ({command}) is not in the GitLab lint job"
-    assert {"ruff", "mypy", "yamllint", "zwvl-validate", "zwvl-codeowners"} <= ids
+    assert {"ruff", "mypy", "yamllint", "zwvl-validate", "zwvl-codeowners", "zizmor"} <= ids
 
 
 def hook_repo(dest: Path) -> Path:
@@ -83,6 +83,7 @@ def test_hooks_pass_on_the_repository(tmp_path: Path) -> None:
         "zwvl validate",
         "zwvl codeowners --check",
         "GitHub workflows",
+        "zizmor",
         ".gitlab-ci.yml",
     ):
         assert any(line.startswith(name) and line.endswith("Passed") for line in proc.stdout.splitlines()), (
@@ -100,6 +101,14 @@ def test_hooks_pass_on_the_repository(tmp_path: Path) -> None:
         ),
         (("inventory/partners/menen/sites.yaml", "kind: library", "kind: castle"), "zwvl-validate"),
         ((".github/workflows/main.yml", "timeout-minutes: 60", "timeout-minutes: soon"), "github-workflows"),
+        (
+            (
+                ".github/workflows/main.yml",
+                "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2",
+                "actions/checkout@v4",
+            ),
+            "zizmor",
+        ),
         ((".gitlab-ci.yml", "  interruptible: false", "  interruptible: nope"), "gitlab-ci"),
         (
             ("inventory/region.yaml", "  timezone: Europe/Brussels", "  timezone:  Europe/Brussels  "),
