@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -259,3 +260,79 @@ def test_a_delete_refused_for_dependents_is_retried_after_the_writes(server: _Se
         ("DELETE", "/api/dcim/sites/"),
     ]
     assert (report.deleted, report.updated, report.write_requests) == (2, 1, 4)
+
+
+def _tags_answer(desc: dict[str, Any] | None, tag_id: int = 7) -> Any:
+    def answer(path: str) -> tuple[int, Any]:
+        rows = (
+            []
+            if desc is None
+            else [{"id": tag_id, "slug": "zwvl-apply-lock", "description": json.dumps(desc)}]
+        )
+        return 200, {"count": len(rows), "next": None, "results": rows}
+
+    return answer
+
+
+def test_an_ambiguous_lock_post_is_settled_by_the_nonce(server: _Server) -> None:
+    from zwvl.netbox.lock import ApplyLock
+
+    lock = ApplyLock(_client(server.url), lease=60)
+    server.script = [(500, b"")]
+    server.pager = _tags_answer({"holder": "me", "nonce": lock.nonce, "expires": "2999-01-01T00:00:00Z"})
+    lock.acquire(renew=False)
+    assert lock.id == 7 and lock.broken is None
+    assert [m for m, _p, _b in server.seen] == ["POST", "GET"]  # the POST was not sent twice
+    server.script = [(204, b"")]
+    lock.release()
+    assert server.seen[-1][:2] == ("DELETE", "/api/extras/tags/7/")
+
+
+def test_a_live_lease_is_refused_and_broken_only_with_force(server: _Server) -> None:
+    from zwvl.netbox.lock import ApplyLock, LockHeld
+
+    taken = (400, {"slug": ["tag with this slug already exists."]})
+    server.pager = _tags_answer({"holder": "ci@runner", "nonce": "other", "expires": "2999-01-01T00:00:00Z"})
+    server.script = [taken]
+    with pytest.raises(LockHeld, match="another apply is running.*held by ci@runner"):
+        ApplyLock(_client(server.url)).acquire(renew=False)
+    server.script = [taken]
+    with pytest.raises(LockHeld, match="lease is live.*--force"):
+        ApplyLock(_client(server.url)).acquire(break_lock=True, renew=False)
+    server.script = [taken, (204, b""), (201, {"id": 8})]
+    lock = ApplyLock(_client(server.url))
+    lock.acquire(break_lock=True, force=True, renew=False)
+    assert lock.id == 8 and lock.broken is not None and not lock.took_over
+    assert ("DELETE", "/api/extras/tags/7/") in [(m, p) for m, p, _b in server.seen]
+
+
+def test_an_expired_lease_is_taken_over_by_id(server: _Server) -> None:
+    from zwvl.netbox.lock import ApplyLock
+
+    server.pager = _tags_answer({"holder": "killed", "nonce": "old", "expires": "2020-01-01T00:00:00Z"})
+    server.script = [(400, {"slug": ["exists"]}), (404, b""), (201, {"id": 9})]  # 404: broken already
+    lock = ApplyLock(_client(server.url))
+    lock.acquire(renew=False)
+    assert lock.id == 9 and lock.took_over and lock.broken is not None and lock.broken.holder == "killed"
+
+
+def test_a_lost_lease_stops_the_writes(server: _Server) -> None:
+    from zwvl.netbox.lock import ApplyLock, LockLost
+
+    client = _client(server.url)
+    lock = ApplyLock(client, lease=2)
+    server.script = [(201, {"id": 3}), (404, b"")]
+    lock.acquire(renew=False)
+    lock.check()  # fresh: fine
+    with pytest.raises(LockLost, match="deleted"):
+        lock.renew()  # the tag is gone
+    with pytest.raises(LockLost):
+        client.bulk_update("dcim/sites", [{"id": 1}])  # the write guard refuses before sending
+    assert [m for m, _p, _b in server.seen] == ["POST", "PATCH"]
+
+    late = ApplyLock(_client(server.url), lease=2)
+    server.script = [(201, {"id": 4})]
+    late.acquire(renew=False)
+    time.sleep(1.7)  # past 0.8 of the lease without a renewal
+    with pytest.raises(LockLost, match="could not be renewed in time"):
+        late.check()
