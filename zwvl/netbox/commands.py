@@ -172,6 +172,7 @@ def plan_command(inventory_dir: Path, fmt: str, out: Path | None, adopt: bool) -
 @click.option(
     "--lock-lease",
     envvar="ZWVL_LOCK_LEASE",
+    metavar="SECONDS",
     type=click.FloatRange(2.0, 86400.0),
     default=300.0,
     show_default=True,
