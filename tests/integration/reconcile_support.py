@@ -14,13 +14,14 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from zwvl.netbox import local
+from zwvl.netbox import local, lock
 from zwvl.netbox.client import FAULT_ENV, NetboxClient
 from zwvl.netbox.reconcile import connect
 from zwvl.netbox.state import State, read_state
@@ -32,6 +33,8 @@ FULL = REPO / "inventory"
 _counter = itertools.count(500)
 KILL_AFTER = 12
 """Write requests (of about 40) after which the first apply of the small region is killed."""
+KILLED_LEASE = 20
+"""Lease (seconds) of the killed apply's lock: the re-runs within it are refused, the one after proceeds."""
 _small_template: dict[str, Any] = {}
 
 
@@ -41,10 +44,15 @@ def _db_name() -> str:
 
 
 def launch(
-    template: str, base: Path, progress: Callable[[str], None], creds: dict[str, str] | None = None
+    template: str,
+    base: Path,
+    progress: Callable[[str], None],
+    creds: dict[str, str] | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> local.Instance:
     """Clone ``template`` and serve it on a free port. ``creds`` (url/token of the instance the
-    template was made from) lets the clone reuse its token instead of creating a new one."""
+    template was made from) lets the clone reuse its token instead of creating a new one;
+    ``settings`` are extra NetBox settings (e.g. ``{"MAX_PAGE_SIZE": 250}``)."""
     db = _db_name()
     local.drop_database(db)
     local.clone_database(db, template)
@@ -57,7 +65,9 @@ def launch(
         path.write_text(json.dumps(doc))
         path.chmod(0o600)
     try:
-        return local.start_instance(db, port, db.replace("_", "-"), root=root, progress=progress)
+        return local.start_instance(
+            db, port, db.replace("_", "-"), root=root, progress=progress, settings=settings or {}
+        )
     except BaseException:
         local.drop_database(db)
         raise
@@ -76,8 +86,10 @@ def small_applied_template(
 ) -> tuple[str, dict[str, str], dict[str, Any]]:
     """A template database holding the small region, built once per test session.
 
-    It is built the hard way: an apply SIGKILLed after ``KILL_AFTER`` write requests, a re-run that
-    is refused because the killed apply still holds the lock, and a re-run with --break-lock.
+    It is built the hard way: an apply SIGKILLed after ``KILL_AFTER`` write requests (with a lease of
+    ``KILLED_LEASE`` seconds), a re-run that is refused because the killed apply's lease is live, a
+    --break-lock that is refused for the same reason, and, once the lease has expired, a plain re-run
+    that takes the lock over.
     ``test_reconcile_interrupt`` checks what happened (the third value); every other test starts
     from a clone of the result.
     """
@@ -85,14 +97,23 @@ def small_applied_template(
         inst = launch(netbox_template, base, progress)
         try:
             progress("Building the small-region template: an apply killed half-way, then run again ...")
-            killed = zwvl("apply", "--inventory", SMALL, env=env_for(inst, **{FAULT_ENV: str(KILL_AFTER)}))
-            half = read_state(connect(inst.url, inst.token))
+            lease = {"ZWVL_LOCK_LEASE": str(KILLED_LEASE)}
+            killed = zwvl(
+                "apply", "--inventory", SMALL, env=env_for(inst, **{FAULT_ENV: str(KILL_AFTER)}, **lease)
+            )
+            client = connect(inst.url, inst.token)
+            half = read_state(client)
             refused = zwvl("apply", "--inventory", SMALL, env=env_for(inst))
-            rerun = zwvl("apply", "--inventory", SMALL, "--break-lock", env=env_for(inst))
+            not_broken = zwvl("apply", "--inventory", SMALL, "--break-lock", env=env_for(inst))
+            left = lock.current(client)
+            assert left is not None and left.expires is not None
+            time.sleep(max(0.0, left.expires + lock.GRACE + 1 - client.server_now()))
+            rerun = zwvl("apply", "--inventory", SMALL, env=env_for(inst))
             observed = {
                 "killed": (killed.returncode, killed.stderr),
                 "half_managed": half.managed_count(),
                 "refused": (refused.returncode, refused.stderr),
+                "not_broken": (not_broken.returncode, not_broken.stderr),
                 "rerun": (rerun.returncode, rerun.stderr, rerun.stdout),
             }
             creds = json.loads((inst.root / "credentials.json").read_text())

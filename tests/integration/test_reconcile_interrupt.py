@@ -36,9 +36,11 @@ def test_killed_apply_then_rerun_converges(
     assert seen["half_managed"] > 0  # some objects were written ...
     code, stderr = seen["refused"]
     assert code == 1 and "another apply is running" in stderr  # ... and the lock was left behind
-    code, stderr, stdout = seen["rerun"]
+    code, stderr = seen["not_broken"]  # its lease is live: --break-lock alone does not break it
+    assert code == 1 and "lease is live" in stderr and "--force" in stderr, stderr
+    code, stderr, stdout = seen["rerun"]  # once the lease has expired, the next apply proceeds
     assert code == 0, stderr
-    assert "Broke the apply lock held by" in stderr and "Applied:" in stdout
+    assert "Took over the expired apply lock held by" in stderr and "Applied:" in stdout
 
     with small_instance(netbox_template, base, netbox_progress, pytestconfig) as nb:
         state = state_of(nb)

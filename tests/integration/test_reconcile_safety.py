@@ -166,15 +166,18 @@ def test_saved_plans_and_the_lock(small_nb: local.Instance, inventory: Path, tmp
     assert "NetBox changed since the plan was made" in proc.stderr
     assert change_count(small_nb) == before
 
-    # another pipeline holds the lock: refused until broken explicitly
+    # another pipeline holds a live lease: refused, also by --break-lock, until --force
     proc = _run(small_nb, "plan", "--inventory", inventory, "--out", saved)
     assert proc.returncode == 2
     other = ApplyLock(client_for(small_nb), commit="0123456789abcdef")
-    other.acquire()
+    other.acquire(renew=False)
     proc = _run(small_nb, "apply", saved)
     assert proc.returncode == 1
     assert "another apply is running" in proc.stderr and "--break-lock" in proc.stderr
     proc = _run(small_nb, "apply", saved, "--break-lock")
+    assert proc.returncode == 1 and "lease is live" in proc.stderr and "--force" in proc.stderr
+    assert _run(small_nb, "apply", saved, "--force").returncode == 1  # --force alone: a usage error
+    proc = _run(small_nb, "apply", saved, "--break-lock", "--force")
     assert proc.returncode == 0, proc.stderr
     assert "Broke the apply lock held by" in proc.stderr
     assert "0 created, 1 updated, 0 deleted" in proc.stdout

@@ -44,9 +44,17 @@ def netbox_group() -> None:
     default=None,
     help=f"Port for gunicorn on 127.0.0.1 [default: the instance's last port, else {local.DEFAULT_PORT}].",
 )
+@click.option(
+    "--setting",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="An extra NetBox setting for configuration.py, VALUE as JSON (e.g. MAX_PAGE_SIZE=250); "
+    "repeatable. Without any, $ZWVL_NETBOX_SETTINGS (a JSON object) is used.",
+)
 @_cache_option
 @_name_option
-def up_command(port: int | None, cache_dir: Path | None, name: str) -> None:
+def up_command(port: int | None, settings: tuple[str, ...], cache_dir: Path | None, name: str) -> None:
     """Start the local NetBox, building what is missing; safe to run again.
 
     Installs missing Debian packages, starts PostgreSQL and Redis if needed, builds NetBox's venv,
@@ -54,8 +62,19 @@ def up_command(port: int | None, cache_dir: Path | None, name: str) -> None:
     instance database from it, and starts gunicorn. A healthy running instance is left alone. Writes
     the URL and an API token to a credentials file (mode 0600); the token itself is never printed.
     """
+    extra: dict[str, object] | None = None
+    if settings:
+        extra = {}
+        for item in settings:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise click.BadParameter(f"{item!r}: expected NAME=VALUE", param_hint="--setting")
+            try:
+                extra[key.strip()] = json.loads(value)
+            except ValueError:
+                extra[key.strip()] = value  # a bare string
     try:
-        inst = local.up(name=name, port=port, cache_dir=cache_dir, progress=_progress)
+        inst = local.up(name=name, port=port, cache_dir=cache_dir, progress=_progress, settings=extra)
     except (local.LocalNetboxError, NetboxSettingsError) as exc:
         raise click.ClickException(str(exc)) from exc
     state = "started" if inst.started else "already running"

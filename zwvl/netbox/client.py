@@ -2,14 +2,22 @@
 
 - Bearer authentication for v2 tokens (``nbt_...``), ``Token`` for v1 tokens. The token is only ever
   put in the Authorization header; it is never logged or included in an error message.
-- Reads: ``list()`` fetches a whole endpoint with ``limit=1000`` pages (``fields=`` keeps responses
-  small); after the first page the remaining pages are fetched concurrently.
+- Reads: ``list()`` fetches a whole endpoint asking for ``limit=1000`` pages (``fields=`` keeps
+  responses small). NetBox caps ``limit`` at its ``MAX_PAGE_SIZE`` without saying so, so the page size
+  is the one NetBox actually returned: the remaining offsets are computed from it and fetched
+  concurrently, and the answers must agree (same ``count``, full pages, no ``next`` after the last);
+  otherwise the rest is read again by following NetBox's ``next`` links, in cursor mode (``start=``,
+  NetBox >= 4.7: immune to rows shifting) where NetBox offers it. Rows are de-duplicated by id.
 - Writes: ``bulk_create`` / ``bulk_update`` / ``bulk_delete`` send list payloads (one request per
   chunk); every item carries ``changelog_message`` when one is set (NetBox >= 4.4).
 - Retries with exponential backoff on connection errors, timeouts and HTTP 5xx; a bad token (401/403
   on the first request) and an unreachable NetBox each raise one error with a one-line message.
-  POSTs are not retried after a timeout (the server may have created the objects): the reconciler
-  re-reads instead, which is what makes a re-run converge.
+  A POST is never retried blindly: a timeout, a lost connection or any 5xx answer to a POST raises
+  ``AmbiguousWrite`` (the server may have committed), and the caller re-reads instead. Any 4xx/5xx
+  answer is an error, also with an empty body; writes do not follow redirects.
+- ``write_guard`` (set by the apply lock) is called before every write request: it raises when the
+  apply lost its lock, so that no further write is sent. ``server_now()`` estimates NetBox's clock
+  from the ``Date`` headers (the lock's lease is judged on it, not on the local clock).
 - ``stats`` counts requests (reads, writes, objects written) for the benchmark and idempotence tests.
 
 Fault injection for tests: ``ZWVL_FAULT_KILL_AFTER_WRITES=N`` makes the process SIGKILL itself right
@@ -19,6 +27,7 @@ after its N-th write request has been answered (an apply killed half-way).
 from __future__ import annotations
 
 import builtins
+import email.utils
 import os
 import signal
 import threading
@@ -27,7 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
@@ -58,7 +67,7 @@ class NetboxRequestError(NetboxError):
 
 
 class AmbiguousWrite(NetboxError):
-    """A POST timed out or lost its connection: NetBox may or may not have created the objects."""
+    """A POST timed out, lost its connection or got a 5xx: NetBox may or may not have created the objects."""
 
 
 @dataclass
@@ -121,6 +130,8 @@ class NetboxClient:
         self._local = threading.local()
         self._fault_after = int(os.environ.get(FAULT_ENV, "0") or 0)
         self.on_write: Callable[[str, str, int], None] | None = None
+        self.write_guard: Callable[[], None] | None = None
+        self._clock_offset: float | None = None
 
     def __repr__(self) -> str:  # never show the token
         return f"NetboxClient({self.url!r})"
@@ -161,8 +172,13 @@ class NetboxClient:
         params: dict[str, Any] | Sequence[tuple[str, Any]] | None = None,
         json: Any = None,
         objects: int = 0,
+        guarded: bool = True,
+        timeout: float | None = None,
     ) -> Any:
-        """One API call with bounded retries. ``path`` is relative to /api/ or an absolute URL."""
+        """One API call with bounded retries. ``path`` is relative to /api/ or an absolute URL.
+
+        ``guarded=False`` skips ``write_guard`` (the lock's own requests); ``timeout`` overrides the
+        read timeout for this call."""
         url = path if path.startswith(("http://", "https://")) else self.api + path.lstrip("/")
         is_write = method != "GET"
         attempt = 0
@@ -170,10 +186,17 @@ class NetboxClient:
         last_problem = ""
         while True:
             attempt += 1
+            if is_write and guarded and self.write_guard is not None:
+                self.write_guard()  # raises when this apply may no longer write
             self._count(method, url.removeprefix(self.api), objects)
             try:
                 resp = self._session().request(
-                    method, url, params=params, json=json, timeout=(self.connect_timeout, self.timeout)
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    timeout=(self.connect_timeout, timeout or self.timeout),
+                    allow_redirects=not is_write,
                 )
             except requests.ConnectionError as exc:
                 # a refused/reset connection before any answer; for POST only the refused case is safe
@@ -191,13 +214,16 @@ class NetboxClient:
             except requests.RequestException as exc:
                 raise NetboxError(f"{method} {self._where(url)} failed: {exc.__class__.__name__}") from exc
             else:
+                self._note_date(resp)
                 if resp.status_code < 500:
                     return self._handle(method, url, resp, is_write)
                 last_problem = f"HTTP {resp.status_code}"
-                if method == "POST" and resp.status_code in (502, 504):
-                    # a gateway gave up waiting; NetBox behind it may still have committed
+                if method == "POST":
+                    # NetBox (or a gateway in front of it) may have committed before failing: a
+                    # post-commit hook, the answer's serialisation, a proxy that gave up waiting
                     raise AmbiguousWrite(
-                        f"{method} {self._where(url)}: HTTP {resp.status_code} from a gateway"
+                        f"{method} {self._where(url)}: HTTP {resp.status_code}; NetBox may have "
+                        "committed it"
                     )
                 if resp.status_code not in (500, 502, 503, 504):
                     raise NetboxError(f"{method} {self._where(url)}: HTTP {resp.status_code}")
@@ -213,6 +239,21 @@ class NetboxClient:
 
     def _where(self, url: str) -> str:
         return "/api/" + url.removeprefix(self.api).split("?")[0]
+
+    def _note_date(self, resp: requests.Response) -> None:
+        stamp = resp.headers.get("Date")
+        if not stamp:
+            return
+        try:
+            server = email.utils.parsedate_to_datetime(stamp).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return
+        # Date has a resolution of one second: the server's clock is in [Date, Date + 1)
+        self._clock_offset = server + 0.5 - time.time()
+
+    def server_now(self) -> float:
+        """NetBox's clock (POSIX seconds) as seen in the last answer's Date header; local time before."""
+        return time.time() + (self._clock_offset or 0.0)
 
     def _handle(self, method: str, url: str, resp: requests.Response, is_write: bool) -> Any:
         if resp.status_code in (401, 403):
@@ -235,7 +276,21 @@ class NetboxClient:
             )
         if is_write:
             self._after_write()
-        if resp.status_code == 204 or not resp.content:
+        if 300 <= resp.status_code < 400:
+            where = resp.headers.get("Location", "?")
+            raise NetboxRequestError(
+                f"{method} {self._where(url)}: HTTP {resp.status_code} redirect to {_short(where, 120)}; "
+                "set NETBOX_URL to NetBox's final address",
+                resp.status_code,
+            )
+        if not resp.content:
+            if resp.status_code >= 400:
+                raise NetboxRequestError(
+                    f"{method} {self._where(url)}: HTTP {resp.status_code} with an empty answer",
+                    resp.status_code,
+                )
+            return None
+        if resp.status_code == 204:
             return None
         try:
             body = resp.json()
@@ -274,27 +329,24 @@ class NetboxClient:
         fields: Iterable[str] | None = None,
         params: dict[str, Any] | None = None,
     ) -> builtins.list[dict[str, Any]]:
-        """Every object of an endpoint (e.g. ``dcim/sites``), in pages of 1000, ordered by id."""
+        """Every object of an endpoint (e.g. ``dcim/sites``), ordered by id, however NetBox pages it."""
+        path = endpoint.rstrip("/") + "/"
         base: dict[str, Any] = dict(params or {})
         base["limit"] = PAGE_SIZE
         base.setdefault("ordering", "id")
         if fields is not None:
             base["fields"] = ",".join(fields)
-        first = self.request("GET", endpoint.rstrip("/") + "/", params={**base, "offset": 0})
-        results: builtins.list[dict[str, Any]] = builtins.list(first.get("results", []))
-        count = int(first.get("count") or 0)
-        offsets = list(range(PAGE_SIZE, count, PAGE_SIZE))
-        if not offsets:
-            return results
-        workers = max(1, min(self.read_workers, len(offsets)))
-
-        def page(offset: int) -> builtins.list[dict[str, Any]]:
-            body = self.request("GET", endpoint.rstrip("/") + "/", params={**base, "offset": offset})
-            return builtins.list(body.get("results", []))
-
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for chunk in pool.map(page, offsets):
-                results.extend(chunk)
+        first = self._page(path, {**base, "offset": 0})
+        results: builtins.list[dict[str, Any]] = builtins.list(first.get("results") or [])
+        if first.get("next"):
+            page = len(results)  # NetBox's MAX_PAGE_SIZE may be below the limit asked for
+            count = first.get("count")
+            rest = None
+            if self.read_workers > 1 and page and isinstance(count, int) and count > 2 * page:
+                rest = self._pages_concurrently(path, base, page, count)
+            if rest is None:
+                rest = self._follow(path, base, results, str(first["next"]))
+            results.extend(rest)
         # a concurrent insert can shift pages; de-duplicate by id
         seen: set[int] = set()
         unique = []
@@ -303,6 +355,68 @@ class NetboxClient:
                 seen.add(rec["id"])
                 unique.append(rec)
         return unique
+
+    def _page(self, path: str, params: dict[str, Any] | Sequence[tuple[str, Any]]) -> dict[str, Any]:
+        body = self.request("GET", path, params=params)
+        if not isinstance(body, dict) or not isinstance(body.get("results", []), builtins.list):
+            raise NetboxError(f"GET {self._where(self.api + path)}: not a NetBox list answer")
+        return body
+
+    def _pages_concurrently(
+        self, path: str, base: dict[str, Any], page: int, count: int
+    ) -> builtins.list[dict[str, Any]] | None:
+        """The pages after the first at offsets computed from NetBox's own page size; None when the
+        answers show that the list changed meanwhile (then the caller follows ``next`` instead)."""
+        offsets = builtins.list(range(page, count, page))
+        params = {**base, "limit": page}
+
+        def fetch(offset: int) -> dict[str, Any]:
+            return self._page(path, {**params, "offset": offset})
+
+        with ThreadPoolExecutor(max_workers=max(1, min(self.read_workers, len(offsets)))) as pool:
+            bodies = builtins.list(pool.map(fetch, offsets))
+        out: builtins.list[dict[str, Any]] = []
+        for offset, body in zip(offsets, bodies, strict=True):
+            rows = body.get("results") or []
+            if body.get("count") != count or len(rows) != min(page, count - offset):
+                return None
+            out.extend(rows)
+        if bodies[-1].get("next"):
+            return None
+        return out
+
+    def _follow(
+        self, path: str, base: dict[str, Any], seen: builtins.list[dict[str, Any]], nxt: str
+    ) -> builtins.list[dict[str, Any]]:
+        """The rest of a list after ``seen``, following NetBox's ``next`` links (their query only: the
+        host in them may be wrong behind a proxy, and the token must not go anywhere else). Cursor
+        mode (``start=``, ordered by id) when NetBox has it and the list is ordered by id."""
+        out: builtins.list[dict[str, Any]] = []
+        query: Sequence[tuple[str, Any]] | dict[str, Any]
+        cursor = base.get("ordering") == "id" and bool(seen)
+        if cursor:
+            query = {k: v for k, v in base.items() if k != "ordering"}
+            query["start"] = max(int(r["id"]) for r in seen) + 1
+            query["limit"] = len(seen)
+            body = self._page(path, query)
+            if body.get("count") is not None:  # no cursor mode in this NetBox: it ignored start=
+                cursor = False
+            else:
+                out.extend(body.get("results") or [])
+                nxt = str(body.get("next") or "")
+        if not cursor:
+            out = []
+        asked: set[str] = set()
+        while nxt:
+            query = parse_qsl(urlsplit(nxt).query, keep_blank_values=True)
+            key = urlsplit(nxt).query
+            if key in asked:
+                raise NetboxError(f"GET {self._where(self.api + path)}: NetBox's next link does not advance")
+            asked.add(key)
+            body = self._page(path, query)
+            out.extend(body.get("results") or [])
+            nxt = str(body.get("next") or "")
+        return out
 
     # --------------------------------------------------------------------------------------- writes
 
@@ -320,7 +434,11 @@ class NetboxClient:
         body = self.request(
             "POST", endpoint.rstrip("/") + "/", json=self._with_message(items), objects=len(items)
         )
-        return builtins.list(body or [])
+        if not isinstance(body, builtins.list) or len(body) != len(items):
+            raise AmbiguousWrite(
+                f"POST /api/{endpoint.strip('/')}/: the answer does not list the {len(items)} created objects"
+            )
+        return body
 
     def bulk_update(
         self, endpoint: str, items: builtins.list[dict[str, Any]]

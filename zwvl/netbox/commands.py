@@ -160,7 +160,25 @@ def plan_command(inventory_dir: Path, fmt: str, out: Path | None, adopt: bool) -
 @click.option(
     "--break-lock",
     is_flag=True,
-    help="Break the apply lock held in NetBox (left by an apply that was killed); the holder is shown.",
+    help="Break the apply lock held in NetBox when its lease has expired (an expired lease is taken "
+    "over anyway); a live lease only with --force. The holder is shown.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --break-lock: break the lock even though its lease is live (only when you know that "
+    "apply is gone: two applies would write at once).",
+)
+@click.option(
+    "--lock-lease",
+    envvar="ZWVL_LOCK_LEASE",
+    metavar="SECONDS",
+    type=click.FloatRange(2.0, 86400.0),
+    default=300.0,
+    show_default=True,
+    help="Seconds the apply lock's lease lasts; a running apply renews it every fifth of that and "
+    "stops writing when it cannot. A killed apply's lock is taken over by the next apply once its "
+    "lease has expired [env ZWVL_LOCK_LEASE].",
 )
 @_adopt_option
 @click.option(
@@ -192,6 +210,8 @@ def apply_command(
     allow_mass_delete: bool,
     max_delete_share: float,
     break_lock: bool,
+    force: bool,
+    lock_lease: float,
     adopt: bool,
     concurrency: int,
     fmt: str,
@@ -199,8 +219,9 @@ def apply_command(
 ) -> None:
     """Make NetBox match the inventory, or apply a saved PLAN from `zwvl plan --out`.
 
-    Writes in dependency order with bulk requests, under a lock held in NetBox, with a change-log
-    message naming the git commit. A saved plan is refused when NetBox changed since it was made.
+    Writes in dependency order with bulk requests, under a lock held in NetBox (a lease, renewed while
+    the apply runs), with a change-log message naming the git commit. A saved plan is refused when
+    NetBox changed since it was made.
     Nothing is written when there is nothing to change (not even the lock).
 
     Exit 0 on success (or nothing to do), 1 on errors.
@@ -209,6 +230,8 @@ def apply_command(
     from zwvl.netbox.reconcile import apply, changelog_message, connect, git_commit
     from zwvl.netbox.render import summary_line
 
+    if force and not break_lock:
+        raise _UsageError("--force only goes with --break-lock")
     saved = None
     desired = None
     if plan_file is not None:
@@ -230,6 +253,8 @@ def apply_command(
             allow_mass_delete=allow_mass_delete,
             max_delete_share=max_delete_share,
             break_lock=break_lock,
+            force=force,
+            lease=lock_lease,
             concurrency=concurrency,
             commit=commit,
             progress=_progress,
@@ -237,7 +262,8 @@ def apply_command(
     except (NetboxError, NetboxSettingsError) as exc:
         _fail(str(exc))
     if outcome.broken_lock is not None:
-        click.echo(f"Broke the apply lock {outcome.broken_lock.describe()}.", err=True)
+        what = "Took over the expired apply lock" if outcome.took_over else "Broke the apply lock"
+        click.echo(f"{what} {outcome.broken_lock.describe()}.", err=True)
     if state_file is not None:
         doc = {
             "finished_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -10,9 +10,11 @@
   parallel would only park a worker. Circuit terminations and cables of one circuit stay in one chunk.
 - No reads per object: ids come from the state read once and from the bulk-create answers. Devices'
   interfaces, which NetBox creates from the templates, are listed once after the devices are written.
-- A POST that timed out may have been committed: the affected kind is re-read and only what is still
-  missing is sent again. Every bulk request is atomic in NetBox, so an interrupted apply leaves whole
-  chunks, and the next run (natural keys, not blind creates) converges.
+- A POST that timed out, lost its connection or got a 5xx answer may have been committed: the affected
+  kind is re-read and only what is still missing is sent again (a few times at most). Every bulk
+  request is atomic in NetBox, so an interrupted apply leaves whole chunks, and the next run (natural
+  keys, not blind creates) converges. The apply lock's ``write_guard`` stops the writes of an apply
+  that lost its lock before the next request.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from zwvl.netbox.state import State, read_state
 
 Progress = Callable[[str], None]
 BOOKKEEPING = {"cf." + CF_SOURCE, "cf." + CF_HASH}
+RECOVER_ATTEMPTS = 3
+"""Ambiguous creates of one chunk before the apply gives up (each followed by a re-read)."""
 
 
 class ApplyError(NetboxError):
@@ -268,20 +272,32 @@ class Executor:
 
     def _recover_create(self, ch: Chunk, bodies: list[Any]) -> list[Any]:
         """The POST may have been committed: re-read the kind and create only what is missing."""
-        self.progress(f"  {ch.kind}: no answer to a create; re-reading to see what NetBox committed ...")
-        fresh = read_state(self.client, [k for k in ORDER if LEVELS[k] <= LEVELS[ch.kind]])
         results: list[Any] = [None] * len(ch.ops)
-        missing: list[int] = []
-        for i, op in enumerate(ch.ops):
-            rec = fresh.find(ch.kind, op.key)
-            if rec is not None:
-                results[i] = {"id": rec.id}
-            else:
-                missing.append(i)
-        if missing:
-            created = self.client.bulk_create(BY_NAME[ch.kind].endpoint, [bodies[i] for i in missing])
+        for attempt in range(1, RECOVER_ATTEMPTS + 1):
+            self.progress(
+                f"  {ch.kind}: a create got no clear answer; re-reading to see what NetBox committed ..."
+            )
+            fresh = read_state(self.client, [k for k in ORDER if LEVELS[k] <= LEVELS[ch.kind]])
+            missing: list[int] = []
+            for i, op in enumerate(ch.ops):
+                if results[i] is not None:
+                    continue
+                rec = fresh.find(ch.kind, op.key)
+                if rec is not None:
+                    results[i] = {"id": rec.id}
+                else:
+                    missing.append(i)
+            if not missing:
+                break
+            try:
+                created = self.client.bulk_create(BY_NAME[ch.kind].endpoint, [bodies[i] for i in missing])
+            except AmbiguousWrite:
+                if attempt == RECOVER_ATTEMPTS:
+                    raise
+                continue
             for i, made in zip(missing, created, strict=True):
                 results[i] = made
+            break
         return results
 
     def record(self, ch: Chunk, results: list[Any]) -> None:

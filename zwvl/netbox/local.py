@@ -784,9 +784,49 @@ def _secrets_for(root: Path) -> dict[str, str]:
     return fresh
 
 
-def _prepare_root(lay: Layout, root: Path, db_name: str, redis_cache_db: int) -> bool:
+SETTINGS_ENV = "ZWVL_NETBOX_SETTINGS"
+"""Extra NetBox settings for local instances, as a JSON object (e.g. ``{"MAX_PAGE_SIZE": 250}``)."""
+_OWN_SETTINGS = frozenset(
+    {"ALLOWED_HOSTS", "DATABASES", "REDIS", "SECRET_KEY", "API_TOKEN_PEPPERS", "TIME_ZONE"}
+)
+_SETTING_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+
+
+def extra_settings(given: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The extra configuration.py settings: ``given``, else $ZWVL_NETBOX_SETTINGS (JSON), checked.
+
+    Names are NetBox setting names (upper case); values are JSON values. The settings zwvl writes
+    itself (database, Redis, secrets, hosts) cannot be overridden."""
+    if given is None:
+        raw = os.environ.get(SETTINGS_ENV, "").strip()
+        if not raw:
+            return {}
+        try:
+            given = json.loads(raw)
+        except ValueError as exc:
+            raise LocalNetboxError(f"{SETTINGS_ENV} is not JSON: {exc}") from exc
+        if not isinstance(given, dict):
+            raise LocalNetboxError(f"{SETTINGS_ENV} must be a JSON object of NetBox settings")
+    out: dict[str, Any] = {}
+    for name, value in sorted(given.items()):
+        if not isinstance(name, str) or not _SETTING_RE.match(name):
+            raise LocalNetboxError(f"invalid NetBox setting name {name!r} (upper case, e.g. MAX_PAGE_SIZE)")
+        if name in _OWN_SETTINGS:
+            raise LocalNetboxError(f"NetBox setting {name} is written by zwvl and cannot be overridden")
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as exc:
+            raise LocalNetboxError(f"NetBox setting {name}: not a JSON value") from exc
+        out[name] = value
+    return out
+
+
+def _prepare_root(
+    lay: Layout, root: Path, db_name: str, redis_cache_db: int, settings: dict[str, Any] | None = None
+) -> bool:
     """`netbox setup --target root` once, then write our own conf/configuration.py (0600).
 
+    ``settings`` are extra NetBox settings (see :func:`extra_settings`), written after ours.
     Returns whether configuration.py changed (a running gunicorn must then be restarted).
     """
     root.mkdir(parents=True, exist_ok=True)
@@ -822,6 +862,8 @@ def _prepare_root(lay: Layout, root: Path, db_name: str, redis_cache_db: int) ->
         "CENSUS_REPORTING_ENABLED = False\n"
         "TIME_ZONE = 'UTC'\n"
     )
+    for name, value in (settings or {}).items():
+        text += f"{name} = {value!r}  # extra setting ({SETTINGS_ENV} or --setting)\n"
     try:
         if config.read_text(encoding="utf-8") == text:
             return False
@@ -1220,8 +1262,12 @@ def start_instance(
     root: Path | None = None,
     progress: Progress | None = None,
     startup_timeout: float = T_STARTUP,
+    settings: dict[str, Any] | None = None,
 ) -> Instance:
     """Serve NetBox on ``db_name`` with gunicorn (2 workers) on 127.0.0.1:``port``.
+
+    ``settings``: extra NetBox settings for configuration.py (default: $ZWVL_NETBOX_SETTINGS), e.g.
+    ``{"MAX_PAGE_SIZE": 250}``; a running gunicorn is restarted when they change.
 
     The database must exist (see :func:`clone_database`); missing migrations are applied. A healthy
     gunicorn of the same instance, database and port is reused rather than restarted. The admin user
@@ -1243,7 +1289,7 @@ def start_instance(
         port,
         lay.version,
     )
-    config_changed = _prepare_root(lay, root, db_name, _redis_cache_db(name))
+    config_changed = _prepare_root(lay, root, db_name, _redis_cache_db(name), extra_settings(settings))
     if pid is not None and (config_changed or not same_config or not _responsive(url)):
         _say(progress, f"Restarting gunicorn (pid {pid}): configuration changed or not healthy ...")
         _signal_and_wait(pid, T_STOP)
@@ -1340,10 +1386,12 @@ def up(
     port: int | None = None,
     cache_dir: Path | str | None = None,
     progress: Progress | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> Instance:
     """Bring a named local NetBox up (idempotent): services, template, the instance's database, gunicorn.
 
-    ``port`` defaults to the port the instance last used, else 8765.
+    ``port`` defaults to the port the instance last used, else 8765. ``settings``: extra NetBox
+    settings (default: $ZWVL_NETBOX_SETTINGS); configuration.py holds exactly those of this call.
     """
     check_instance_name(name)
     lay = layout(cache_dir)
@@ -1358,7 +1406,7 @@ def up(
             clone_database(db_name, tpl, cache_dir)
         else:
             _say(progress, f"Reusing database {db_name}.")
-        return start_instance(db_name, port, name, cache_dir=cache_dir, progress=progress)
+        return start_instance(db_name, port, name, cache_dir=cache_dir, progress=progress, settings=settings)
 
 
 def down(

@@ -18,7 +18,7 @@ from zwvl.inventory import Inventory, load_inventory
 from zwvl.netbox.client import NetboxClient, NetboxError
 from zwvl.netbox.executor import ApplyReport, Executor
 from zwvl.netbox.kinds import BY_NAME, CF_HASH, CF_SOURCE
-from zwvl.netbox.lock import ApplyLock, Holder
+from zwvl.netbox.lock import DEFAULT_LEASE, ApplyLock, Holder
 from zwvl.netbox.mapping import DesiredState, desired_state
 from zwvl.netbox.plan import Change, Plan, diff_fields, make_plan, state_hash, with_bookkeeping
 from zwvl.netbox.settings import resolve_netbox
@@ -127,6 +127,7 @@ class ApplyOutcome:
     report: ApplyReport | None
     replanned: bool = False
     broken_lock: Holder | None = None
+    took_over: bool = False
     requests: int = 0
     writes: int = 0
 
@@ -185,6 +186,8 @@ def apply(
     allow_mass_delete: bool = False,
     max_delete_share: float = DEFAULT_MAX_DELETE_SHARE,
     break_lock: bool = False,
+    force: bool = False,
+    lease: float = DEFAULT_LEASE,
     concurrency: int = 2,
     commit: str | None = None,
     progress: Progress | None = None,
@@ -216,9 +219,9 @@ def apply(
         return outcome
     check_conflicts(p)
     check_guard(p, max_delete_share, allow_mass_delete)
-    lock = ApplyLock(client, p.commit)
-    lock.acquire(break_lock=break_lock)
-    outcome.broken_lock = lock.broken
+    lock = ApplyLock(client, p.commit, lease=lease)
+    lock.acquire(break_lock=break_lock, force=force)  # renewed until released; see lock.py
+    outcome.broken_lock, outcome.took_over = lock.broken, lock.took_over
     try:
         fresh = state if _unchanged_but_lock(client, state, lock) else read_state(client)
         if fresh.fingerprint != state.fingerprint:
