@@ -132,7 +132,8 @@ class Executor:
         if op.action == "create" and spec.taggable:
             body["tags"] = [{"slug": TAG}]
         if op.adopt_tags is not None:
-            body["tags"] = [{"slug": t} for t in op.adopt_tags]
+            # add, not replace: the tags of a sparse-tag kind (interfaces) were not all read
+            body["add_tags"] = [{"slug": TAG}]
         return body
 
     # ----------------------------------------------------------------------------------- chunking
