@@ -295,6 +295,7 @@ def find_drift(desired: DesiredState, state: State) -> list[DriftItem]:
 
 def drift(client: NetboxClient, desired: DesiredState) -> tuple[list[DriftItem], State]:
     state = read_state(client)
+    state.require_owners()
     return find_drift(desired, state), state
 
 
