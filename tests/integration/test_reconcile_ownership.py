@@ -28,7 +28,7 @@ from tests.integration.reconcile_support import (
 from zwvl.inventory import load_inventory
 from zwvl.netbox import local
 from zwvl.netbox.client import NetboxClient
-from zwvl.netbox.kinds import LEGACY_TAG, OWNER, TAG
+from zwvl.netbox.kinds import LEGACY_TAG, OWNER, TAG, TAG_MARK
 from zwvl.netbox.mapping import desired_state
 
 
@@ -128,18 +128,20 @@ def test_gitops_tagged_and_hand_made_schema_objects_are_conflicts_until_adopted(
     assert _run(small_nb, "plan", "--inventory", inventory).returncode == 0
 
 
-def test_a_pre_existing_unowned_tag_is_a_conflict(small_nb: local.Instance, inventory: Path) -> None:
-    """The ownership tag itself, made by someone else (no owner zwvl): zwvl does not rewrite it."""
+def test_a_pre_existing_unmarked_tag_is_a_conflict(small_nb: local.Instance, inventory: Path) -> None:
+    """The ownership tag itself, made by someone else (its description is not zwvl's mark: NetBox 4.7's
+    API has no owner for tags): zwvl does not rewrite it."""
     client = client_for(small_nb)
     tag = _one(client, "extras/tags", slug=TAG)
-    client.bulk_update("extras/tags", [{"id": tag["id"], "owner": None, "color": "000000"}])
+    assert tag["description"].startswith(TAG_MARK)
+    client.bulk_update("extras/tags", [{"id": tag["id"], "description": "Ours", "color": "000000"}])
     proc = _run(small_nb, "plan", "--inventory", inventory)
     assert proc.returncode == 1 and f"! extras.tag {TAG}" in proc.stdout
     assert _run(small_nb, "apply", "--inventory", inventory).returncode == 1
     assert _one(client, "extras/tags", slug=TAG)["color"] == "000000"
     assert _run(small_nb, "apply", "--inventory", inventory, "--adopt").returncode == 0
     tag = _one(client, "extras/tags", slug=TAG)
-    assert _owner(tag) == OWNER and tag["color"] != "000000"
+    assert tag["description"].startswith(TAG_MARK) and tag["color"] != "000000"
 
 
 def test_managed_objects_carry_the_zwvl_owner_and_a_hand_change_is_drift(
@@ -155,7 +157,6 @@ def test_managed_objects_carry_the_zwvl_owner_and_a_hand_change_is_drift(
     untagged = client.list("dcim/interfaces", params={"tag__n": TAG}, fields=["id", "owner"])
     assert untagged and {_owner(o) for o in untagged} == {None}
     for endpoint, kind, key in (
-        ("extras/tags", "extras.tag", "slug"),
         ("extras/custom-fields", "extras.customfield", "name"),
         ("extras/custom-field-choice-sets", "extras.customfieldchoiceset", "name"),
     ):

@@ -129,6 +129,8 @@ class Executor:
                 body[name] = value
         if cfs:
             body["custom_fields"] = cfs
+        if op.action == "create":
+            body.update(dict.fromkeys(spec.create_nulls))
         if op.action == "create" and spec.taggable:
             body["tags"] = [{"slug": TAG}]
         if op.adopt_tags is not None:

@@ -13,9 +13,10 @@ Field names are NetBox API names, plus pseudo fields:
 - ``a_terminations`` / ``b_terminations`` of cables: lists of generic references.
 
 Ownership (see docs/architecture.md, "Ownership"): an object is zwvl's when it carries the tag
-:data:`TAG`; the schema objects (tag, custom fields, choice sets) cannot all carry tags and are zwvl's
-when their NetBox owner (``users.owner``, NetBox 4.5+) is :data:`OWNER`. Every managed object that has
-an ``owner`` field also gets that owner. These constants are the only place that names them.
+:data:`TAG`. The schema objects cannot carry tags: custom fields and choice sets are zwvl's when their
+NetBox owner (``users.owner``, NetBox 4.5+) is :data:`OWNER`, the tag itself when its description
+starts with :data:`TAG_MARK` (NetBox 4.7's API does not expose a tag's owner). Every managed object
+that has an ``owner`` field gets that owner. These constants are the only place that names them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ is *not* managed (where it holds a desired key it is a conflict; ``--adopt`` tak
 OWNER = "zwvl"
 """Name of the NetBox owner (``users.owner``) of zwvl's objects, and the mark of its schema objects."""
 OWNER_KIND = "users.owner"
+TAG_MARK = "Managed by zwvl"
+"""How the ownership tag's description begins when zwvl made it (its mark, as the owner is for the
+custom fields)."""
 MIN_OWNER_VERSION = (4, 5)
 """NetBox has owners from 4.5 on; zwvl needs them (the schema objects' mark)."""
 CF_SOURCE = "zwvl_source"
@@ -82,13 +86,15 @@ class Kind:
     """Kinds that must be written before this one although it does not reference them."""
     schema: bool = False
     """The owner, tags, custom fields, choice sets: created and updated, never deleted; zwvl's only
-    when their owner is :data:`OWNER` (the owner: when it is named so)."""
+    when marked so (owner :data:`OWNER`; the tag: :data:`TAG_MARK`; the owner: its name)."""
     extra_read: tuple[str, ...] = ()
     """API fields read for bookkeeping only (e.g. vrf for prefixes)."""
     joined: frozenset[str] = frozenset()
     """Fields not read from the endpoint but joined in from another list (cable terminations)."""
     sparse_tags: bool = False
     """Read tags and custom fields only for tagged objects (most are NetBox's own, e.g. interfaces)."""
+    create_nulls: tuple[str, ...] = ()
+    """API fields NetBox requires on create although null is valid (sent as null; not compared)."""
 
     @property
     def label(self) -> str:
@@ -120,9 +126,16 @@ class Kind:
         return {d for d in deps if d != self.name}
 
 
-# NetBox 4.7 models without an ``owner`` field (no OwnerMixin)
+# NetBox 4.7 API objects without an ``owner`` field: models without OwnerMixin, and tags (the model has
+# one, TagSerializer does not list it: an owner sent is silently dropped)
 _NO_OWNER = frozenset(
-    {OWNER_KIND, "dcim.interfacetemplate", "circuits.circuittermination", "tenancy.contactassignment"}
+    {
+        OWNER_KIND,
+        "extras.tag",
+        "dcim.interfacetemplate",
+        "circuits.circuittermination",
+        "tenancy.contactassignment",
+    }
 )
 
 
@@ -156,7 +169,15 @@ CF_TENANT = (
 
 KINDS: list[Kind] = [
     # schema: owner, tag, choice sets, custom fields (never deleted, not tagged; marked by the owner)
-    _k(OWNER_KIND, "users/owners", ("name",), ("description",), taggable=False, schema=True),
+    _k(
+        OWNER_KIND,
+        "users/owners",
+        ("name",),
+        ("description",),
+        taggable=False,
+        schema=True,
+        create_nulls=("group",),
+    ),
     _k("extras.tag", "extras/tags", ("slug",), ("name", "color", "description"), taggable=False, schema=True),
     _k(
         "extras.customfieldchoiceset",

@@ -23,7 +23,8 @@ What becomes what:
 - one VLAN group per partner and its VLANs; contacts, contact roles and their assignments to tenants;
 - the owner ``zwvl`` (``kinds.OWNER``), the ``zwvl-managed`` tag (``kinds.TAG``), the custom fields
   above and ``zwvl_source`` / ``zwvl_hash``; every object whose NetBox type has an owner field gets
-  the owner ``zwvl`` (schema objects included: that is how zwvl recognises the ones it created).
+  the owner ``zwvl`` (custom fields and choice sets included: that is how zwvl recognises the ones it
+  created; the tag by its description, ``kinds.TAG_MARK``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,18 @@ from typing import Any
 
 from zwvl.inventory import Inventory
 from zwvl.model import Circuit, Device, Obj, Status
-from zwvl.netbox.kinds import BY_NAME, CF_HASH, CF_SOURCE, KINDS, OWNER, OWNER_KIND, TAG, Ref, owner_ref
+from zwvl.netbox.kinds import (
+    BY_NAME,
+    CF_HASH,
+    CF_SOURCE,
+    KINDS,
+    OWNER,
+    OWNER_KIND,
+    TAG,
+    TAG_MARK,
+    Ref,
+    owner_ref,
+)
 from zwvl.netbox.state import make_key
 
 SITE_STATUS: dict[str, str] = {"active": "active", "planned": "planned", "decommissioned": "retired"}
@@ -190,7 +202,7 @@ def _schema(ds: DesiredState) -> None:
             "slug": TAG,
             "name": TAG,
             "color": "2e7d32",
-            "description": "Managed by zwvl from the versioned inventory: change it there, not here",
+            "description": f"{TAG_MARK} from the versioned inventory: change it there, not here",
         },
         None,
     )

@@ -5,9 +5,9 @@ and summarised by a fingerprint (ids, natural keys and ``last_updated`` of every
 saved plan carries so that `apply` can refuse it when NetBox changed in between.
 
 Which records are zwvl's (``Record.managed``): taggable kinds when they carry ``kinds.TAG`` (the tag of
-earlier versions, ``kinds.LEGACY_TAG``, alone does not count); schema kinds (tag, custom fields, choice
-sets) when their NetBox owner is ``kinds.OWNER``, the owner itself when it has that name; interface
-templates through their device type.
+earlier versions, ``kinds.LEGACY_TAG``, alone does not count); custom fields and choice sets when
+their NetBox owner is ``kinds.OWNER``, the owner itself when it has that name, the ownership tag when
+its description starts with ``kinds.TAG_MARK``; interface templates through their device type.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from zwvl.netbox.kinds import (
     OWNER,
     OWNER_KIND,
     TAG,
+    TAG_MARK,
     UNKNOWN,
     Kind,
     Ref,
@@ -54,6 +55,8 @@ class Record:
 
     def foreign_note(self) -> str:
         """Why an unmanaged record is not zwvl's (shown with a conflict)."""
+        if self.kind == "extras.tag":
+            return f"not created by zwvl (its description does not begin {TAG_MARK!r})"
         if BY_NAME[self.kind].schema:
             owner = self.fields.get("owner")
             return f"not created by zwvl (owner {owner or 'none'}, not {OWNER})"
@@ -306,6 +309,8 @@ def build_state(url: str, version: str, raw: dict[str, list[dict[str, Any]]]) ->
                 managed = TAG in tags
             elif name == OWNER_KIND:
                 managed = rec.get("name") == OWNER
+            elif name == "extras.tag":
+                managed = str(rec.get("description") or "").startswith(TAG_MARK)
             elif kind.schema:
                 managed = fields.get("owner") == owner_ref()
             elif kind.parent is not None:
