@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 
 from tests.conftest import REPO, Region
 from zwvl.inventory import InventoryError, load_inventory, parse_inventory
-from zwvl.netbox.kinds import BY_NAME, KINDS, LEVELS, ORDER, SCHEMA_KINDS, Ref
+from zwvl.netbox.kinds import BY_NAME, KINDS, LEGACY_TAG, LEVELS, ORDER, SCHEMA_KINDS, TAG, Ref
 from zwvl.netbox.mapping import Desired, DesiredState, MappingError, desired_state
 from zwvl.netbox.plan import state_hash, with_bookkeeping
 
@@ -145,6 +146,7 @@ def test_locations_of_sites_and_the_devices_in_them(desired: DesiredState) -> No
         "status": "active",
         "tenant": Ref("tenancy.tenant", ("leiedal",)),
         "description": "Second core switch and the shared services",
+        "owner": Ref("users.owner", ("zwvl",)),
     }
     assert hall.source == "inventory/partners/leiedal/sites.yaml"
     room = desired.objects["dcim.location"][("kortrijk-dc2", "server-room")]
@@ -227,3 +229,29 @@ def test_dependency_order() -> None:
     # templates before devices (NetBox instantiates interfaces at creation), IPs before primary_ip4
     assert LEVELS["dcim.interfacetemplate"] < LEVELS["dcim.device"] < LEVELS["ipam.ipaddress"]
     assert "primary_ip4" in BY_NAME["dcim.device"].deferred
+
+
+def test_the_ownership_names_live_in_kinds_only() -> None:
+    """zwvl/ names the ownership tag and the legacy tag only through kinds.py; the Ansible
+    inventories and lookups, which cannot import it, filter on the same tag."""
+    import yaml
+
+    assert TAG == "zwvl-managed" and LEGACY_TAG == "gitops" and TAG != LEGACY_TAG
+    for path in sorted((REPO / "zwvl").rglob("*.py")):
+        if path.name == "kinds.py" and path.parent.name == "netbox":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = [
+            n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and n.value in (TAG, LEGACY_TAG)
+        ]
+        assert names == [], path
+    ansible = REPO / "ansible"
+    fibre = yaml.safe_load((ansible / "inventory" / "netbox.yml").read_text())
+    platform = yaml.safe_load((ansible / "inventory-platform" / "netbox.yml").read_text())
+    for conf in (fibre, platform):
+        assert {"tag": TAG} in conf["device_query_filters"]
+    plugin = (ansible / "plugins" / "inventory" / "zwvl_netbox.py").read_text()
+    doc = yaml.safe_load(plugin.split('DOCUMENTATION = r"""', 1)[1].split('"""', 1)[0])
+    assert doc["options"]["tag"]["default"] == TAG
+    for playbook in ("fibre.yml", "data-platform.yml"):
+        assert f"tag={TAG}" in (ansible / playbook).read_text(), playbook

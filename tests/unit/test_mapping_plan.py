@@ -17,12 +17,12 @@ import pytest
 from tests.conftest import REPO
 from zwvl.inventory import load_inventory
 from zwvl.netbox.importer import import_state
-from zwvl.netbox.kinds import BY_NAME, ORDER, TAG, Ref
+from zwvl.netbox.kinds import BY_NAME, KINDS, LEGACY_TAG, ORDER, OWNER, OWNER_KIND, TAG, Ref, has_owners
 from zwvl.netbox.mapping import DesiredState, desired_state
 from zwvl.netbox.plan import make_plan, plan_from_json, plan_to_json, with_bookkeeping
 from zwvl.netbox.reconcile import DeleteGuardError, check_guard, find_drift
 from zwvl.netbox.render import render_drift, render_plan
-from zwvl.netbox.state import build_state
+from zwvl.netbox.state import UnsupportedNetboxError, build_state
 
 SMALL = REPO / "tests" / "fixtures" / "small-region"
 URL = "http://netbox.example"
@@ -173,8 +173,117 @@ def test_unmanaged_conflicts_duplicates_and_deletes(small: DesiredState) -> None
     assert all(op.action == "delete" for op in p.ops[: len(deletes)])  # deletes go first
     adopted = make_plan(small, state, adopt=True)
     up = next(op for op in adopted.ops if op.kind == "circuits.provider")
-    assert up.action == "update" and up.adopt_tags == ["gitops", "important"] and up.reason == "adopt"
+    assert up.action == "update" and up.adopt_tags == ["important", TAG] and up.reason == "adopt"
     assert adopted.conflicts == []
+
+
+# ----------------------------------------------------------------------------------------- ownership
+
+
+def _owner_id(raw: dict[str, list[dict[str, Any]]]) -> int:
+    return next(int(r["id"]) for r in raw[OWNER_KIND] if r["name"] == OWNER)
+
+
+def test_an_object_tagged_only_gitops_is_not_managed_but_a_conflict_until_adopted(
+    small: DesiredState,
+) -> None:
+    """NetBoxes that earlier zwvl versions wrote carry the generic tag 'gitops', which other tools use too:
+    such an object is not zwvl's. Where it holds a desired key it is a conflict; --adopt takes it over
+    (adds zwvl-managed, keeps the other tags, sets the owner). Where it does not, it is left alone."""
+    raw = raw_from(small)
+    site = next(r for r in raw["dcim.site"] if r["slug"] == "avelgem-library")
+    site["tags"] = [{"slug": LEGACY_TAG}]
+    site["owner"] = None
+    stray = dict(raw["circuits.circuit"][0], id=9004, cid="OTHER-TOOL-1", tags=[{"slug": LEGACY_TAG}])
+    raw["circuits.circuit"].append(stray)
+    state = build_state(URL, "4.7.3", raw)
+    assert not state.find("dcim.site", ("avelgem-library",)).managed  # type: ignore[union-attr]
+    p = make_plan(small, state)
+    assert [(c.kind, c.key) for c in p.conflicts] == [("dcim.site", ("avelgem-library",))]
+    assert "'gitops'" in p.conflicts[0].note
+    assert p.ops == []  # not updated, and the stray circuit tagged gitops is not deleted
+    assert [(u.kind, u.key) for u in p.unmanaged] == [("circuits.circuit", ("OTHER-TOOL-1",))]
+    assert "gitops" in render_plan(p, "text") and "gitops" in render_plan(p, "markdown")
+    assert plan_from_json(plan_to_json(p)).conflicts[0].note == p.conflicts[0].note
+    adopted = make_plan(small, state, adopt=True)
+    assert adopted.conflicts == []
+    (op,) = adopted.ops
+    assert (op.kind, op.key, op.reason) == ("dcim.site", ("avelgem-library",), "adopt")
+    assert op.adopt_tags == [LEGACY_TAG, TAG]
+    assert op.fields == {"owner": Ref(OWNER_KIND, (OWNER,))}
+
+
+def test_schema_objects_zwvl_did_not_create_are_conflicts_left_unchanged(small: DesiredState) -> None:
+    """A hand-made custom field named like zwvl's (no owner zwvl), other object types: a conflict, no
+    update (rewriting object_types would purge the values on the types it drops); the same for the tag
+    and a choice set. --adopt takes them over with the owner and zwvl's definition."""
+    raw = raw_from(small)
+    cf = next(r for r in raw["extras.customfield"] if r["name"] == "ospf_cost")
+    cf["owner"] = None
+    cf["object_types"] = ["circuits.circuit", "dcim.interface"]
+    tag = next(r for r in raw["extras.tag"] if r["slug"] == TAG)
+    tag["description"] = "Our own tag"  # the tag has no owner in NetBox's API: its description marks it
+    other = {"id": 9100, "name": "someone", "description": ""}
+    raw[OWNER_KIND].append(other)
+    choices = next(r for r in raw["extras.customfieldchoiceset"] if r["name"] == "zwvl-monitoring")
+    choices["owner"] = {"id": 9100, "display": "someone"}
+    state = build_state(URL, "4.7.3", raw)
+    p = make_plan(small, state)
+    assert sorted((c.kind, c.key) for c in p.conflicts) == [
+        ("extras.customfield", ("ospf_cost",)),
+        ("extras.customfieldchoiceset", ("zwvl-monitoring",)),
+        ("extras.tag", (TAG,)),
+    ]
+    notes = {c.kind: c.note for c in p.conflicts}
+    assert "not created by zwvl (owner none" in notes["extras.customfield"]
+    assert "someone" in notes["extras.customfieldchoiceset"]
+    assert "Managed by zwvl" in notes["extras.tag"]
+    assert p.ops == []
+    # the owner 'someone' is someone else's: left alone, not deleted
+    assert (OWNER_KIND, ("someone",)) in [(u.kind, u.key) for u in p.unmanaged]
+    adopted = make_plan(small, state, adopt=True)
+    assert adopted.conflicts == []
+    ops = {(op.kind, op.key): op for op in adopted.ops}
+    assert set(ops) == {
+        ("extras.customfield", ("ospf_cost",)),
+        ("extras.customfieldchoiceset", ("zwvl-monitoring",)),
+        ("extras.tag", (TAG,)),
+    }
+    cf_op = ops[("extras.customfield", ("ospf_cost",))]
+    assert cf_op.reason == "adopt" and cf_op.adopt_tags is None  # custom fields carry no tags
+    assert cf_op.fields == {"object_types": ["circuits.circuit"], "owner": Ref(OWNER_KIND, (OWNER,))}
+
+
+def test_managed_objects_carry_the_zwvl_owner_compared_in_plan_and_drift(small: DesiredState) -> None:
+    owned = [k.name for k in KINDS if k.owned]
+    assert {"extras.customfield", "dcim.device", "dcim.interface", "ipam.prefix"} <= set(owned)
+    assert "extras.tag" not in owned  # NetBox 4.7's API drops a tag's owner
+    for d in small.all():
+        if BY_NAME[d.kind].owned:
+            assert d.fields["owner"] == Ref(OWNER_KIND, (OWNER,)), (d.kind, d.key)
+        else:
+            assert "owner" not in d.fields
+    assert list(small.objects[OWNER_KIND]) == [(OWNER,)]
+    raw = raw_from(small)
+    assert _owner_id(raw)
+    dev = next(r for r in raw["dcim.device"] if r["name"] == "ave-dc1-srv01")
+    dev["owner"] = None  # cleared by hand
+    state = build_state(URL, "4.7.3", raw)
+    p = make_plan(small, state)
+    assert [(op.action, op.kind, op.key) for op in p.ops] == [("update", "dcim.device", ("ave-dc1-srv01",))]
+    assert [(c.field, c.old, c.new) for c in p.ops[0].changes] == [("owner", None, Ref(OWNER_KIND, (OWNER,)))]
+    drift = find_drift(small, state)
+    assert [(d.kind, d.key, [c.field for c in d.changes]) for d in drift] == [
+        ("dcim.device", ("ave-dc1-srv01",), ["owner"])
+    ]
+
+
+def test_a_netbox_without_owners_is_refused_with_its_version(small: DesiredState) -> None:
+    assert has_owners("4.7.3") and has_owners("4.5.0-Docker-3.4") and has_owners("5.0")
+    assert not has_owners("4.4.9") and not has_owners("3.7.1")
+    state = build_state(URL, "4.4.9", raw_from(small))
+    with pytest.raises(UnsupportedNetboxError, match=r"NetBox 4\.4\.9 .*no owners \(NetBox 4\.5\+\)"):
+        make_plan(small, state)
 
 
 def test_the_delete_guard(small: DesiredState) -> None:

@@ -17,6 +17,7 @@ import click
 
 from zwvl.inventory import InventoryError
 from zwvl.netbox.client import NetboxError
+from zwvl.netbox.kinds import LEGACY_TAG, OWNER, TAG
 from zwvl.netbox.mapping import MappingError
 from zwvl.netbox.settings import NetboxSettingsError
 from zwvl.options import inventory_option
@@ -49,8 +50,9 @@ _format_option = click.option(
 _adopt_option = click.option(
     "--adopt",
     is_flag=True,
-    help="Take over unmanaged NetBox objects that have the natural key of inventory objects "
-    "(tag them 'gitops' and update them) instead of reporting them as conflicts.",
+    help=f"Take over NetBox objects zwvl does not own that have the natural key of inventory objects "
+    f"(tag them {TAG!r}, give them the owner {OWNER!r}, update them) instead of reporting them as "
+    f"conflicts; also the upgrade from earlier zwvl versions, which tagged {LEGACY_TAG!r}.",
 )
 
 
@@ -109,8 +111,8 @@ def _emit(text: str, out: Path | None = None) -> None:
 @_adopt_option
 def plan_command(inventory_dir: Path, fmt: str, out: Path | None, adopt: bool) -> None:
     """Show what `zwvl apply` would change in NetBox: create, update or delete per object, with
-    field-by-field differences, in dependency order. Unmanaged objects (without the 'gitops' tag) are
-    listed, never changed.
+    field-by-field differences, in dependency order. Unmanaged objects (without the 'zwvl-managed'
+    tag; for tags, custom fields and choice sets: without the owner 'zwvl') are listed, never changed.
 
     Exit 0 when NetBox already matches the inventory, 2 when there are changes, 1 on errors
     (invalid inventory, NetBox unreachable or refusing the token, conflicts with unmanaged objects).

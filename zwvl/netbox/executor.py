@@ -133,10 +133,13 @@ class Executor:
                 body[name] = value
         if cfs:
             body["custom_fields"] = cfs
+        if op.action == "create":
+            body.update(dict.fromkeys(spec.create_nulls))
         if op.action == "create" and spec.taggable:
             body["tags"] = [{"slug": TAG}]
         if op.adopt_tags is not None:
-            body["tags"] = [{"slug": t} for t in op.adopt_tags]
+            # add, not replace: the tags of a sparse-tag kind (interfaces) were not all read
+            body["add_tags"] = [{"slug": TAG}]
         return body
 
     # ----------------------------------------------------------------------------------- chunking

@@ -11,14 +11,33 @@ Field names are NetBox API names, plus pseudo fields:
 - a *generic* reference (``assigned_object``, ``termination``, ``scope``, ``object``) stands for the
   API pair ``<x>_type`` / ``<x>_id``;
 - ``a_terminations`` / ``b_terminations`` of cables: lists of generic references.
+
+Ownership (see docs/architecture.md, "Ownership"): an object is zwvl's when it carries the tag
+:data:`TAG`. The schema objects cannot carry tags: custom fields and choice sets are zwvl's when their
+NetBox owner (``users.owner``, NetBox 4.5+) is :data:`OWNER`, the tag itself when its description
+starts with :data:`TAG_MARK` (NetBox 4.7's API does not expose a tag's owner). Every managed object
+that has an ``owner`` field gets that owner. These constants are the only place that names them.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-TAG = "gitops"
+TAG = "zwvl-managed"
+"""The ownership tag: zwvl updates and deletes only objects that carry it. Namespaced on purpose."""
+LEGACY_TAG = "gitops"
+"""The tag of earlier zwvl versions: a generic name other tools use too, so an object carrying only it
+is *not* managed (where it holds a desired key it is a conflict; ``--adopt`` takes it over)."""
+OWNER = "zwvl"
+"""Name of the NetBox owner (``users.owner``) of zwvl's objects, and the mark of its schema objects."""
+OWNER_KIND = "users.owner"
+TAG_MARK = "Managed by zwvl"
+"""How the ownership tag's description begins when zwvl made it (its mark, as the owner is for the
+custom fields)."""
+MIN_OWNER_VERSION = (4, 5)
+"""NetBox has owners from 4.5 on; zwvl needs them (the schema objects' mark)."""
 CF_SOURCE = "zwvl_source"
 CF_HASH = "zwvl_hash"
 LOCK_TAG = "zwvl-apply-lock"
@@ -57,6 +76,8 @@ class Kind:
     sorted_lists: frozenset[str] = frozenset()
     taggable: bool = True
     """Carries the ownership tag and the zwvl_source / zwvl_hash custom fields."""
+    owned: bool = True
+    """Has NetBox's ``owner`` field (compared like any field; zwvl writes :data:`OWNER`)."""
     parent: str | None = None
     """For kinds that cannot be tagged: the key field whose object owns this one."""
     deferred: frozenset[str] = frozenset()
@@ -64,20 +85,24 @@ class Kind:
     after: tuple[str, ...] = ()
     """Kinds that must be written before this one although it does not reference them."""
     schema: bool = False
-    """Tags, custom fields, choice sets: created and updated, never deleted."""
+    """The owner, tags, custom fields, choice sets: created and updated, never deleted; zwvl's only
+    when marked so (owner :data:`OWNER`; the tag: :data:`TAG_MARK`; the owner: its name)."""
     extra_read: tuple[str, ...] = ()
     """API fields read for bookkeeping only (e.g. vrf for prefixes)."""
     joined: frozenset[str] = frozenset()
     """Fields not read from the endpoint but joined in from another list (cable terminations)."""
     sparse_tags: bool = False
     """Read tags and custom fields only for tagged objects (most are NetBox's own, e.g. interfaces)."""
+    create_nulls: tuple[str, ...] = ()
+    """API fields NetBox requires on create although null is valid (sent as null; not compared)."""
 
     @property
     def label(self) -> str:
         return self.name.split(".", 1)[1]
 
-    def api_fields(self) -> list[str]:
-        """The ``fields=`` list to read: everything compared, the key, and bookkeeping."""
+    def api_fields(self, *, owners: bool = True) -> list[str]:
+        """The ``fields=`` list to read: everything compared, the key, and bookkeeping (``owner`` only
+        when NetBox has owners)."""
         out = ["id", "last_updated"]
         if self.taggable and not self.sparse_tags:
             out += ["tags", "custom_fields"]
@@ -89,6 +114,8 @@ class Kind:
                     out.append("custom_fields")
             elif name in self.generic:
                 out += list(self.generic[name])
+            elif name == "owner" and not owners:
+                continue
             elif name not in out:
                 out.append(name)
         out += [f for f in self.extra_read if f not in out]
@@ -99,8 +126,34 @@ class Kind:
         return {d for d in deps if d != self.name}
 
 
+# NetBox 4.7 API objects without an ``owner`` field: models without OwnerMixin, and tags (the model has
+# one, TagSerializer does not list it: an owner sent is silently dropped)
+_NO_OWNER = frozenset(
+    {
+        OWNER_KIND,
+        "extras.tag",
+        "dcim.interfacetemplate",
+        "circuits.circuittermination",
+        "tenancy.contactassignment",
+    }
+)
+
+
 def _k(name: str, endpoint: str, key: tuple[str, ...], fields: tuple[str, ...], **kw: Any) -> Kind:
-    return Kind(name, endpoint, key, fields, **kw)
+    if name in _NO_OWNER:
+        return Kind(name, endpoint, key, fields, owned=False, **kw)
+    refs = {**kw.pop("refs", {}), "owner": OWNER_KIND}
+    return Kind(name, endpoint, key, (*fields, "owner"), refs=refs, **kw)
+
+
+def owner_ref() -> Ref:
+    return Ref(OWNER_KIND, (OWNER,))
+
+
+def has_owners(version: str) -> bool:
+    """Whether a NetBox of this version (``/api/status/`` netbox-version) has owners."""
+    m = re.match(r"\s*v?(\d+)\.(\d+)", version)
+    return m is None or (int(m.group(1)), int(m.group(2))) >= MIN_OWNER_VERSION
 
 
 CF_TENANT = (
@@ -115,7 +168,16 @@ CF_TENANT = (
 )
 
 KINDS: list[Kind] = [
-    # schema: tag, choice sets, custom fields (never deleted, not tagged)
+    # schema: owner, tag, choice sets, custom fields (never deleted, not tagged; marked by the owner)
+    _k(
+        OWNER_KIND,
+        "users/owners",
+        ("name",),
+        ("description",),
+        taggable=False,
+        schema=True,
+        create_nulls=("group",),
+    ),
     _k("extras.tag", "extras/tags", ("slug",), ("name", "color", "description"), taggable=False, schema=True),
     _k(
         "extras.customfieldchoiceset",

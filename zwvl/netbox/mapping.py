@@ -21,7 +21,10 @@ What becomes what:
   one /31 per circuit, the standards' supernet / point-to-point / loopback pools; IP addresses: both
   ends of every circuit on their interfaces, loopbacks on ``lo``;
 - one VLAN group per partner and its VLANs; contacts, contact roles and their assignments to tenants;
-- the ``gitops`` tag, the custom fields above and ``zwvl_source`` / ``zwvl_hash``.
+- the owner ``zwvl`` (``kinds.OWNER``), the ``zwvl-managed`` tag (``kinds.TAG``), the custom fields
+  above and ``zwvl_source`` / ``zwvl_hash``; every object whose NetBox type has an owner field gets
+  the owner ``zwvl`` (custom fields and choice sets included: that is how zwvl recognises the ones it
+  created; the tag by its description, ``kinds.TAG_MARK``).
 """
 
 from __future__ import annotations
@@ -33,7 +36,18 @@ from typing import Any
 
 from zwvl.inventory import Inventory
 from zwvl.model import Circuit, Device, Obj, Status
-from zwvl.netbox.kinds import BY_NAME, CF_HASH, CF_SOURCE, KINDS, TAG, Ref
+from zwvl.netbox.kinds import (
+    BY_NAME,
+    CF_HASH,
+    CF_SOURCE,
+    KINDS,
+    OWNER,
+    OWNER_KIND,
+    TAG,
+    TAG_MARK,
+    Ref,
+    owner_ref,
+)
 from zwvl.netbox.state import make_key
 
 SITE_STATUS: dict[str, str] = {"active": "active", "planned": "planned", "decommissioned": "retired"}
@@ -118,6 +132,8 @@ class DesiredState:
         self, kind: str, fields: dict[str, Any], source: str | None, where: str = "", **kw: Any
     ) -> Desired:
         spec = BY_NAME[kind]
+        if spec.owned:
+            fields = {**fields, "owner": owner_ref()}
         fields = {n: canonical(kind, n, v) for n, v in fields.items()}
         key = make_key(spec, fields)
         d = Desired(kind, key, fields, source, **kw)
@@ -176,12 +192,17 @@ def _title(slug: str) -> str:
 
 def _schema(ds: DesiredState) -> None:
     ds.add(
+        OWNER_KIND,
+        {"name": OWNER, "description": f"zwvl: objects managed from the versioned inventory (tag {TAG})"},
+        None,
+    )
+    ds.add(
         "extras.tag",
         {
             "slug": TAG,
             "name": TAG,
             "color": "2e7d32",
-            "description": "Managed by zwvl from the versioned inventory: change it there, not here",
+            "description": f"{TAG_MARK} from the versioned inventory: change it there, not here",
         },
         None,
     )
@@ -252,7 +273,7 @@ def _schema(ds: DesiredState) -> None:
         "Inventory file",
         "Where zwvl manages this object (path in the repository)",
         editable="no",
-        group="GitOps",
+        group="zwvl",
         weight=1000,
     )
     cf(
@@ -263,7 +284,7 @@ def _schema(ds: DesiredState) -> None:
         "Hash of the fields zwvl last wrote (drift detection)",
         visible="hidden",
         editable="hidden",
-        group="GitOps",
+        group="zwvl",
         weight=1001,
     )
     tenant = ["tenancy.tenant"]

@@ -1,10 +1,11 @@
 """Compare desired objects with NetBox's state: create / update / delete operations, field by field.
 
-Ownership: an object carrying the ``gitops`` tag is managed (it may be updated or deleted); anything
+Ownership (``Record.managed``, see ``zwvl.netbox.state``): an object carrying the ``kinds.TAG`` tag,
+or a schema object with the ``kinds.OWNER`` owner, is managed (it may be updated or deleted); anything
 else is unmanaged and never touched. A desired object whose natural key is taken by an unmanaged
-object is a *conflict* (apply refuses unless ``adopt``, which tags it and takes it over). Interfaces
-NetBox instantiates from device-type templates belong to their device: they are created only when
-missing. Interface templates belong to their (managed) device type.
+object is a *conflict* (apply refuses unless ``adopt``, which tags it, sets the owner and takes it
+over). Interfaces NetBox instantiates from device-type templates belong to their device: they are
+created only when missing. Interface templates belong to their (managed) device type.
 
 A plan serialises to JSON (``--out``) with the fingerprint of the state it was computed from.
 """
@@ -43,7 +44,7 @@ class Op:
     changes: list[Change] = field(default_factory=list)
     weight: float = 1.0
     adopt_tags: list[str] | None = None
-    """update of an unmanaged object being adopted: the tags to write (existing + gitops)."""
+    """update of an unmanaged object being adopted: the tags it will carry (existing + kinds.TAG)."""
     reason: str = ""
 
     @property
@@ -57,6 +58,8 @@ class Conflict:
     key: tuple[str, ...]
     id: int
     source: str | None
+    note: str = ""
+    """Why the object is not zwvl's (``Record.foreign_note``)."""
 
 
 @dataclass
@@ -157,6 +160,7 @@ def diff_fields(desired: dict[str, Any], rec: Record) -> list[Change]:
 
 
 def make_plan(desired: DesiredState, state: State, *, adopt: bool = False) -> Plan:
+    state.require_owners()
     ops_forward: list[Op] = []
     deletes: list[Op] = []
     conflicts: list[Conflict] = []
@@ -177,15 +181,16 @@ def make_plan(desired: DesiredState, state: State, *, adopt: bool = False) -> Pl
             rec = managed[0] if managed else recs[0]
             adopt_tags = None
             if not rec.managed:
-                if d.implicit or not spec.taggable:
+                if d.implicit or not (spec.taggable or spec.schema):
                     continue  # NetBox's own interface of a device / a template of an unmanaged type
                 if not adopt:
-                    conflicts.append(Conflict(name, key, rec.id, d.source))
+                    conflicts.append(Conflict(name, key, rec.id, d.source, rec.foreign_note()))
                     continue
-                adopt_tags = sorted(set(rec.tags) | {TAG})
+                # taken over: tagged (taggable kinds), and given the zwvl owner (a compared field)
+                adopt_tags = sorted(set(rec.tags) | {TAG}) if spec.taggable else None
             # (an implicit interface zwvl had to create itself is tagged: compared like any other)
             changes = diff_fields(fields, rec)
-            if changes or adopt_tags is not None:
+            if changes or not rec.managed:
                 ops_forward.append(
                     Op(
                         "update",
@@ -197,7 +202,7 @@ def make_plan(desired: DesiredState, state: State, *, adopt: bool = False) -> Pl
                         changes,
                         weight=1.0,
                         adopt_tags=adopt_tags,
-                        reason="adopt" if adopt_tags is not None else "",
+                        reason="" if rec.managed else "adopt",
                     )
                 )
             for extra in managed[1:]:
@@ -306,7 +311,8 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
             for op in plan.ops
         ],
         "conflicts": [
-            {"kind": c.kind, "key": list(c.key), "id": c.id, "source": c.source} for c in plan.conflicts
+            {"kind": c.kind, "key": list(c.key), "id": c.id, "source": c.source, "note": c.note}
+            for c in plan.conflicts
         ],
         "unmanaged": [{"kind": u.kind, "key": list(u.key), "id": u.id} for u in plan.unmanaged],
     }
@@ -341,7 +347,8 @@ def plan_from_json(doc: dict[str, Any]) -> Plan:
         fingerprint=doc["fingerprint"],
         ops=ops,
         conflicts=[
-            Conflict(c["kind"], tuple(c["key"]), c["id"], c.get("source")) for c in doc.get("conflicts", [])
+            Conflict(c["kind"], tuple(c["key"]), c["id"], c.get("source"), c.get("note", ""))
+            for c in doc.get("conflicts", [])
         ],
         unmanaged=[Unmanaged(u["kind"], tuple(u["key"]), u["id"]) for u in doc.get("unmanaged", [])],
         managed_count=int(doc.get("summary", {}).get("managed", 0)),

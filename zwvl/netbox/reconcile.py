@@ -17,7 +17,7 @@ from typing import Any
 from zwvl.inventory import Inventory, load_inventory
 from zwvl.netbox.client import NetboxClient, NetboxError
 from zwvl.netbox.executor import ApplyReport, Executor
-from zwvl.netbox.kinds import BY_NAME, CF_HASH, CF_SOURCE
+from zwvl.netbox.kinds import BY_NAME, CF_HASH, CF_SOURCE, LEGACY_TAG, OWNER, TAG
 from zwvl.netbox.lock import DEFAULT_LEASE, ApplyLock, Holder
 from zwvl.netbox.mapping import DesiredState, desired_state
 from zwvl.netbox.plan import Change, Plan, diff_fields, make_plan, state_hash, with_bookkeeping
@@ -172,8 +172,10 @@ def check_conflicts(p: Plan) -> None:
         shown = ", ".join(f"{c.kind} {' '.join(c.key)}" for c in p.conflicts[:5])
         more = f" and {len(p.conflicts) - 5} more" if len(p.conflicts) > 5 else ""
         raise ConflictError(
-            f"{len(p.conflicts)} unmanaged object(s) in NetBox have the natural key of managed ones "
-            f"({shown}{more}); tag them {'gitops'!r} by hand, remove them, or pass --adopt"
+            f"{len(p.conflicts)} object(s) in NetBox that zwvl does not own (no tag {TAG!r}, or for the "
+            f"tag, custom fields and choice sets no owner {OWNER!r}) have the natural key of managed ones "
+            f"({shown}{more}); remove or rename them, or pass --adopt to take them over (the upgrade from "
+            f"a zwvl that tagged {LEGACY_TAG!r}: review `zwvl plan --adopt`, then `zwvl apply --adopt`)"
         )
 
 
@@ -296,6 +298,7 @@ def find_drift(desired: DesiredState, state: State) -> list[DriftItem]:
 
 def drift(client: NetboxClient, desired: DesiredState) -> tuple[list[DriftItem], State]:
     state = read_state(client)
+    state.require_owners()
     return find_drift(desired, state), state
 
 

@@ -68,7 +68,8 @@ def plan_text(plan: Plan) -> str:
     if plan.conflicts:
         lines.append("Conflicts (unmanaged objects where managed ones belong; apply refuses, see --adopt):")
         for c in plan.conflicts:
-            lines.append(f"  ! {c.kind} {' '.join(c.key)} (id {c.id})  [{c.source}]")
+            note = f": {c.note}" if c.note else ""
+            lines.append(f"  ! {c.kind} {' '.join(c.key)} (id {c.id}{note})  [{c.source}]")
     if plan.unmanaged:
         kinds = Counter(u.kind for u in plan.unmanaged)
         lines.append(
@@ -125,7 +126,8 @@ def plan_markdown(plan: Plan) -> str:
             "",
         ]
         for conflict in plan.conflicts[:MD_LIST_LIMIT]:
-            out.append(f"- `{conflict.kind}` {_md(' '.join(conflict.key))} (id {conflict.id})")
+            note = f": {_md(conflict.note)}" if conflict.note else ""
+            out.append(f"- `{conflict.kind}` {_md(' '.join(conflict.key))} (id {conflict.id}{note})")
         out.append("")
     if plan.unmanaged:
         out.append(f"{len(plan.unmanaged)} unmanaged object(s) in NetBox are left alone.")

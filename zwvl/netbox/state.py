@@ -3,6 +3,11 @@
 Records are normalised into key space (see ``zwvl.netbox.kinds``), indexed by natural key and by id,
 and summarised by a fingerprint (ids, natural keys and ``last_updated`` of every object read) that a
 saved plan carries so that `apply` can refuse it when NetBox changed in between.
+
+Which records are zwvl's (``Record.managed``): taggable kinds when they carry ``kinds.TAG`` (the tag of
+earlier versions, ``kinds.LEGACY_TAG``, alone does not count); custom fields and choice sets when
+their NetBox owner is ``kinds.OWNER``, the owner itself when it has that name, the ownership tag when
+its description starts with ``kinds.TAG_MARK``; interface templates through their device type.
 """
 
 from __future__ import annotations
@@ -15,8 +20,25 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from zwvl.netbox.client import NetboxClient, NetboxRequestError
-from zwvl.netbox.kinds import BY_NAME, CF_HASH, CF_SOURCE, LOCK_TAG, ORDER, TAG, UNKNOWN, Kind, Ref
+from zwvl.netbox.client import NetboxClient, NetboxError, NetboxRequestError
+from zwvl.netbox.kinds import (
+    BY_NAME,
+    CF_HASH,
+    CF_SOURCE,
+    LEGACY_TAG,
+    LOCK_TAG,
+    MIN_OWNER_VERSION,
+    ORDER,
+    OWNER,
+    OWNER_KIND,
+    TAG,
+    TAG_MARK,
+    UNKNOWN,
+    Kind,
+    Ref,
+    has_owners,
+    owner_ref,
+)
 
 
 @dataclass
@@ -31,6 +53,21 @@ class Record:
     tags: list[str]
     last_updated: str
 
+    def foreign_note(self) -> str:
+        """Why an unmanaged record is not zwvl's (shown with a conflict)."""
+        if self.kind == "extras.tag":
+            return f"not created by zwvl (its description does not begin {TAG_MARK!r})"
+        if BY_NAME[self.kind].schema:
+            owner = self.fields.get("owner")
+            return f"not created by zwvl (owner {owner or 'none'}, not {OWNER})"
+        if LEGACY_TAG in self.tags:
+            return f"tagged {LEGACY_TAG!r} (earlier zwvl or another tool), not {TAG!r}"
+        return f"not tagged {TAG!r}"
+
+
+class UnsupportedNetboxError(NetboxError):
+    """The NetBox is too old for zwvl's ownership model (no owners)."""
+
 
 @dataclass
 class State:
@@ -43,6 +80,17 @@ class State:
     requests: int = 0
     change_mark: int | None = None
     """The newest change-log entry when the read began (None: the change log cannot be read)."""
+    owners: bool = True
+    """NetBox has owners (4.5+); without them the owner fields were not read and planning refuses."""
+
+    def require_owners(self) -> None:
+        if not self.owners:
+            need = ".".join(map(str, MIN_OWNER_VERSION))
+            raise UnsupportedNetboxError(
+                f"NetBox {self.version} at {self.url} has no owners (NetBox {need}+): zwvl marks the tag, "
+                "custom fields and choice sets it created with its owner and cannot tell them from "
+                "hand-made ones; upgrade NetBox"
+            )
 
     def find(self, kind: str, key: tuple[str, ...]) -> Record | None:
         """The record for a natural key (a managed one first when there are duplicates)."""
@@ -139,14 +187,15 @@ def read_state(client: NetboxClient, kinds: Iterable[str] = ORDER, workers: int 
     """Fetch every kind (concurrently, one list each) and normalise."""
     status = client.status()
     version = str(status.get("netbox-version", "?"))
+    owners = has_owners(version)
     before = client.stats.requests
     mark = change_mark(client)
-    names = list(kinds)
+    names = [n for n in kinds if owners or n != OWNER_KIND]
 
     jobs: list[tuple[str, str, dict[str, Any], list[str]]] = []
     for name in names:
         kind = BY_NAME[name]
-        jobs.append((name, kind.endpoint, {}, kind.api_fields()))
+        jobs.append((name, kind.endpoint, {}, kind.api_fields(owners=owners)))
         if kind.sparse_tags:
             jobs.append((name + "#tagged", kind.endpoint, {"tag": TAG}, ["id", "tags", "custom_fields"]))
         if kind.joined:
@@ -223,7 +272,7 @@ def changes_since(client: NetboxClient, mark: int) -> list[dict[str, Any]] | Non
 
 
 def build_state(url: str, version: str, raw: dict[str, list[dict[str, Any]]]) -> State:
-    state = State(url=url, version=version)
+    state = State(url=url, version=version, owners=has_owners(version))
     norm = _Normaliser()
     partial: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
     # pass 1: natural keys, in dependency order (keys only use non-deferred references)
@@ -258,6 +307,12 @@ def build_state(url: str, version: str, raw: dict[str, list[dict[str, Any]]]) ->
             cfs = rec.get("custom_fields") or {}
             if kind.taggable:
                 managed = TAG in tags
+            elif name == OWNER_KIND:
+                managed = rec.get("name") == OWNER
+            elif name == "extras.tag":
+                managed = str(rec.get("description") or "").startswith(TAG_MARK)
+            elif kind.schema:
+                managed = fields.get("owner") == owner_ref()
             elif kind.parent is not None:
                 parent = fields.get(kind.parent)
                 managed = False

@@ -1,4 +1,4 @@
-"""Ansible inventory plugin: the backbone routers from NetBox in five requests.
+"""Ansible inventory plugin: the backbone routers zwvl manages in NetBox, in five requests.
 
 The fast route next to netbox.netbox.nb_inventory (scripts/bench-inventory compares them): the same
 hosts, groups (site_, tenant_, role_, platform_) and the host variables the roles read, without the
@@ -40,6 +40,11 @@ options:
   platform:
     description: Platform slug of the hosts.
     default: frr
+  tag:
+    description:
+      - Only devices carrying this tag, zwvl's ownership tag (zwvl.netbox.kinds.TAG) by default, so that
+        routers another tool put in NetBox are never configured. An empty value lists every device.
+    default: zwvl-managed
   group_by:
     description: Groups to make, like nb_inventory with plurals off (site, tenant, role, platform, status).
     type: list
@@ -78,7 +83,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         url = str(self.get_option("api_endpoint")).rstrip("/")
         try:
             client = NetboxClient(url, str(self.get_option("token")), timeout=120.0, retries=3)
-            rec = fetch_records(client, role=self.get_option("role"), platform=self.get_option("platform"))
+            tag = self.get_option("tag")
+            rec = fetch_records(
+                client,
+                role=self.get_option("role"),
+                platform=self.get_option("platform"),
+                device_filters={"tag": tag} if tag else None,
+            )
         except NetboxError as exc:
             raise AnsibleError(str(exc)) from exc
         self._populate(rec)
