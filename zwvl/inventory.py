@@ -187,27 +187,62 @@ def _reject(rejected: dict[str, set[Any]], section: str, item: Any) -> None:
             keys.add(value[0] if len(value) == 1 else value)
 
 
-def _iter_files(root: Path) -> list[tuple[str, Path]]:
-    """(posix path relative to root, path) of every YAML file, sorted."""
-    out = []
-    for dirpath, _dirs, names in os.walk(root):
-        for name in names:
-            if name.endswith((".yaml", ".yml")):
-                full = os.path.join(dirpath, name)
-                out.append((os.path.relpath(full, root).replace(os.sep, "/"), Path(full)))
+def _iter_files(root: Path, shown: str) -> tuple[list[tuple[str, Path]], list[Problem]]:
+    """(posix path relative to root, path) of every YAML file, sorted, and the problems of the walk.
+
+    A symbolic link is followed only to a target inside the folder (a linked file is read, a linked
+    folder is not walked: its target is, under its own path); one that leaves the folder is a
+    problem (`shown` is the root as problems name it). Folders that cannot be read are problems too.
+    """
+    real_root = os.path.realpath(root)
+    inside = real_root.rstrip(os.sep) + os.sep
+    out: list[tuple[str, Path]] = []
+    problems: list[Problem] = []
+    todo = [(str(root), "")]
+    while todo:
+        folder, rel = todo.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as exc:
+            where = (shown + rel).rstrip("/") or str(root)
+            problems.append(Problem(where, 0, 0, f"cannot read the folder: {exc.strerror}"))
+            continue
+        for entry in entries:
+            name = entry.name
+            is_yaml = name.endswith((".yaml", ".yml"))
+            if entry.is_symlink():
+                if not is_yaml and not entry.is_dir():
+                    continue  # a link to something that is neither YAML nor a folder
+                target = os.path.realpath(entry.path)
+                if target != real_root and not target.startswith(inside):
+                    what = "file" if is_yaml else "folder"
+                    problems.append(
+                        Problem(
+                            shown + rel + name,
+                            1 if is_yaml else 0,
+                            1 if is_yaml else 0,
+                            f"symbolic link to the {what} {target}, outside the inventory folder: refused",
+                        )
+                    )
+                elif is_yaml:
+                    out.append((rel + name, Path(entry.path)))
+            elif entry.is_dir(follow_symlinks=False):
+                todo.append((entry.path, f"{rel}{name}/"))
+            elif is_yaml:
+                out.append((rel + name, Path(entry.path)))
     out.sort()
-    return out
+    return out, problems
 
 
 def parse_inventory(root: Path) -> tuple[Inventory, list[Problem]]:
     """Parse and schema-check every file; returns what could be built plus the problems."""
     inv = Inventory(root=root)
-    problems: list[Problem] = []
     if not root.is_dir():
         return inv, [Problem(str(root), 0, 0, "inventory folder not found")]
     collected: dict[str, list[Obj]] = defaultdict(list)
     prefix = f"{root.name}/" if root.name else ""
-    for rel, path in _iter_files(root):
+    files, problems = _iter_files(root, prefix)
+    for rel, path in files:
         display = prefix + rel
         inv.files.append(rel)
         try:

@@ -3,10 +3,17 @@
 The composer (C) gives nodes with marks; we construct plain dicts and lists ourselves so that
 every mapping and sequence remembers where it and each of its entries came from, duplicate keys
 are errors instead of silently overwritten, and the cost stays close to a plain `yaml.load`.
+
+Hostile files are refused as problems, within bounded time and memory: a file larger than
+MAX_FILE_BYTES is not read, a document that builds more than MAX_NODES nodes (aliases count once
+per use, so a "billion laughs" file stops there) or nests deeper than MAX_DEPTH levels is refused
+at the node that crosses the limit, and a RecursionError is a problem of the file, never a traceback.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +26,18 @@ except ImportError:  # pragma: no cover - libyaml is part of the PyYAML wheels
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 Mark = tuple[int, int]  # 1-based line and column
+
+MAX_FILE_BYTES = 1024 * 1024
+"""Largest file read: 120 times the largest file of the region (8.5 kB; at 100x the files stay that
+size, the region grows by files). It bounds what the C composer builds before we see a node: at
+worst (a flow list of one-letter items) about 150 MB and a few seconds."""
+MAX_NODES = 250_000
+"""Most nodes one document may build, counting an anchor's nodes again at every alias to it. The
+inventory's style takes about 12 bytes a node, so a file of MAX_FILE_BYTES holds ~90,000; past the
+limit the builder stops, so a "billion laughs" file costs about 60 MB and a second."""
+MAX_DEPTH = 100
+"""Deepest nesting of mappings and sequences (the inventory uses five levels); far below Python's
+recursion limit, so a deep document is refused before the stack runs out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +90,19 @@ def _mark(node: yaml.Node) -> Mark:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+def _brief(value: str) -> str:
+    """A scalar as messages quote it: short, whatever the file holds."""
+    return repr(value) if len(value) <= 80 else f"{value[:60]!r}... ({len(value):,} characters)"
+
+
 class _Builder:
     def __init__(self, loader: Any, path: str) -> None:
         self.loader = loader
         self.path = path
+        # counted per mapping or sequence (its children), not per scalar: a bound at a small cost
+        self.nodes_left = MAX_NODES
+        self.depth = 0
+        self.node: yaml.Node | None = None  # the innermost mapping or sequence entered
 
     def fail(self, node: yaml.Node, message: str) -> YamlError:
         line, col = _mark(node)
@@ -96,22 +124,25 @@ class _Builder:
                 word = node.value.lower()
                 if word in ("true", "yes", "on", "false", "no", "off"):
                     return word in ("true", "yes", "on")
-                raise self.fail(node, f"cannot read value {node.value!r}: not a boolean")
+                raise self.fail(node, f"cannot read value {_brief(node.value)}: not a boolean")
             try:
                 return self.loader.construct_object(node, deep=True)
             except yaml.MarkedYAMLError as exc:
-                raise self.fail(node, f"cannot read value {node.value!r}: {exc.problem}") from None
+                raise self.fail(node, f"cannot read value {_brief(node.value)}: {exc.problem}") from None
             except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
                 # an explicit tag whose value does not fit it (!!int abc, !!timestamp 2020-13-45)
                 shown = tag.replace("tag:yaml.org,2002:", "!!")
-                raise self.fail(node, f"cannot read value {node.value!r} as {shown}: {exc}") from None
+                raise self.fail(node, f"cannot read value {_brief(node.value)} as {shown}: {exc}") from None
         if isinstance(node, yaml.SequenceNode):
+            self.enter(node, len(node.value))
             seq = YList(_mark(node))
             for item in node.value:
                 seq.append(self.build(item))
                 seq.marks.append(_mark(item))
+            self.depth -= 1
             return seq
         if isinstance(node, yaml.MappingNode):
+            self.enter(node, 2 * len(node.value))  # a key and a value per entry
             mapping = YMap(_mark(node))
             for key_node, value_node in node.value:
                 if key_node.tag == _MERGE:
@@ -124,8 +155,23 @@ class _Builder:
                     raise self.fail(key_node, f"duplicate key {key!r} (first defined at line {first[0]})")
                 mapping[key] = self.build(value_node)
                 mapping.marks[key] = _mark(key_node)
+            self.depth -= 1
             return mapping
         raise self.fail(node, f"unsupported YAML node {node!r}")  # pragma: no cover
+
+    def enter(self, node: yaml.Node, children: int) -> None:
+        """Count a mapping's or sequence's child nodes and its depth before building them."""
+        self.node = node
+        self.depth += 1
+        self.nodes_left -= children
+        if self.nodes_left < 0:
+            raise self.fail(
+                node,
+                f"the document builds more than {MAX_NODES:,} nodes here (an alias counts its "
+                "anchor's nodes each time it is used): refused",
+            )
+        if self.depth > MAX_DEPTH:
+            raise self.fail(node, f"nested more than {MAX_DEPTH} levels deep: refused")
 
 
 def load_text(text: str, path: str) -> Any:
@@ -143,16 +189,53 @@ def load_text(text: str, path: str) -> Any:
             raise YamlError(Problem(path, line, col, f"YAML syntax error: {what}")) from None
         except yaml.YAMLError as exc:
             raise YamlError(Problem(path, 1, 1, f"YAML error: {exc}")) from None
+        except RecursionError:
+            raise YamlError(Problem(path, 1, 1, "YAML nested too deeply to parse")) from None
         if node is None:
             raise YamlError(Problem(path, 1, 1, "file is empty, expected a YAML mapping"))
-        return _Builder(loader, path).build(node)
+        builder = _Builder(loader, path)
+        try:
+            return builder.build(node)
+        except RecursionError:
+            # MAX_DEPTH keeps the builder far from Python's limit; this is for a caller that is
+            # itself deep in the stack. The problem points at the innermost mapping or sequence.
+            raise builder.fail(builder.node or node, "nested too deeply to build: refused") from None
     finally:
         loader.dispose()
 
 
+def _read(path: Path, name: str) -> bytes:
+    """The bytes of a regular file of at most MAX_FILE_BYTES; anything else is a problem."""
+    try:
+        # O_NONBLOCK: a FIFO named *.yaml must not hang the loader (it is refused below)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise YamlError(Problem(name, 1, 1, f"cannot read the file: {exc.strerror}")) from None
+    with open(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise YamlError(Problem(name, 1, 1, "not a regular file, expected YAML"))
+        if st.st_size > MAX_FILE_BYTES:
+            raise YamlError(Problem(name, 1, 1, _too_big(st.st_size)))
+        try:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise YamlError(Problem(name, 1, 1, f"cannot read the file: {exc.strerror}")) from None
+    if len(raw) > MAX_FILE_BYTES:  # grew while being read
+        raise YamlError(Problem(name, 1, 1, _too_big(len(raw))))
+    return raw
+
+
+def _too_big(size: int) -> str:
+    return (
+        f"file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,} bytes "
+        f"({MAX_FILE_BYTES // 2**20} MiB) for one inventory file: split it"
+    )
+
+
 def load_file(path: Path, display: str | None = None) -> Any:
     name = display or str(path)
-    raw = path.read_bytes()
+    raw = _read(path, name)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

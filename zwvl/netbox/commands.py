@@ -337,7 +337,12 @@ def drift_command(inventory_dir: Path, fmt: str, output: Path | None) -> None:
     required=True,
     help="Folder to write the inventory into (must be empty or absent unless --force).",
 )
-@click.option("--force", is_flag=True, help="Replace the contents of a non-empty --out folder.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace a non-empty --out folder of inventory YAML (folders and .yaml files only; never a "
+    "link, a file or ./inventory), in one step once NetBox has been read and the import validates.",
+)
 def import_command(netbox_url: str | None, out: Path, force: bool) -> None:
     """Write inventory YAML (the layout `zwvl validate` reads) from an existing NetBox.
 
@@ -345,7 +350,8 @@ def import_command(netbox_url: str | None, out: Path, force: bool) -> None:
     their interface templates, circuits (ends from terminations, cables and addresses), VLANs,
     prefixes and contacts; files follow each object's zwvl_source when it has one. Standards and the
     helpdesk, which NetBox does not hold, are written as stubs to review. The result is validated
-    before the command succeeds; planning it against the same NetBox shows no changes.
+    before the command succeeds; planning it against the same NetBox shows no changes. NetBox is read
+    completely before --out is touched: on any error the folder is left exactly as it was.
 
     Exit 0 on success, 1 on errors.
     """
