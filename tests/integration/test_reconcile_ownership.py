@@ -160,7 +160,7 @@ def test_managed_objects_carry_the_zwvl_owner_and_a_hand_change_is_drift(
         ("extras/custom-fields", "extras.customfield", "name"),
         ("extras/custom-field-choice-sets", "extras.customfieldchoiceset", "name"),
     ):
-        owners = {o[key]: _owner(o) for o in client.list(endpoint, fields=[key, "owner"])}
+        owners = {o[key]: _owner(o) for o in client.list(endpoint, fields=["id", key, "owner"])}
         assert all(owners[k[0]] == OWNER for k in desired.objects[kind]), (endpoint, owners)
 
     dev = _one(client, "dcim/devices", name="ave-th-rtr01")

@@ -216,7 +216,12 @@ class ApplyLock:
             sent = time.monotonic()
             try:
                 created = self.client.request(
-                    "POST", ENDPOINT + "/", json=body, objects=1, guarded=False, timeout=self._timeout()
+                    "POST",
+                    ENDPOINT + "/",
+                    json=self._message(body),
+                    objects=1,
+                    guarded=False,
+                    timeout=self._timeout(),
                 )
                 self._took(int(created["id"]), sent)
                 break
@@ -261,9 +266,19 @@ class ApplyLock:
             self._thread = threading.Thread(target=self._renew_loop, name="zwvl-lock-renewal", daemon=True)
             self._thread.start()
 
+    def _message(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The body with the apply's change-log message (the lock's writes are named like the rest)."""
+        return self.client._with_message([body])[0]
+
     def _delete(self, obj_id: int) -> None:
         try:
-            self.client.request("DELETE", f"{ENDPOINT}/{obj_id}/", guarded=False, timeout=self._timeout())
+            self.client.request(
+                "DELETE",
+                f"{ENDPOINT}/{obj_id}/",
+                json=self._message({}) or None,
+                guarded=False,
+                timeout=self._timeout(),
+            )
         except NetboxRequestError as exc:
             if exc.status != 404:  # gone already: someone else broke it, or its holder released it
                 raise
@@ -292,7 +307,7 @@ class ApplyLock:
             self.client.request(
                 "PATCH",
                 f"{ENDPOINT}/{self.id}/",
-                json={"description": self._description()},
+                json=self._message({"description": self._description()}),
                 objects=1,
                 guarded=False,
                 timeout=self._timeout(),
