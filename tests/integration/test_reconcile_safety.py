@@ -127,25 +127,39 @@ def test_unmanaged_objects_conflicts_and_the_delete_guard(small_nb: local.Instan
     proc = _run(small_nb, "apply", "--inventory", inventory, "--adopt")
     assert proc.returncode == 0, proc.stderr
 
-    # removing a partner deletes well over 20% of the managed objects: refused without the flag
+    # removing a partner deletes well over 20% of the managed objects: refused without the flag;
+    # and its router carries a hand-made interface that the device's delete would take with it
+    ave = client.list("dcim/devices", params={"name": "ave-th-rtr01"}, fields=["id"])[0]
+    cascaded = client.create_one("dcim/interfaces", {"device": ave["id"], "name": "hand1", "type": "virtual"})
     shutil.rmtree(inventory / "partners/avelgem")
     _edit(inventory / "backbone/core.yaml", lambda d: d.update(circuits=[]))
     proc = _run(small_nb, "plan", "--inventory", inventory, "--format", "json")
-    assert proc.returncode == 2
-    summary = json.loads(proc.stdout)["summary"]
-    assert summary["delete"] > 0.2 * summary["managed"]
+    assert proc.returncode == 1 and "would take 1 unmanaged object(s) with them" in proc.stderr
+    doc = json.loads(proc.stdout)
+    assert [(c["kind"], c["key"], c["via"]) for c in doc["cascades"]] == [
+        ("dcim.interface", ["ave-th-rtr01", "hand1"], "dcim.device:ave-th-rtr01")
+    ]
+    summary = doc["summary"]
+    assert summary["delete"] > 0.2 * summary["managed"] and summary["cascaded"] == 1
     before = change_count(small_nb)
-    proc = _run(small_nb, "apply", "--inventory", inventory)
+    for flags in ((), ("--allow-mass-delete",)):
+        proc = _run(small_nb, "apply", "--inventory", inventory, *flags)
+        assert proc.returncode == 1
+        assert "hand1" in proc.stderr and "--adopt" in proc.stderr
+        assert change_count(small_nb) == before  # nothing written, not even the lock
+    proc = _run(small_nb, "apply", "--inventory", inventory, "--adopt")
     assert proc.returncode == 1
-    assert "refusing to delete" in proc.stderr and "--allow-mass-delete" in proc.stderr
-    assert change_count(small_nb) == before  # nothing written, not even the lock
-    proc = _run(small_nb, "apply", "--inventory", inventory, "--allow-mass-delete")
+    assert "refusing to delete" in proc.stderr and "1 of them by cascade" in proc.stderr
+    assert "--allow-mass-delete" in proc.stderr
+    assert change_count(small_nb) == before
+    proc = _run(small_nb, "apply", "--inventory", inventory, "--allow-mass-delete", "--adopt")
     assert proc.returncode == 0, proc.stderr
     assert _run(small_nb, "plan", "--inventory", inventory).returncode == 0
     state = state_of(small_nb)
     assert state.find("dcim.device", ("ave-th-rtr01",)) is None
     assert state.find("dcim.site", ("avelgem-town-hall",)) is None
-    # the unmanaged objects are still there, untouched
+    assert cascaded["id"] not in state.by_id["dcim.interface"]
+    # the unmanaged objects elsewhere are still there, untouched
     assert site["id"] in state.by_id["dcim.site"] and not state.by_id["dcim.site"][site["id"]].managed
     assert iface["id"] in state.by_id["dcim.interface"]
     assert state.by_id["dcim.site"][site["id"]].last_updated == site["last_updated"]
@@ -158,10 +172,33 @@ def test_saved_plans_and_the_lock(small_nb: local.Instance, inventory: Path, tmp
     assert proc.returncode == 2 and saved.is_file()
     assert "| `dcim.site` | 0 | 1 | 0 |" in proc.stdout
 
+    # the saved plan is a review artefact: edited, or from another inventory, it is refused
+    doc = json.loads(saved.read_text())
+    victim = client_for(small_nb).list("dcim/sites", params={"slug": "spiere-helkijn-library"})[0]
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(
+        json.dumps(
+            {
+                **doc,
+                "ops": [
+                    *doc["ops"],
+                    {"action": "delete", "kind": "dcim.site", "key": [victim["slug"]], "id": victim["id"]},
+                ],
+            }
+        )
+    )
+    before = change_count(small_nb)
+    proc = _run(small_nb, "apply", tampered, "--inventory", inventory)
+    assert proc.returncode == 1
+    assert "only in the saved plan: delete dcim.site spiere-helkijn-library" in proc.stderr
+    proc = _run(small_nb, "apply", saved, "--inventory", SMALL)  # the plan was not made from this one
+    assert proc.returncode == 1 and "only in the saved plan: update dcim.site" in proc.stderr
+    assert change_count(small_nb) == before
+
     # NetBox changes after the plan was reviewed: the saved plan is refused, nothing is written
     _patch(small_nb, "dcim/sites", {"slug": "spiere-helkijn-library"}, {"comments": "seen by a human"})
     before = change_count(small_nb)
-    proc = _run(small_nb, "apply", saved)
+    proc = _run(small_nb, "apply", saved, "--inventory", inventory)
     assert proc.returncode == 1
     assert "NetBox changed since the plan was made" in proc.stderr
     assert change_count(small_nb) == before
@@ -171,13 +208,13 @@ def test_saved_plans_and_the_lock(small_nb: local.Instance, inventory: Path, tmp
     assert proc.returncode == 2
     other = ApplyLock(client_for(small_nb), commit="0123456789abcdef")
     other.acquire(renew=False)
-    proc = _run(small_nb, "apply", saved)
+    proc = _run(small_nb, "apply", saved, "--inventory", inventory)
     assert proc.returncode == 1
     assert "another apply is running" in proc.stderr and "--break-lock" in proc.stderr
-    proc = _run(small_nb, "apply", saved, "--break-lock")
+    proc = _run(small_nb, "apply", saved, "--inventory", inventory, "--break-lock")
     assert proc.returncode == 1 and "lease is live" in proc.stderr and "--force" in proc.stderr
     assert _run(small_nb, "apply", saved, "--force").returncode == 1  # --force alone: a usage error
-    proc = _run(small_nb, "apply", saved, "--break-lock", "--force")
+    proc = _run(small_nb, "apply", saved, "--inventory", inventory, "--break-lock", "--force")
     assert proc.returncode == 0, proc.stderr
     assert "Broke the apply lock held by" in proc.stderr
     assert "0 created, 1 updated, 0 deleted" in proc.stdout

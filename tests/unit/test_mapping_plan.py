@@ -20,7 +20,15 @@ from zwvl.netbox.importer import import_state
 from zwvl.netbox.kinds import BY_NAME, KINDS, LEGACY_TAG, ORDER, OWNER, OWNER_KIND, TAG, Ref, has_owners
 from zwvl.netbox.mapping import DesiredState, desired_state
 from zwvl.netbox.plan import make_plan, plan_from_json, plan_to_json, with_bookkeeping
-from zwvl.netbox.reconcile import DeleteGuardError, check_guard, find_drift
+from zwvl.netbox.reconcile import (
+    ConflictError,
+    DeleteGuardError,
+    PlanMismatchError,
+    check_cascades,
+    check_guard,
+    check_same,
+    find_drift,
+)
 from zwvl.netbox.render import render_drift, render_plan
 from zwvl.netbox.state import UnsupportedNetboxError, build_state
 
@@ -337,3 +345,107 @@ def test_import_of_an_applied_netbox_gives_the_same_desired_state(
             assert again.objects[kind][key].fields == d.fields, (kind, key)
             assert again.objects[kind][key].source == d.source, (kind, key)
     assert make_plan(again, state).ops == []
+
+
+def _without(desired: DesiredState, kind: str, key: tuple[str, ...]) -> DesiredState:
+    """``desired`` less one object and everything that refers to it, directly or not."""
+    out = copy.deepcopy(desired)
+    gone = {Ref(kind, key)}
+
+    def refers(value: Any) -> bool:
+        if isinstance(value, Ref):
+            return value in gone
+        if isinstance(value, list | tuple):
+            return any(refers(v) for v in value)
+        return False
+
+    del out.objects[kind][key]
+    changed = True
+    while changed:
+        changed = False
+        for name in ORDER:
+            for k, d in list(out.objects.get(name, {}).items()):
+                if any(refers(v) for f, v in d.fields.items() if f not in BY_NAME[name].deferred):
+                    del out.objects[name][k]
+                    gone.add(Ref(name, k))
+                    changed = True
+    return out
+
+
+def test_deletes_that_cascade_to_unmanaged_objects_are_shown_counted_and_refused(small: DesiredState) -> None:
+    raw = raw_from(small)
+    device = next(r for r in raw["dcim.device"] if r["name"] == "spi-th-rtr01")
+    own = next(r for r in raw["dcim.interface"] if r["device"]["id"] == device["id"] and not r["tags"])
+    # a hand-made interface on the device, and a hand-made address on one of NetBox's own interfaces
+    raw["dcim.interface"].append(
+        {"id": 9101, "device": {"id": device["id"]}, "name": "hand0", "type": "virtual", "tags": []}
+    )
+    raw["ipam.ipaddress"].append(
+        {
+            "id": 9102,
+            "address": "198.18.0.1/32",
+            "status": {"value": "active", "label": "Active"},
+            "assigned_object_type": "dcim.interface",
+            "assigned_object_id": own["id"],
+            "tags": [],
+            "custom_fields": {},
+        }
+    )
+    state = build_state(URL, "4.7.3", raw)
+    assert [u.id for u in make_plan(small, state).unmanaged] == [9101, 9102]  # kept: left alone
+
+    fewer = _without(small, "dcim.device", ("spi-th-rtr01",))
+    p = make_plan(fewer, state)
+    via = "dcim.device:spi-th-rtr01"
+    assert [(c.kind, c.id, c.via) for c in p.cascades] == [
+        ("dcim.interface", 9101, via),
+        ("ipam.ipaddress", 9102, f"dcim.interface:spi-th-rtr01 {own['name']}"),
+    ]
+    assert p.unmanaged == []  # NetBox's own interfaces go with their device, unlisted
+    assert p.delete_count() == p.counts()["delete"] + 2
+    with pytest.raises(ConflictError, match=r"2 unmanaged object\(s\).*hand0.*--adopt"):
+        check_cascades(p)
+    text = render_plan(p, "text")
+    assert "Unmanaged objects the deletes take with them (apply refuses, see --adopt)" in text
+    assert "#### Cascaded deletes" in render_plan(p, "markdown")
+    adopted = make_plan(fewer, state, adopt=True)
+    check_cascades(adopted)
+    back = plan_from_json(plan_to_json(adopted))
+    assert back.cascades == adopted.cascades and back.adopt
+    # the guard counts what cascades: with 2 more the share tips over a threshold set just above
+    share = p.counts()["delete"] / p.managed_count
+    check_guard(p, share + 2.5 / p.managed_count, False)
+    with pytest.raises(DeleteGuardError, match="2 of them by cascade"):
+        check_guard(p, share + 1 / p.managed_count, False)
+
+
+def test_a_saved_plan_applies_only_when_it_equals_the_plan_made_now(small: DesiredState) -> None:
+    state = build_state(URL, "4.7.3", raw_from(small))
+    fewer = _without(small, "circuits.circuit", next(iter(small.objects["circuits.circuit"])))
+    reviewed = make_plan(fewer, state)
+    assert reviewed.ops
+    check_same(plan_from_json(plan_to_json(reviewed)), make_plan(fewer, state))
+
+    # an edited file: one more delete, one changed field, one op dropped
+    doc = plan_to_json(reviewed)
+    victim = next(r for r in raw_from(small)["dcim.site"])
+    doc["ops"].append(
+        {"action": "delete", "kind": "dcim.site", "key": [victim["slug"]], "id": victim["id"], "fields": {}}
+    )
+    with pytest.raises(PlanMismatchError, match=f"only in the saved plan: delete dcim.site {victim['slug']}"):
+        check_same(plan_from_json(doc), make_plan(fewer, state))
+    doc = plan_to_json(reviewed)
+    doc["ops"][0]["id"] = 1
+    with pytest.raises(PlanMismatchError, match="only in the plan made now"):
+        check_same(plan_from_json(doc), make_plan(fewer, state))
+    doc = plan_to_json(reviewed)
+    doc["ops"] = doc["ops"][1:]
+    with pytest.raises(PlanMismatchError):
+        check_same(plan_from_json(doc), make_plan(fewer, state))
+    doc = plan_to_json(reviewed)
+    doc["ops"].append(doc["ops"][0])
+    with pytest.raises(PlanMismatchError, match="repeated operations"):
+        check_same(plan_from_json(doc), make_plan(fewer, state))
+    # made from another inventory (the full one plans nothing here)
+    with pytest.raises(PlanMismatchError):
+        check_same(reviewed, make_plan(small, state))

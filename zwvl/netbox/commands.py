@@ -52,7 +52,8 @@ _adopt_option = click.option(
     is_flag=True,
     help=f"Take over NetBox objects zwvl does not own that have the natural key of inventory objects "
     f"(tag them {TAG!r}, give them the owner {OWNER!r}, update them) instead of reporting them as "
-    f"conflicts; also the upgrade from earlier zwvl versions, which tagged {LEGACY_TAG!r}.",
+    f"conflicts, and let deletes take unmanaged objects with them (a hand-made interface on a "
+    f"device being deleted); also the upgrade from earlier zwvl versions, which tagged {LEGACY_TAG!r}.",
 )
 
 
@@ -115,7 +116,8 @@ def plan_command(inventory_dir: Path, fmt: str, out: Path | None, adopt: bool) -
     tag; for tags, custom fields and choice sets: without the owner 'zwvl') are listed, never changed.
 
     Exit 0 when NetBox already matches the inventory, 2 when there are changes, 1 on errors
-    (invalid inventory, NetBox unreachable or refusing the token, conflicts with unmanaged objects).
+    (invalid inventory, NetBox unreachable or refusing the token, conflicts with unmanaged objects,
+    deletes that would cascade to unmanaged objects without --adopt).
     """
     from zwvl.netbox.plan import plan_to_json
     from zwvl.netbox.reconcile import connect, git_commit, plan
@@ -136,6 +138,13 @@ def plan_command(inventory_dir: Path, fmt: str, out: Path | None, adopt: bool) -
         click.echo(
             f"error: {len(p.conflicts)} conflict(s) with unmanaged objects; apply would refuse "
             "(see --adopt)",
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
+    if p.cascades and not p.adopt:
+        click.echo(
+            f"error: the deletes would take {len(p.cascades)} unmanaged object(s) with them; apply "
+            "would refuse (see --adopt)",
             err=True,
         )
         sys.exit(EXIT_ERROR)
@@ -222,8 +231,11 @@ def apply_command(
     """Make NetBox match the inventory, or apply a saved PLAN from `zwvl plan --out`.
 
     Writes in dependency order with bulk requests, under a lock held in NetBox (a lease, renewed while
-    the apply runs), with a change-log message naming the git commit. A saved plan is refused when
-    NetBox changed since it was made.
+    the apply runs), with a change-log message naming the git commit. A saved plan is a review
+    artefact, not an authority: apply plans again from --inventory and NetBox and writes only when
+    that plan equals PLAN (refused when NetBox changed since, or PLAN was edited or made from
+    another inventory or with other options). Deletes that would cascade to unmanaged objects
+    (e.g. a hand-made interface on a device being deleted) are refused unless --adopt.
     Nothing is written when there is nothing to change (not even the lock).
 
     Exit 0 on success (or nothing to do), 1 on errors.
@@ -235,16 +247,13 @@ def apply_command(
     if force and not break_lock:
         raise _UsageError("--force only goes with --break-lock")
     saved = None
-    desired = None
     if plan_file is not None:
         try:
             saved = plan_from_json(json.loads(plan_file.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             _fail(f"cannot read plan {plan_file}: {exc}")
-        commit, dirty = saved.commit, False
-    else:
-        _inv, desired = _load(inventory_dir)
-        commit, dirty = git_commit(inventory_dir)
+    _inv, desired = _load(inventory_dir)
+    commit, dirty = git_commit(inventory_dir)
     try:
         client = connect(message=changelog_message(commit, dirty))
         outcome = apply(

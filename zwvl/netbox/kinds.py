@@ -383,6 +383,18 @@ KINDS: list[Kind] = [
 ]
 
 BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS}
+
+CASCADES: dict[str, tuple[str, ...]] = {
+    "dcim.location": ("site", "parent"),
+    "dcim.interfacetemplate": ("device_type",),
+    "dcim.interface": ("device",),
+    "circuits.circuittermination": ("circuit",),
+    "ipam.ipaddress": ("assigned_object",),
+    "tenancy.contactassignment": ("object",),
+}
+"""Reference fields whose target's deletion makes NetBox delete the referring object too (a Django
+``CASCADE`` foreign key, or a ``GenericRelation`` such as an interface's IP addresses or any object's
+contact assignments): what a delete takes with it beyond itself."""
 SCHEMA_KINDS = [k.name for k in KINDS if k.schema]
 
 

@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from zwvl.netbox.kinds import BY_NAME, CF_HASH, CF_SOURCE, ORDER, TAG, Ref
+from zwvl.netbox.kinds import BY_NAME, CASCADES, CF_HASH, CF_SOURCE, ORDER, TAG, Ref
 from zwvl.netbox.mapping import Desired, DesiredState
 from zwvl.netbox.state import Record, State
 
@@ -70,6 +70,17 @@ class Unmanaged:
 
 
 @dataclass
+class Cascade:
+    """An unmanaged object NetBox would delete with a managed one (see ``kinds.CASCADES``)."""
+
+    kind: str
+    key: tuple[str, ...]
+    id: int
+    via: str
+    """The deleted object that takes it along (``kind key``)."""
+
+
+@dataclass
 class Plan:
     url: str
     version: str
@@ -77,6 +88,9 @@ class Plan:
     ops: list[Op]
     conflicts: list[Conflict] = field(default_factory=list)
     unmanaged: list[Unmanaged] = field(default_factory=list)
+    cascades: list[Cascade] = field(default_factory=list)
+    """Unmanaged objects the deletes take along: apply refuses them unless ``adopt``."""
+    adopt: bool = False
     managed_count: int = 0
     created: str = ""
     commit: str | None = None
@@ -92,8 +106,12 @@ class Plan:
             out[op.action] += 1
         return out
 
+    def delete_count(self) -> int:
+        """Objects the apply deletes: the delete operations and the unmanaged objects they cascade to."""
+        return sum(1 for op in self.ops if op.action == "delete") + len(self.cascades)
+
     def delete_share(self) -> float:
-        deletes = sum(1 for op in self.ops if op.action == "delete")
+        deletes = self.delete_count()
         return deletes / self.managed_count if self.managed_count else (1.0 if deletes else 0.0)
 
 
@@ -216,11 +234,12 @@ def make_plan(desired: DesiredState, state: State, *, adopt: bool = False) -> Pl
                         continue  # goes with its parent
                     deletes.append(Op("delete", name, key, rec.id, rec.source))
                 elif not rec.managed:
-                    if name == "dcim.interface" and _parent_deleted(rec, "device", desired, state):
-                        continue  # NetBox's own interface of a device that is deleted: goes with it
                     unmanaged.append(Unmanaged(name, key, rec.id))
     order = {n: i for i, n in enumerate(ORDER)}
     deletes.sort(key=lambda op: -order[op.kind])
+    taken = _cascaded(deletes, state)
+    cascades = [c for c in taken.values() if c is not None]
+    unmanaged = [u for u in unmanaged if (u.kind, u.id) not in taken]
     return Plan(
         url=state.url,
         version=state.version,
@@ -228,10 +247,51 @@ def make_plan(desired: DesiredState, state: State, *, adopt: bool = False) -> Pl
         ops=deletes + ops_forward,
         conflicts=conflicts,
         unmanaged=unmanaged,
+        cascades=cascades,
+        adopt=adopt,
         managed_count=state.managed_count(),
         created=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         read_requests=state.requests,
     )
+
+
+def _cascaded(deletes: list[Op], state: State) -> dict[tuple[str, int], Cascade | None]:
+    """Every record NetBox deletes along with ``deletes`` (transitively), by (kind, id): a
+    :class:`Cascade` for an unmanaged one that matters, None for the rest (managed records, and the
+    interfaces NetBox made from the device type's templates, which belong to their device)."""
+    gone = {(op.kind, op.key) for op in deletes if op.reason != "duplicate"}
+    out: dict[tuple[str, int], Cascade | None] = {}
+    templates = {rec.key for rec in state.records.get("dcim.interfacetemplate", [])}
+    changed = True
+    while changed:  # nested locations, device -> interface -> IP address: a few rounds at most
+        changed = False
+        for name, fields in CASCADES.items():
+            for rec in state.records.get(name, []):
+                if (name, rec.id) in out or (name, rec.key) in gone:
+                    continue
+                parent = next(
+                    (
+                        ref
+                        for f in fields
+                        if isinstance(ref := rec.fields.get(f), Ref) and (ref.kind, ref.key) in gone
+                    ),
+                    None,
+                )
+                if parent is None:
+                    continue
+                changed = True
+                gone.add((name, rec.key))
+                own = rec.managed or (name == "dcim.interface" and _from_template(rec, state, templates))
+                out[(name, rec.id)] = None if own else Cascade(name, rec.key, rec.id, parent.label())
+    return out
+
+
+def _from_template(rec: Record, state: State, templates: set[tuple[str, ...]]) -> bool:
+    """An interface NetBox instantiated from its device type's interface templates."""
+    device = rec.fields.get("device")
+    drec = state.find(device.kind, device.key) if isinstance(device, Ref) else None
+    dtype = drec.fields.get("device_type") if drec else None
+    return isinstance(dtype, Ref) and (str(dtype), rec.key[-1]) in templates
 
 
 def _parent_missing(d: Desired, state: State) -> bool:
@@ -239,19 +299,12 @@ def _parent_missing(d: Desired, state: State) -> bool:
     return isinstance(parent, Ref) and state.find(parent.kind, parent.key) is None
 
 
-def _parent_deleted(
-    rec: Record, parent_field: str | None, desired: DesiredState, state: State | None = None
-) -> bool:
-    """The record's parent is not desired (and, when ``state`` is given, is managed: it will be deleted)."""
+def _parent_deleted(rec: Record, parent_field: str | None, desired: DesiredState) -> bool:
+    """The record's parent is not desired (a managed child that cannot be tagged goes with it)."""
     if parent_field is None:
         return False
     parent = rec.fields.get(parent_field)
-    if not isinstance(parent, Ref) or parent.key in desired.objects.get(parent.kind, {}):
-        return False
-    if state is None:
-        return True
-    prec = state.find(parent.kind, parent.key)
-    return prec is not None and prec.managed
+    return isinstance(parent, Ref) and parent.key not in desired.objects.get(parent.kind, {})
 
 
 # ------------------------------------------------------------------------------------ serialisation
@@ -291,8 +344,10 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
             **plan.counts(),
             "conflicts": len(plan.conflicts),
             "unmanaged": len(plan.unmanaged),
+            "cascaded": len(plan.cascades),
             "managed": plan.managed_count,
         },
+        "adopt": plan.adopt,
         "ops": [
             {
                 "action": op.action,
@@ -315,6 +370,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
             for c in plan.conflicts
         ],
         "unmanaged": [{"kind": u.kind, "key": list(u.key), "id": u.id} for u in plan.unmanaged],
+        "cascades": [{"kind": c.kind, "key": list(c.key), "id": c.id, "via": c.via} for c in plan.cascades],
     }
 
 
@@ -351,6 +407,8 @@ def plan_from_json(doc: dict[str, Any]) -> Plan:
             for c in doc.get("conflicts", [])
         ],
         unmanaged=[Unmanaged(u["kind"], tuple(u["key"]), u["id"]) for u in doc.get("unmanaged", [])],
+        cascades=[Cascade(c["kind"], tuple(c["key"]), c["id"], c["via"]) for c in doc.get("cascades", [])],
+        adopt=bool(doc.get("adopt", False)),
         managed_count=int(doc.get("summary", {}).get("managed", 0)),
         created=doc.get("created", ""),
         commit=doc.get("commit"),

@@ -3,10 +3,15 @@
 apply, in order: read NetBox once and plan; with nothing to change stop there (no write at all, not
 even the lock); check conflicts and the delete guard; take the lock held in NetBox; read again and
 re-plan if anything changed meanwhile (a saved plan is refused instead); write; release the lock.
+
+A saved plan (``apply PLAN``) is a review artefact, never an authority: apply plans again from the
+inventory it is given and NetBox's current state and writes that plan, only if it equals the saved
+one operation for operation and field for field. The delete guard reads NetBox, not the file.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Callable
@@ -20,7 +25,15 @@ from zwvl.netbox.executor import ApplyReport, Executor
 from zwvl.netbox.kinds import BY_NAME, CF_HASH, CF_SOURCE, LEGACY_TAG, OWNER, TAG
 from zwvl.netbox.lock import DEFAULT_LEASE, ApplyLock, Holder
 from zwvl.netbox.mapping import DesiredState, desired_state
-from zwvl.netbox.plan import Change, Plan, diff_fields, make_plan, state_hash, with_bookkeeping
+from zwvl.netbox.plan import (
+    Change,
+    Plan,
+    diff_fields,
+    make_plan,
+    plan_to_json,
+    state_hash,
+    with_bookkeeping,
+)
 from zwvl.netbox.settings import resolve_netbox
 from zwvl.netbox.state import State, changes_since, read_state
 
@@ -30,6 +43,10 @@ DEFAULT_MAX_DELETE_SHARE = 0.20
 
 class StalePlanError(NetboxError):
     """A saved plan no longer matches NetBox."""
+
+
+class PlanMismatchError(StalePlanError):
+    """A saved plan is not what the inventory plans against NetBox now (edited, or another inventory)."""
 
 
 class DeleteGuardError(NetboxError):
@@ -158,13 +175,53 @@ def _unchanged_but_lock(client: NetboxClient, state: State, lock: ApplyLock) -> 
 
 
 def check_guard(p: Plan, max_delete_share: float, allow_mass_delete: bool) -> None:
-    deletes = p.counts()["delete"]
+    deletes = p.delete_count()
     if deletes and not allow_mass_delete and p.delete_share() > max_delete_share:
+        cascaded = f", {len(p.cascades)} of them by cascade," if p.cascades else ""
         raise DeleteGuardError(
-            f"refusing to delete {deletes} of {p.managed_count} managed objects "
+            f"refusing to delete {deletes} objects{cascaded} against {p.managed_count} managed ones "
             f"({p.delete_share():.0%} > {max_delete_share:.0%}); check the inventory, "
             "or pass --allow-mass-delete"
         )
+
+
+def check_cascades(p: Plan) -> None:
+    if p.cascades and not p.adopt:
+        shown = ", ".join(f"{c.kind} {' '.join(c.key)} (with {c.via})" for c in p.cascades[:5])
+        more = f" and {len(p.cascades) - 5} more" if len(p.cascades) > 5 else ""
+        raise ConflictError(
+            f"the deletes would take {len(p.cascades)} unmanaged object(s) with them ({shown}{more}); "
+            "move or delete them by hand, or pass --adopt to let them go with their parent"
+        )
+
+
+def _op_docs(p: Plan) -> list[str]:
+    return sorted(json.dumps(op, sort_keys=True, default=str) for op in plan_to_json(p)["ops"])
+
+
+def check_same(saved: Plan, fresh: Plan) -> None:
+    """Refuse unless ``fresh`` (planned here and now) does exactly what ``saved`` says."""
+    want, have = _op_docs(saved), _op_docs(fresh)
+    extra = [json.loads(o) for o in sorted(set(want) - set(have))]
+    missing = [json.loads(o) for o in sorted(set(have) - set(want))]
+    if want == have and saved.cascades == fresh.cascades:
+        return
+
+    def title(o: dict[str, Any]) -> str:
+        return f"{o['action']} {o['kind']} {' '.join(o['key'])}"
+
+    parts = []
+    if extra:
+        parts.append("only in the saved plan: " + ", ".join(title(o) for o in extra[:5]))
+    if missing:
+        parts.append("only in the plan made now: " + ", ".join(title(o) for o in missing[:5]))
+    if not extra and not missing:
+        parts.append("repeated operations" if want != have else "the cascaded deletes differ")
+    raise PlanMismatchError(
+        "the saved plan is not what this inventory plans against NetBox now ("
+        + "; ".join(parts)
+        + "): it was edited, or made from another inventory or with other options; make a new plan"
+    )
 
 
 def check_conflicts(p: Plan) -> None:
@@ -196,30 +253,29 @@ def apply(
 ) -> ApplyOutcome:
     say = progress or _noop
     req0, writes0 = client.stats.requests, client.stats.writes
+    if desired is None:
+        raise ValueError("apply needs the desired state (a saved plan is only compared with it)")
     if saved is not None:
         if saved.url.rstrip("/") != client.url:
             raise StalePlanError(f"the plan was made for {saved.url}, not {client.url}")
         if not saved.ops:  # nothing was reviewed, nothing to apply: no read, no write
             return ApplyOutcome(plan=saved, report=None, requests=client.stats.requests - req0)
-        state = read_state(client)
-        if state.fingerprint != saved.fingerprint:
-            raise StalePlanError(
-                "NetBox changed since the plan was made (what was reviewed is not what would be applied); "
-                "make a new plan"
-            )
-        p = saved
-    else:
-        if desired is None:
-            raise ValueError("apply needs the desired state or a saved plan")
-        state = read_state(client)
-        p = make_plan(desired, state, adopt=adopt)
-        p.commit = commit
+    state = read_state(client)
+    if saved is not None and state.fingerprint != saved.fingerprint:
+        raise StalePlanError(
+            "NetBox changed since the plan was made (what was reviewed is not what would be applied); "
+            "make a new plan"
+        )
+    p = make_plan(desired, state, adopt=adopt)
+    p.commit = commit
+    if saved is not None:
+        check_same(saved, p)
     outcome = ApplyOutcome(plan=p, report=None)
+    check_conflicts(p)
     if not p.ops:
-        check_conflicts(p)
         outcome.requests = client.stats.requests - req0
         return outcome
-    check_conflicts(p)
+    check_cascades(p)
     check_guard(p, max_delete_share, allow_mass_delete)
     lock = ApplyLock(client, p.commit, lease=lease)
     lock.acquire(break_lock=break_lock, force=force)  # renewed until released; see lock.py
@@ -229,12 +285,12 @@ def apply(
         if fresh.fingerprint != state.fingerprint:
             if saved is not None:
                 raise StalePlanError("NetBox changed while the lock was being taken; make a new plan")
-            assert desired is not None
             say("NetBox changed since it was read: planning again under the lock.")
             p = make_plan(desired, fresh, adopt=adopt)
             p.commit = commit
             outcome.plan, outcome.replanned = p, True
             check_conflicts(p)
+            check_cascades(p)
             check_guard(p, max_delete_share, allow_mass_delete)
         ex = Executor(client, fresh, concurrency=concurrency, progress=progress)
         outcome.report = ex.execute(p.ops)
@@ -306,6 +362,7 @@ __all__ = [
     "CF_SOURCE",
     "ConflictError",
     "DeleteGuardError",
+    "PlanMismatchError",
     "StalePlanError",
     "apply",
     "connect",

@@ -41,6 +41,8 @@ def summary_line(plan: Plan, prefix: str = "Plan: ") -> str:
         text = f"{prefix}{c['create']} to create, {c['update']} to update, {c['delete']} to delete."
     if plan.conflicts:
         text += f" {len(plan.conflicts)} conflict(s) with unmanaged objects."
+    if plan.cascades:
+        text += f" {len(plan.cascades)} unmanaged object(s) deleted by cascade."
     return text
 
 
@@ -70,6 +72,11 @@ def plan_text(plan: Plan) -> str:
         for c in plan.conflicts:
             note = f": {c.note}" if c.note else ""
             lines.append(f"  ! {c.kind} {' '.join(c.key)} (id {c.id}{note})  [{c.source}]")
+    if plan.cascades:
+        verdict = "accepted by --adopt" if plan.adopt else "apply refuses, see --adopt"
+        lines.append(f"Unmanaged objects the deletes take with them ({verdict}):")
+        for cas in plan.cascades:
+            lines.append(f"  ! {cas.kind} {' '.join(cas.key)} (id {cas.id}), with {cas.via}")
     if plan.unmanaged:
         kinds = Counter(u.kind for u in plan.unmanaged)
         lines.append(
@@ -128,6 +135,12 @@ def plan_markdown(plan: Plan) -> str:
         for conflict in plan.conflicts[:MD_LIST_LIMIT]:
             note = f": {_md(conflict.note)}" if conflict.note else ""
             out.append(f"- `{conflict.kind}` {_md(' '.join(conflict.key))} (id {conflict.id}{note})")
+        out.append("")
+    if plan.cascades:
+        verdict = "accepted by `--adopt`" if plan.adopt else "apply refuses; see `--adopt`"
+        out += ["#### Cascaded deletes", "", f"Unmanaged objects the deletes take with them ({verdict}):", ""]
+        for cas in plan.cascades[:MD_LIST_LIMIT]:
+            out.append(f"- `{cas.kind}` {_md(' '.join(cas.key))} (id {cas.id}), with `{_md(cas.via)}`")
         out.append("")
     if plan.unmanaged:
         out.append(f"{len(plan.unmanaged)} unmanaged object(s) in NetBox are left alone.")
