@@ -152,9 +152,9 @@ def check(
 def _register() -> None:
     # imported here: these modules import helpers from this one
     from zwvl.codeowners import codeowners_command
-    from zwvl.dashboards.cli import dashboards_command
-    from zwvl.exporter.cli import exporter_command, monitoring_group
+    from zwvl.exporter.cli import exporter_command
     from zwvl.lab.cli import lab_group
+    from zwvl.monitoring.cli import dashboards_command, monitoring_group
     from zwvl.netbox.cli import netbox_group
     from zwvl.netbox.commands import COMMANDS as NETBOX_COMMANDS
 

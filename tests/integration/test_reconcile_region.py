@@ -22,13 +22,13 @@ from tests.integration.reconcile_support import (
     zwvl,
 )
 from zwvl.exporter.netbox_state import read_apply_state
-from zwvl.exporter.promconfig import (
+from zwvl.inventory import load_inventory
+from zwvl.monitoring.scrape import (
     prometheus_config,
     service_targets,
     targets_from_inventory,
     targets_from_netbox,
 )
-from zwvl.inventory import load_inventory
 from zwvl.netbox import local
 from zwvl.netbox.kinds import BY_NAME, TAG, Ref
 from zwvl.netbox.reconcile import apply, load_desired, plan

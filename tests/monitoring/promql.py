@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from zwvl.dashboards import expressions, generate, variable_queries
+from zwvl.monitoring.dashboards import expressions, generate, variable_queries
 
 REPO = Path(__file__).resolve().parents[2]
 RULES_DIR = REPO / "monitoring/prometheus/rules"

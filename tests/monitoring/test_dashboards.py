@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.monitoring.promql import REPO
-from zwvl.dashboards import expressions, generate
+from zwvl.monitoring.dashboards import expressions, generate
 
 DASHBOARDS = REPO / "monitoring/dashboards"
 

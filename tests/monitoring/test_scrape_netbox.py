@@ -13,7 +13,7 @@ import requests
 import yaml
 
 from tests.integration.conftest import fresh_netbox, netbox_progress, netbox_template  # noqa: F401 (fixtures)
-from zwvl.exporter.promconfig import Target, prometheus_config, targets_from_netbox
+from zwvl.monitoring.scrape import Target, prometheus_config, targets_from_netbox
 from zwvl.netbox import local
 
 pytestmark = pytest.mark.integration

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders.dashboard import Dashboard, Row
 
-from zwvl.dashboards.common import (
+from zwvl.monitoring.dashboards.common import (
     ALL_PARTNERS,
     GREEN,
     ORANGE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders.dashboard import Dashboard, Row
 
-from zwvl.dashboards.common import (
+from zwvl.monitoring.dashboards.common import (
     GREEN,
     ORANGE,
     RED,
@@ -25,7 +25,7 @@ def dashboard() -> Dashboard:
     from grafana_foundation_sdk.builders.dashboard import QueryVariable
     from grafana_foundation_sdk.models.dashboard import VariableRefresh, VariableSort
 
-    from zwvl.dashboards.common import DS
+    from zwvl.monitoring.dashboards.common import DS
 
     d = base(
         "zwvl-data-markets",

@@ -20,7 +20,7 @@ OUTPUT_DIR = Path("monitoring/dashboards")
 
 def all_dashboards() -> dict[str, Dashboard]:
     """uid -> dashboard builder, for every dashboard of the repository."""
-    from zwvl.dashboards import backbone, compliance, data_markets, it_operations
+    from zwvl.monitoring.dashboards import backbone, compliance, data_markets, it_operations
 
     builders: list[Callable[[], Dashboard]] = [
         backbone.dashboard,

@@ -1,0 +1,122 @@
+"""`zwvl monitoring scrape-config|alertmanager-config` and `zwvl dashboards`: the monitoring
+configuration generated from the source of truth, written or compared with the checked-in files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from zwvl.options import inventory_option
+
+
+@click.group("monitoring")
+def monitoring_group() -> None:
+    """Prometheus and Alertmanager configuration generated from the source of truth."""
+
+
+def _write_or_check(path: Path, text: str, check: bool) -> None:
+    if check:
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current != text:
+            click.echo(f"{path}: out of date; run the command without --check", err=True)
+            sys.exit(1)
+        click.echo(f"{path}: up to date", err=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"{path}: written", err=True)
+
+
+@monitoring_group.command("scrape-config")
+@inventory_option
+@click.option(
+    "--from",
+    "source",
+    type=click.Choice(["inventory", "netbox"]),
+    default="inventory",
+    show_default=True,
+    help="Where the devices come from: the domain model, or NetBox (NETBOX_URL/NETBOX_TOKEN or the "
+    "local one; active devices, their monitoring field, tenant and primary IPv4). Services always come "
+    "from the model, as NetBox does not hold them. After `zwvl apply` both give the same file (tested).",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("monitoring/prometheus/prometheus.yml"),
+    show_default=True,
+)
+@click.option("--check", is_flag=True, help="Exit 1 when the file differs from what would be generated.")
+@click.option("--stdout", "to_stdout", is_flag=True, help="Print instead of writing the file.")
+def scrape_config_command(
+    inventory_dir: Path, source: str, output: Path, check: bool, to_stdout: bool
+) -> None:
+    """Generate Prometheus' configuration: scrape jobs for every monitored device and service."""
+    from zwvl.cli import load_or_exit
+    from zwvl.monitoring.scrape import (
+        prometheus_config,
+        service_targets,
+        targets_from_inventory,
+        targets_from_netbox,
+    )
+
+    inv = load_or_exit(inventory_dir, 2)
+    if source == "netbox":
+        from zwvl.netbox.settings import NetboxSettingsError, resolve_netbox
+
+        try:
+            url, token = resolve_netbox()
+        except NetboxSettingsError as exc:
+            raise click.ClickException(str(exc)) from exc
+        targets = targets_from_netbox(url, token) + service_targets(inv)
+    else:
+        targets = targets_from_inventory(inv)
+    text = prometheus_config(targets)
+    if to_stdout:
+        click.echo(text, nl=False)
+        return
+    _write_or_check(output, text, check)
+
+
+@monitoring_group.command("alertmanager-config")
+@inventory_option
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("monitoring/alertmanager/alertmanager.yml"),
+    show_default=True,
+)
+@click.option("--check", is_flag=True, help="Exit 1 when the file differs from what would be generated.")
+def alertmanager_config_command(inventory_dir: Path, output: Path, check: bool) -> None:
+    """Generate Alertmanager's configuration: routes by severity and by partner, inhibitions."""
+    from zwvl.cli import load_or_exit
+    from zwvl.monitoring.alertmanager import alertmanager_config
+
+    _write_or_check(output, alertmanager_config(load_or_exit(inventory_dir, 2)), check)
+
+
+@click.command("dashboards")
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("monitoring/dashboards"),
+    show_default=True,
+    help="Folder for the generated dashboard JSON.",
+)
+@click.option("--check", is_flag=True, help="Regenerate in memory; exit 1 when a file differs or is missing.")
+def dashboards_command(output_dir: Path, check: bool) -> None:
+    """Generate the Grafana dashboards (grafana-foundation-sdk) into monitoring/dashboards/."""
+    from zwvl.monitoring.dashboards import differences, write
+
+    if check:
+        problems = differences(output_dir)
+        for p in problems:
+            click.echo(p, err=True)
+        if problems:
+            click.echo("dashboards are out of date: run `zwvl dashboards`", err=True)
+            sys.exit(1)
+        click.echo(f"{output_dir}: dashboards up to date", err=True)
+        return
+    for path in write(output_dir):
+        click.echo(f"{path}", err=True)
