@@ -36,6 +36,7 @@ from prometheus_client.core import Metric
 from zwvl.exporter.base import SourceError, gauge
 from zwvl.exporter.model import ModelCache
 from zwvl.inventory import Inventory
+from zwvl.monitoring.names import MetricName
 from zwvl.policy.topology import Topology
 
 OSPF_STATES = ("Full", "Loading", "Exchange", "ExStart", "2-Way", "Init", "Attempt", "Down")
@@ -252,12 +253,14 @@ class BackboneSource:
         states = self.read_all(covered)
 
         router_up = gauge(
-            "backbone_router_up",
+            MetricName.BACKBONE_ROUTER_UP,
             "1 when the router's FRR answered this scrape.",
             ["device", "site", "partner"],
         )
         neighbors = gauge(
-            "backbone_ospf_neighbors", "OSPF neighbours of a router per adjacency state.", ["device", "state"]
+            MetricName.BACKBONE_OSPF_NEIGHBORS,
+            "OSPF neighbours of a router per adjacency state.",
+            ["device", "state"],
         )
         for dev in covered:
             site = inv.devices[dev].site
@@ -269,13 +272,15 @@ class BackboneSource:
 
         end_labels = ["circuit", "site", "peer_site", "device", "interface", "partner"]
         iface_up = gauge(
-            "backbone_interface_up", "Operational state of a circuit end's interface.", end_labels
+            MetricName.BACKBONE_INTERFACE_UP, "Operational state of a circuit end's interface.", end_labels
         )
         adj_full = gauge(
-            "backbone_ospf_adjacency_full", "1 when the OSPF adjacency on a circuit end is Full.", end_labels
+            MetricName.BACKBONE_OSPF_ADJACENCY_FULL,
+            "1 when the OSPF adjacency on a circuit end is Full.",
+            end_labels,
         )
         link_up = gauge(
-            "backbone_link_up",
+            MetricName.BACKBONE_LINK_UP,
             "1 when a fibre circuit end is up: interface up and OSPF adjacency Full.",
             end_labels,
         )
@@ -307,12 +312,12 @@ class BackboneSource:
             live[ckt.cid] = "active" if both else "decommissioned"
 
         paths = gauge(
-            "backbone_site_paths",
+            MetricName.BACKBONE_SITE_PATHS,
             "Node-disjoint paths from a site to a regional datacenter that are up now (0, 1 or 2+ as 2).",
             ["site", "partner"],
         )
         design_paths = gauge(
-            "backbone_site_design_paths",
+            MetricName.BACKBONE_SITE_DESIGN_PATHS,
             "Node-disjoint paths from a site to a regional datacenter by design (0, 1 or 2+ as 2).",
             ["site", "partner"],
         )

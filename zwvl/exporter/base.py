@@ -8,7 +8,7 @@ from typing import Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 
-from zwvl.exporter import PREFIX
+from zwvl.monitoring.names import PREFIX
 
 
 class SourceError(RuntimeError):
@@ -24,7 +24,9 @@ class Source(Protocol):
 
 
 def metric_name(name: str) -> str:
-    return f"{PREFIX}_{name}"
+    """The family's full name. Sources pass a `zwvl.monitoring.names.MetricName` (prefix included);
+    a bare name without the prefix still gets it (``"up"`` is ``zwvl_up``)."""
+    return str(name) if name.startswith(f"{PREFIX}_") else f"{PREFIX}_{name}"
 
 
 def gauge(name: str, doc: str, labels: Sequence[str] = (), unit: str = "") -> GaugeMetricFamily:
@@ -32,13 +34,13 @@ def gauge(name: str, doc: str, labels: Sequence[str] = (), unit: str = "") -> Ga
 
 
 def counter(name: str, doc: str, labels: Sequence[str] = ()) -> CounterMetricFamily:
-    # prometheus_client appends _total itself; names here are given without it
+    # exposed as <family>_total: prometheus_client drops a given _total and appends it itself
     return CounterMetricFamily(metric_name(name), doc, labels=list(labels))
 
 
 def info(name: str, doc: str, labels: Sequence[str] = ()) -> InfoMetricFamily:
-    # exposed as <name>_info
-    return InfoMetricFamily(metric_name(name), doc, labels=list(labels))
+    # exposed as <family>_info: the name is given as PromQL reads it (with _info) or without it
+    return InfoMetricFamily(metric_name(name).removesuffix("_info"), doc, labels=list(labels))
 
 
 def add_info(fam: InfoMetricFamily, labels: Sequence[str], value: Mapping[str, str]) -> None:

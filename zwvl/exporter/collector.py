@@ -16,6 +16,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from zwvl import __version__
 from zwvl.exporter.base import Source, SourceError, counter, gauge, info
+from zwvl.monitoring.names import MetricName
 
 log = logging.getLogger("zwvl.exporter")
 
@@ -60,9 +61,11 @@ class ZwvlCollector(Collector):
 
     def _collect(self, start: float) -> Iterable[Metric]:
         self.scrapes += 1
-        src_up = gauge("source_up", "1 when the source was read successfully this scrape.", ["source"])
+        src_up = gauge(
+            MetricName.SOURCE_UP, "1 when the source was read successfully this scrape.", ["source"]
+        )
         src_dur = gauge(
-            "source_scrape_duration_seconds", "Time spent reading a source this scrape.", ["source"]
+            MetricName.SOURCE_SCRAPE_DURATION_SECONDS, "Time spent reading a source this scrape.", ["source"]
         )
         out: list[Metric] = []
         for src in self.sources:
@@ -84,23 +87,25 @@ class ZwvlCollector(Collector):
         yield from out
         yield src_up
         yield src_dur
-        errors = counter("source_errors", "Failed reads per source since the exporter started.", ["source"])
+        errors = counter(
+            MetricName.SOURCE_ERRORS_TOTAL, "Failed reads per source since the exporter started.", ["source"]
+        )
         for src in self.sources:
             errors.add_metric([src.name], float(self.errors.get(src.name, 0)))
         yield errors
-        up = gauge("up", "1 while the zwvl exporter answers scrapes.")
+        up = gauge(MetricName.UP, "1 while the zwvl exporter answers scrapes.")
         up.add_metric([], 1.0)
         yield up
-        build = info("build", "Version of the zwvl exporter.")
+        build = info(MetricName.BUILD_INFO, "Version of the zwvl exporter.")
         build.add_metric(
             [],
             {"version": __version__, "revision": self.revision, "python_version": platform.python_version()},
         )
         yield build
-        scrapes = counter("scrapes", "Scrapes served since the exporter started.")
+        scrapes = counter(MetricName.SCRAPES_TOTAL, "Scrapes served since the exporter started.")
         scrapes.add_metric([], float(self.scrapes))
         yield scrapes
-        dur = gauge("scrape_duration_seconds", "Time this scrape took to build every metric.")
+        dur = gauge(MetricName.SCRAPE_DURATION_SECONDS, "Time this scrape took to build every metric.")
         dur.add_metric([], time.perf_counter() - start)
         yield dur
 

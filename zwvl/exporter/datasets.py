@@ -24,6 +24,7 @@ from prometheus_client.core import Metric
 
 from zwvl.exporter.base import SourceError, gauge, timestamp
 from zwvl.exporter.model import ModelCache
+from zwvl.monitoring.names import MetricName
 
 DEFAULT_QUERY = "SELECT dataset, max(loaded_at) FROM platform.dataset_loads GROUP BY dataset"
 ENV_DSN = "ZWVL_DATASETS_DSN"
@@ -66,7 +67,7 @@ class DatasetFreshnessSource:
         loads = self.read()
         inv = self.cache.get().inv
         last = gauge(
-            "dataset_last_load_timestamp_seconds",
+            MetricName.DATASET_LAST_LOAD_TIMESTAMP_SECONDS,
             "When a dataset was last loaded into the data platform (0: never).",
             ["dataset", "domain"],
         )

@@ -18,6 +18,7 @@ from prometheus_client.core import Metric
 
 from zwvl.exporter.base import SourceError, gauge, info
 from zwvl.inventory import Inventory, InventoryError, load_inventory
+from zwvl.monitoring.names import MetricName
 from zwvl.policy.engine import CheckResult, run_checks
 
 PRINCIPLE_STATUSES = ("pass", "fail", "warn", "waived", "manual")
@@ -121,16 +122,16 @@ class ModelSource:
         snap = self.cache.get()
         inv, result = snap.inv, snap.result
 
-        valid = gauge("inventory_valid", "1 when the inventory on disk loads and validates, else 0.")
+        valid = gauge(MetricName.INVENTORY_VALID, "1 when the inventory on disk loads and validates, else 0.")
         valid.add_metric([], 1.0 if self.cache.valid else 0.0)
         yield valid
         loaded = gauge(
-            "inventory_last_load_timestamp_seconds",
+            MetricName.INVENTORY_LAST_LOAD_TIMESTAMP_SECONDS,
             "When the inventory and policies last loaded successfully.",
         )
         loaded.add_metric([], snap.loaded_at)
         yield loaded
-        objects = gauge("inventory_objects", "Objects in the domain model by kind.", ["kind"])
+        objects = gauge(MetricName.INVENTORY_OBJECTS, "Objects in the domain model by kind.", ["kind"])
         for kind, n in sorted(inv.counts().items()):
             objects.add_metric([kind], float(n))
         yield objects
@@ -140,20 +141,22 @@ class ModelSource:
         yield from self._datasets(inv)
 
     def _policy(self, inv: Inventory, result: CheckResult) -> Iterable[Metric]:
-        pinfo = info("policy_principle", "Architecture principles of the catalogue.", ["principle"])
+        pinfo = info(
+            MetricName.POLICY_PRINCIPLE_INFO, "Architecture principles of the catalogue.", ["principle"]
+        )
         pstatus = gauge(
-            "policy_principle_status",
+            MetricName.POLICY_PRINCIPLE_STATUS,
             "Current status of each principle (1 for the status it has, 0 for the others).",
             ["principle", "group", "status"],
         )
-        rinfo = info("policy_rule", "Executable policy rules.", ["rule"])
+        rinfo = info(MetricName.POLICY_RULE_INFO, "Executable policy rules.", ["rule"])
         failures = gauge(
-            "policy_rule_failures",
+            MetricName.POLICY_RULE_FAILURES,
             "Unwaived failing findings per rule (0 when the rule passes).",
             ["principle", "rule", "severity"],
         )
         findings = gauge(
-            "policy_findings",
+            MetricName.POLICY_FINDINGS,
             "Policy findings per principle, rule, severity, status and partner.",
             ["principle", "rule", "severity", "status", "partner"],
         )
@@ -175,16 +178,18 @@ class ModelSource:
         yield from (pinfo, pstatus, rinfo, failures, findings)
 
     def _indicators(self, result: CheckResult) -> Iterable[Metric]:
-        iinfo = info("indicator", "Programme indicators.", ["indicator"])
-        value = gauge("indicator_value", "Current value of a programme indicator.", ["indicator"])
+        iinfo = info(MetricName.INDICATOR_INFO, "Programme indicators.", ["indicator"])
+        value = gauge(MetricName.INDICATOR_VALUE, "Current value of a programme indicator.", ["indicator"])
         target = gauge(
-            "indicator_target", "Target of a programme indicator (where one is set).", ["indicator"]
+            MetricName.INDICATOR_TARGET, "Target of a programme indicator (where one is set).", ["indicator"]
         )
         buildings = gauge(
-            "fibre_public_buildings", "Public buildings (not decommissioned) per partner.", ["partner"]
+            MetricName.FIBRE_PUBLIC_BUILDINGS,
+            "Public buildings (not decommissioned) per partner.",
+            ["partner"],
         )
         connected = gauge(
-            "fibre_public_buildings_connected",
+            MetricName.FIBRE_PUBLIC_BUILDINGS_CONNECTED,
             "Public buildings with an in-service fibre path to the regional datacenter, per partner.",
             ["partner"],
         )
@@ -200,13 +205,15 @@ class ModelSource:
         yield from (iinfo, value, target, buildings, connected)
 
     def _datasets(self, inv: Inventory) -> Iterable[Metric]:
-        dinfo = info("dataset", "Datasets of the shared data platform.", ["dataset"])
+        dinfo = info(MetricName.DATASET_INFO, "Datasets of the shared data platform.", ["dataset"])
         stale = gauge(
-            "dataset_stale_after_seconds",
+            MetricName.DATASET_STALE_AFTER_SECONDS,
             "Age of the last load after which a dataset counts as stale.",
             ["dataset", "domain"],
         )
-        partners = gauge("dataset_partners", "Partners taking part in a dataset.", ["dataset", "domain"])
+        partners = gauge(
+            MetricName.DATASET_PARTNERS, "Partners taking part in a dataset.", ["dataset", "domain"]
+        )
         for ds in sorted(inv.datasets.values(), key=lambda d: d.slug):
             dinfo.add_metric(
                 [ds.slug],

@@ -29,6 +29,7 @@ from typing import Any
 from prometheus_client.core import Metric
 
 from zwvl.exporter.base import SourceError, gauge, parse_time, timestamp
+from zwvl.monitoring.names import MetricName
 
 KIND_KEYS = ("kind", "object_type", "type", "model")
 
@@ -188,22 +189,27 @@ class NetboxStateSource:
     def collect(self) -> Iterable[Metric]:
         if self.drift is not None:
             report = self.drift()
-            detected = gauge("netbox_drift_detected", "1 when managed NetBox objects were changed by hand.")
+            detected = gauge(
+                MetricName.NETBOX_DRIFT_DETECTED, "1 when managed NetBox objects were changed by hand."
+            )
             detected.add_metric([], 1.0 if report.drift else 0.0)
             objects = gauge(
-                "netbox_drift_objects", "Managed NetBox objects changed by hand, per object kind.", ["kind"]
+                MetricName.NETBOX_DRIFT_OBJECTS,
+                "Managed NetBox objects changed by hand, per object kind.",
+                ["kind"],
             )
             for kind, n in sorted(report.objects.items()):
                 objects.add_metric([kind], float(n))
             checked = gauge(
-                "netbox_drift_last_check_timestamp_seconds", "When drift was last checked successfully."
+                MetricName.NETBOX_DRIFT_LAST_CHECK_TIMESTAMP_SECONDS,
+                "When drift was last checked successfully.",
             )
             checked.add_metric([], report.checked_at)
             yield from (detected, objects, checked)
         if self.apply_state is not None:
             when = self.apply_state()
             last = gauge(
-                "netbox_last_apply_success_timestamp_seconds",
+                MetricName.NETBOX_LAST_APPLY_SUCCESS_TIMESTAMP_SECONDS,
                 "When the reconciler last applied the inventory to NetBox successfully (0: never).",
             )
             last.add_metric([], when or 0.0)

@@ -10,9 +10,24 @@ from __future__ import annotations
 from typing import Any
 
 from zwvl.inventory import Inventory
+from zwvl.monitoring.names import AlertName
 from zwvl.monitoring.scrape import generated_yaml
 
 RELAY = "http://127.0.0.1:9096"  # the notification relay beside Alertmanager (pager, chat, tickets)
+
+
+def _alertname(names: list[AlertName]) -> str:
+    """A matcher for one alert or several (a regular expression of alternatives)."""
+    return f'alertname="{names[0]}"' if len(names) == 1 else f'alertname=~"{"|".join(names)}"'
+
+
+def _inhibit(source: AlertName, targets: list[AlertName], equal: str) -> dict[str, Any]:
+    """While `source` fires, the `targets` alerts with the same `equal` label are silenced."""
+    return {
+        "source_matchers": [_alertname([source])],
+        "target_matchers": [_alertname(targets)],
+        "equal": [equal],
+    }
 
 
 def _webhook(name: str, path: str) -> dict[str, Any]:
@@ -47,21 +62,16 @@ def alertmanager_config(inv: Inventory) -> str:
             "routes": routes,
         },
         "inhibit_rules": [
-            {  # a site cut off: its own link-down and redundancy alerts are the same incident
-                "source_matchers": ['alertname="FibreSiteIsolated"'],
-                "target_matchers": ['alertname=~"FibreLinkDown|FibreRedundancyLost"'],
-                "equal": ["site"],
-            },
-            {  # ... and so are the link-down alerts seen from the far end of its links
-                "source_matchers": ['alertname="FibreSiteIsolated"'],
-                "target_matchers": ['alertname="FibreLinkDown"'],
-                "equal": ["peer_site"],
-            },
-            {  # the exporter down: its sources' failures follow from it
-                "source_matchers": ['alertname="ZwvlExporterDown"'],
-                "target_matchers": ['alertname="ZwvlExporterSourceFailing"'],
-                "equal": ["instance"],
-            },
+            # a site cut off: its own link-down and redundancy alerts are the same incident
+            _inhibit(
+                AlertName.FIBRE_SITE_ISOLATED,
+                [AlertName.FIBRE_LINK_DOWN, AlertName.FIBRE_REDUNDANCY_LOST],
+                "site",
+            ),
+            # ... and so are the link-down alerts seen from the far end of its links
+            _inhibit(AlertName.FIBRE_SITE_ISOLATED, [AlertName.FIBRE_LINK_DOWN], "peer_site"),
+            # the exporter down: its sources' failures follow from it
+            _inhibit(AlertName.EXPORTER_DOWN, [AlertName.EXPORTER_SOURCE_FAILING], "instance"),
         ],
         "receivers": [
             _webhook("oncall-pager", "pager"),
