@@ -6,19 +6,23 @@ from grafana_foundation_sdk.builders.dashboard import Dashboard, Row
 
 from zwvl.monitoring.dashboards.common import (
     ALL_PARTNERS,
-    GREEN,
     ORANGE,
     RED,
     YELLOW,
-    bargauge_panel,
+    any_is,
     base,
     q,
+    share_of_all,
+    share_panel,
     stat_panel,
     state_timeline_panel,
-    steps,
     table_panel,
     timeseries_panel,
 )
+from zwvl.monitoring.names import AlertName, MetricName, RecordName, selector
+
+LINK_UP = selector(MetricName.BACKBONE_LINK_UP, ALL_PARTNERS)
+SITE_PATHS = selector(MetricName.BACKBONE_SITE_PATHS, ALL_PARTNERS)
 
 
 def dashboard() -> Dashboard:
@@ -29,54 +33,56 @@ def dashboard() -> Dashboard:
         "on one path, OSPF adjacencies, and fibre coverage of public buildings. Alerts: runbooks in "
         "monitoring/runbooks/.",
         ["backbone", "on-call"],
-        "zwvl_backbone_site_paths",
+        MetricName.BACKBONE_SITE_PATHS,
     )
     d = (
         d.with_row(Row("Now"))
         .with_panel(
             stat_panel(
                 "Sites isolated",
-                "zwvl:backbone_sites_isolated:count",
-                "Sites with no working path to a regional datacenter (alert FibreSiteIsolated, critical).",
-                steps((None, GREEN), (1, RED)),
+                RecordName.BACKBONE_SITES_ISOLATED,
+                "Sites with no working path to a regional datacenter "
+                f"(alert {AlertName.FIBRE_SITE_ISOLATED}, critical).",
+                any_is(RED),
             )
         )
         .with_panel(
             stat_panel(
                 "Sites on a single path",
-                "zwvl:backbone_sites_single_path:count",
-                "Sites with two disjoint paths by design and one working now (alert FibreRedundancyLost).",
-                steps((None, GREEN), (1, ORANGE)),
+                RecordName.BACKBONE_SITES_SINGLE_PATH,
+                "Sites with two disjoint paths by design and one working now "
+                f"(alert {AlertName.FIBRE_REDUNDANCY_LOST}).",
+                any_is(ORANGE),
             )
         )
         .with_panel(
             stat_panel(
                 "Circuits down",
-                "zwvl:backbone_circuits_down:count",
+                RecordName.BACKBONE_CIRCUITS_DOWN,
                 "Fibre circuits with at least one end down (interface down or no Full OSPF adjacency).",
-                steps((None, GREEN), (1, YELLOW)),
+                any_is(YELLOW),
             )
         )
         .with_panel(
             stat_panel(
                 "Routers not answering",
-                "count(zwvl_backbone_router_up == 0) or vector(0)",
+                f"count({MetricName.BACKBONE_ROUTER_UP} == 0) or vector(0)",
                 "Routers whose FRR the exporter could not read this scrape.",
-                steps((None, GREEN), (1, ORANGE)),
+                any_is(ORANGE),
             )
         )
         .with_panel(
             table_panel(
                 "Circuit ends down",
                 "Every circuit end that is down now, with the site, device and interface to check.",
-                f"zwvl_backbone_link_up{{{ALL_PARTNERS}}} == 0",
+                f"{LINK_UP} == 0",
             )
         )
         .with_panel(
             table_panel(
                 "Sites below their designed paths",
                 "Sites with fewer working node-disjoint paths to a regional datacenter than by design.",
-                f"zwvl_backbone_site_paths{{{ALL_PARTNERS}}} < zwvl_backbone_site_design_paths",
+                f"{SITE_PATHS} < {MetricName.BACKBONE_SITE_DESIGN_PATHS}",
             )
         )
         .with_row(Row("History"))
@@ -84,7 +90,7 @@ def dashboard() -> Dashboard:
             state_timeline_panel(
                 "Circuits",
                 "Each circuit up (both ends) or down over time.",
-                f"min by (circuit) (zwvl_backbone_link_up{{{ALL_PARTNERS}}})",
+                f"min by (circuit) ({LINK_UP})",
                 "{{circuit}}",
             )
         )
@@ -95,8 +101,8 @@ def dashboard() -> Dashboard:
                 "or broken.",
                 [
                     q(
-                        "sum by (state) (zwvl_backbone_ospf_neighbors and on (device) "
-                        f"zwvl_backbone_router_up{{{ALL_PARTNERS}}})",
+                        f"sum by (state) ({MetricName.BACKBONE_OSPF_NEIGHBORS} and on (device) "
+                        f"{selector(MetricName.BACKBONE_ROUTER_UP, ALL_PARTNERS)})",
                         "{{state}}",
                     )
                 ],
@@ -106,28 +112,26 @@ def dashboard() -> Dashboard:
             timeseries_panel(
                 "Working paths per site",
                 "Paths to a regional datacenter per site over time.",
-                [q(f"zwvl_backbone_site_paths{{{ALL_PARTNERS}}}", "{{site}}")],
+                [q(SITE_PATHS, "{{site}}")],
             )
         )
         .with_row(Row("Coverage"))
         .with_panel(
-            bargauge_panel(
+            share_panel(
                 "Public buildings on in-service fibre",
                 "Share of each partner's public buildings with an in-service fibre path (I1).",
-                f"zwvl:fibre_coverage:ratio{{{ALL_PARTNERS}}}",
+                selector(RecordName.FIBRE_COVERAGE, ALL_PARTNERS),
                 "{{partner}}",
-                "percentunit",
-                steps((None, RED), (0.8, ORANGE), (1, GREEN)),
+                0.8,
                 width=16,
-                max_value=1,
             )
         )
         .with_panel(
             stat_panel(
                 "Region coverage",
-                "zwvl:fibre_coverage_region:ratio",
+                RecordName.FIBRE_COVERAGE_REGION,
                 "Public buildings of the whole region on in-service fibre.",
-                steps((None, RED), (0.8, ORANGE), (1, GREEN)),
+                share_of_all(0.8),
                 unit="percentunit",
                 width=8,
             )

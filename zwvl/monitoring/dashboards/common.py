@@ -28,6 +28,7 @@ from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 DS = DataSourceRef(type_val="prometheus", uid="${datasource}")
 ALL_PARTNERS = 'partner=~"$partner"'
 GREEN, YELLOW, ORANGE, RED, BLUE = "green", "yellow", "orange", "red", "blue"
+DAY = 86400  # seconds
 
 
 def base(uid: str, title: str, description: str, tags: list[str], partner_metric: str | None) -> Dashboard:
@@ -55,23 +56,34 @@ def base(uid: str, title: str, description: str, tags: list[str], partner_metric
         )
     )
     if partner_metric:
-        d = d.with_variable(
-            QueryVariable("partner")
-            .label("Partner")
-            .datasource(DS)
-            .query(f"label_values({partner_metric}, partner)")
-            .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
-            .sort(VariableSort.ALPHABETICAL_ASC)
-            .multi(True)
-            .include_all(True)
-            .all_value(".*")
-        )
+        d = d.with_variable(label_variable("partner", "Partner", partner_metric))
     return d
+
+
+def label_variable(label: str, title: str, metric: str) -> QueryVariable:
+    """A multi-value variable over the values of `label` on `metric` ("All" matches everything);
+    panels select with ``label=~"$label"``."""
+    return (
+        QueryVariable(label)
+        .label(title)
+        .datasource(DS)
+        .query(f"label_values({metric}, {label})")
+        .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(VariableSort.ALPHABETICAL_ASC)
+        .multi(True)
+        .include_all(True)
+        .all_value(".*")
+    )
 
 
 def q(expr: str, legend: str = "", ref: str = "A") -> prometheus.Dataquery:
     query = prometheus.Dataquery().expr(expr).ref_id(ref).datasource(DS)
     return query.legend_format(legend) if legend else query
+
+
+def with_info(expr: str, on: str, labels: str, info_metric: str) -> str:
+    """`expr` with the `labels` of an ``_info`` metric joined on the `on` label."""
+    return f"{expr} * on ({on}) group_left ({labels}) {info_metric}"
 
 
 def table_q(expr: str, ref: str = "A") -> prometheus.Dataquery:
@@ -86,6 +98,21 @@ def steps(*pairs: tuple[float | None, str]) -> ThresholdsConfig:
         .mode(ThresholdsMode.ABSOLUTE)
         .steps([Threshold(value=v, color=c) for v, c in pairs])
     )
+
+
+def any_is(color: str) -> ThresholdsConfig:
+    """For counts that should be 0: green at 0, `color` from 1."""
+    return steps((None, GREEN), (1, color))
+
+
+def share_of_all(orange_from: float) -> ThresholdsConfig:
+    """For shares (0-1) where all is the aim: red, orange from `orange_from`, green at 1."""
+    return steps((None, RED), (orange_from, ORANGE), (1, GREEN))
+
+
+def days_old() -> ThresholdsConfig:
+    """For ages in seconds: green, yellow from a day, red from two."""
+    return steps((None, GREEN), (DAY, YELLOW), (2 * DAY, RED))
 
 
 def stat_panel(
@@ -156,6 +183,15 @@ def bargauge_panel(
         .span(width)
     )
     return p.max(max_value) if max_value is not None else p
+
+
+def share_panel(
+    title: str, description: str, expr: str, legend: str, orange_from: float, width: int = 12
+) -> bargauge.Panel:
+    """One bar per series for shares (0-1) where all is the aim: red, orange from `orange_from`, green."""
+    return bargauge_panel(
+        title, description, expr, legend, "percentunit", share_of_all(orange_from), width=width, max_value=1
+    )
 
 
 def up_down_mappings() -> list[ValueMapping]:

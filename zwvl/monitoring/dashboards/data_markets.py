@@ -9,24 +9,26 @@ from zwvl.monitoring.dashboards.common import (
     ORANGE,
     RED,
     YELLOW,
+    any_is,
     bargauge_panel,
     base,
+    days_old,
+    label_variable,
     q,
     stat_panel,
     steps,
     table_panel,
     timeseries_panel,
+    with_info,
 )
+from zwvl.monitoring.names import AlertName, MetricName, RecordName, selector
 
 DOMAIN = 'domain=~"$domain"'
+AGE = selector(RecordName.DATASET_AGE_SECONDS, DOMAIN)
+STALENESS = selector(RecordName.DATASET_STALENESS, DOMAIN)
 
 
 def dashboard() -> Dashboard:
-    from grafana_foundation_sdk.builders.dashboard import QueryVariable
-    from grafana_foundation_sdk.models.dashboard import VariableRefresh, VariableSort
-
-    from zwvl.monitoring.dashboards.common import DS
-
     d = base(
         "zwvl-data-markets",
         "Data markets: dataset freshness",
@@ -34,31 +36,21 @@ def dashboard() -> Dashboard:
         "last load against each dataset's own limit, and the partners that take part.",
         ["data-platform"],
         None,
-    ).with_variable(
-        QueryVariable("domain")
-        .label("Domain")
-        .datasource(DS)
-        .query("label_values(zwvl_dataset_stale_after_seconds, domain)")
-        .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .sort(VariableSort.ALPHABETICAL_ASC)
-        .multi(True)
-        .include_all(True)
-        .all_value(".*")
-    )
+    ).with_variable(label_variable("domain", "Domain", MetricName.DATASET_STALE_AFTER_SECONDS))
     return (
         d.with_row(Row("Freshness"))
         .with_panel(
             stat_panel(
                 "Stale datasets",
-                f"count(zwvl:dataset_staleness:ratio{{{DOMAIN}}} > 1) or vector(0)",
-                "Datasets loaded longer ago than their limit allows (alert DatasetStale).",
-                steps((None, GREEN), (1, RED)),
+                f"count({STALENESS} > 1) or vector(0)",
+                f"Datasets loaded longer ago than their limit allows (alert {AlertName.DATASET_STALE}).",
+                any_is(RED),
             )
         )
         .with_panel(
             stat_panel(
                 "Datasets",
-                f"count(zwvl_dataset_stale_after_seconds{{{DOMAIN}}})",
+                f"count({selector(MetricName.DATASET_STALE_AFTER_SECONDS, DOMAIN)})",
                 "Datasets declared in the inventory.",
                 steps((None, GREEN)),
             )
@@ -66,16 +58,16 @@ def dashboard() -> Dashboard:
         .with_panel(
             stat_panel(
                 "Oldest load",
-                f"max(zwvl:dataset_age_seconds{{{DOMAIN}}})",
+                f"max({AGE})",
                 "Time since the least recently loaded dataset was loaded.",
-                steps((None, GREEN), (86400, YELLOW), (172800, RED)),
+                days_old(),
                 unit="s",
             )
         )
         .with_panel(
             stat_panel(
                 "Data platform partners",
-                'zwvl_indicator_value{indicator="data-platform-partners"}',
+                selector(MetricName.INDICATOR_VALUE, 'indicator="data-platform-partners"'),
                 "Partners taking part in at least one dataset.",
                 steps((None, ORANGE), (3, GREEN)),
             )
@@ -84,7 +76,7 @@ def dashboard() -> Dashboard:
             bargauge_panel(
                 "Age against limit",
                 "Time since the last load as a share of the dataset's limit; above 100% is stale.",
-                f"zwvl:dataset_staleness:ratio{{{DOMAIN}}}",
+                STALENESS,
                 "{{dataset}}",
                 "percentunit",
                 steps((None, GREEN), (0.8, YELLOW), (1, RED)),
@@ -95,8 +87,7 @@ def dashboard() -> Dashboard:
             table_panel(
                 "Datasets",
                 "Each dataset with its classification, hosting service and time since the last load.",
-                f"zwvl:dataset_age_seconds{{{DOMAIN}}} * on (dataset) group_left (classification, "
-                "open_data, name) zwvl_dataset_info",
+                with_info(AGE, "dataset", "classification, open_data, name", MetricName.DATASET_INFO),
             )
         )
         .with_row(Row("History"))
@@ -104,7 +95,7 @@ def dashboard() -> Dashboard:
             timeseries_panel(
                 "Time since the last load",
                 "Per dataset; a saw-tooth means regular loads.",
-                [q(f"zwvl:dataset_age_seconds{{{DOMAIN}}}", "{{dataset}}")],
+                [q(AGE, "{{dataset}}")],
                 unit="s",
             )
         )
@@ -112,7 +103,7 @@ def dashboard() -> Dashboard:
             timeseries_panel(
                 "Partners per dataset",
                 "Partners taking part in each dataset.",
-                [q(f"zwvl_dataset_partners{{{DOMAIN}}}", "{{dataset}}")],
+                [q(selector(MetricName.DATASET_PARTNERS, DOMAIN), "{{dataset}}")],
             )
         )
     )

@@ -10,13 +10,20 @@ from zwvl.monitoring.dashboards.common import (
     ORANGE,
     RED,
     YELLOW,
+    any_is,
     base,
+    days_old,
     q,
     stat_panel,
     steps,
     table_panel,
     timeseries_panel,
 )
+from zwvl.monitoring.names import AlertName, MetricName, RecordName, selector
+
+OPEN = MetricName.HELPDESK_OPEN_TICKETS
+CHANGE_WORK = selector(OPEN, 'category="change"', ALL_PARTNERS)
+INCIDENTS = selector(OPEN, 'category=~"incident|problem|service-request|none|other"', ALL_PARTNERS)
 
 
 def dashboard() -> Dashboard:
@@ -27,15 +34,14 @@ def dashboard() -> Dashboard:
         "breaches per partner queue; and the health of the repository's own tooling (NetBox drift and "
         "apply, the exporter).",
         ["helpdesk", "operations"],
-        "zwvl_helpdesk_open_tickets",
+        OPEN,
     )
     return (
         d.with_row(Row("Helpdesk"))
         .with_panel(
             stat_panel(
                 "Open incidents",
-                f'sum(zwvl_helpdesk_open_tickets{{category=~"incident|problem|service-request|none|other",'
-                f"{ALL_PARTNERS}}})",
+                f"sum({INCIDENTS})",
                 "Open small incidents, problems and service requests.",
                 steps((None, GREEN), (50, YELLOW), (100, ORANGE)),
             )
@@ -43,7 +49,7 @@ def dashboard() -> Dashboard:
         .with_panel(
             stat_panel(
                 "Open change / project work",
-                f'sum(zwvl_helpdesk_open_tickets{{category="change",{ALL_PARTNERS}}})',
+                f"sum({CHANGE_WORK})",
                 "Open tickets of the change category (changes and project work).",
                 steps((None, GREEN), (30, YELLOW)),
             )
@@ -51,16 +57,16 @@ def dashboard() -> Dashboard:
         .with_panel(
             stat_panel(
                 "Open tickets past SLA",
-                f"sum(zwvl_helpdesk_sla_breached_tickets{{{ALL_PARTNERS}}})",
-                "Open tickets past their acknowledge or resolve due date (alert HelpdeskSlaBreach).",
-                steps((None, GREEN), (1, RED)),
+                f"sum({selector(MetricName.HELPDESK_SLA_BREACHED_TICKETS, ALL_PARTNERS)})",
+                "Open tickets past their acknowledge or resolve due date "
+                f"(alert {AlertName.HELPDESK_SLA_BREACH}).",
+                any_is(RED),
             )
         )
         .with_panel(
             stat_panel(
                 "Share of work that is change",
-                f'sum(zwvl_helpdesk_open_tickets{{category="change",{ALL_PARTNERS}}}) '
-                f"/ clamp_min(sum(zwvl_helpdesk_open_tickets{{{ALL_PARTNERS}}}), 1)",
+                f"sum({CHANGE_WORK}) / clamp_min(sum({selector(OPEN, ALL_PARTNERS)}), 1)",
                 "Change and project work as a share of all open tickets: the pool's time for improvement.",
                 steps((None, ORANGE), (0.2, GREEN)),
                 unit="percentunit",
@@ -70,60 +76,66 @@ def dashboard() -> Dashboard:
             timeseries_panel(
                 "Open tickets: incidents vs change work",
                 "Open tickets split into small incidents and change/project work (whole region).",
-                [q("zwvl:helpdesk_open_tickets:sum_by_work", "{{work}}")],
+                [q(RecordName.HELPDESK_OPEN_TICKETS_BY_WORK, "{{work}}")],
             )
         )
         .with_panel(
             timeseries_panel(
                 "Tickets created per day by ITIL category",
                 "New tickets over the last day, per category.",
-                [q("sum by (category) (increase(zwvl_helpdesk_tickets_created_total[1d]))", "{{category}}")],
+                [
+                    q(
+                        f"sum by (category) (increase({MetricName.HELPDESK_TICKETS_CREATED_TOTAL}[1d]))",
+                        "{{category}}",
+                    )
+                ],
             )
         )
         .with_panel(
             table_panel(
                 "Open tickets per partner queue and category",
                 "Open tickets now.",
-                f"sum by (partner, category) (zwvl_helpdesk_open_tickets{{{ALL_PARTNERS}}}) > 0",
+                f"sum by (partner, category) ({selector(OPEN, ALL_PARTNERS)}) > 0",
             )
         )
         .with_panel(
             table_panel(
                 "SLA breaches per partner",
                 "Open tickets past their due date, per partner queue.",
-                f"zwvl:helpdesk_sla_breached_tickets:sum_by_partner{{{ALL_PARTNERS}}}",
+                selector(RecordName.HELPDESK_SLA_BREACHED_BY_PARTNER, ALL_PARTNERS),
             )
         )
         .with_row(Row("Tooling"))
         .with_panel(
             stat_panel(
                 "NetBox drift",
-                "max(zwvl_netbox_drift_detected)",
-                "1 when managed NetBox objects were changed by hand (alert NetboxDriftDetected).",
-                steps((None, GREEN), (1, ORANGE)),
+                f"max({MetricName.NETBOX_DRIFT_DETECTED})",
+                "1 when managed NetBox objects were changed by hand "
+                f"(alert {AlertName.NETBOX_DRIFT_DETECTED}).",
+                any_is(ORANGE),
             )
         )
         .with_panel(
             stat_panel(
                 "Since the last NetBox apply",
-                "time() - max(zwvl_netbox_last_apply_success_timestamp_seconds)",
+                f"time() - max({MetricName.NETBOX_LAST_APPLY_SUCCESS_TIMESTAMP_SECONDS})",
                 "Time since the reconciler last applied the inventory successfully (alert after two days).",
-                steps((None, GREEN), (86400, YELLOW), (172800, RED)),
+                days_old(),
                 unit="s",
             )
         )
         .with_panel(
             stat_panel(
                 "Mandatory policy failures",
-                "zwvl:policy_mandatory_failures:sum",
+                RecordName.POLICY_MANDATORY_FAILURES,
                 "Unwaived failing findings of mandatory rules (zwvl check).",
-                steps((None, GREEN), (1, RED)),
+                any_is(RED),
             )
         )
         .with_panel(
             stat_panel(
                 "Exporter scrape time",
-                "max(zwvl_scrape_duration_seconds)",
+                f"max({MetricName.SCRAPE_DURATION_SECONDS})",
                 "Time the zwvl exporter needs to build one scrape.",
                 steps((None, GREEN), (10, YELLOW), (30, RED)),
                 unit="s",
@@ -132,15 +144,16 @@ def dashboard() -> Dashboard:
         .with_panel(
             timeseries_panel(
                 "Exporter sources",
-                "1 when a source of the exporter was read successfully (alert ZwvlExporterSourceFailing).",
-                [q("zwvl_source_up", "{{source}}")],
+                "1 when a source of the exporter was read successfully "
+                f"(alert {AlertName.EXPORTER_SOURCE_FAILING}).",
+                [q(MetricName.SOURCE_UP, "{{source}}")],
             )
         )
         .with_panel(
             timeseries_panel(
                 "Source read time",
                 "Time per source per scrape.",
-                [q("zwvl_source_scrape_duration_seconds", "{{source}}")],
+                [q(MetricName.SOURCE_SCRAPE_DURATION_SECONDS, "{{source}}")],
                 unit="s",
             )
         )
