@@ -12,7 +12,7 @@ import click
 
 from zwvl import __version__
 from zwvl.inventory import Inventory, InventoryError, load_inventory
-from zwvl.options import inventory_option
+from zwvl.options import inventory_option, policies_option
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -62,13 +62,8 @@ def validate(inventory_dir: Path) -> None:
 
 @main.command()
 @inventory_option
-@click.option(
-    "--policies",
-    "policies_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder with catalogue.yaml and waivers.yaml "
-    "[default: policies/ beside the inventory, else ./policies].",
+@policies_option(
+    "Folder with catalogue.yaml and waivers.yaml [default: policies/ beside the inventory, else ./policies]."
 )
 @click.option(
     "--format",

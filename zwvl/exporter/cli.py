@@ -4,61 +4,58 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
+from click.decorators import FC
 
-from zwvl.options import inventory_option
+from zwvl.options import inventory_option, policies_option
+
+
+def env_option(flag: str, envvar: str, help: str, **kwargs: Any) -> Callable[[FC], FC]:
+    """An option that falls back to an environment variable, which its help names at the end."""
+    return click.option(flag, envvar=envvar, help=f"{help} [env {envvar}].", **kwargs)
 
 
 @click.command("exporter")
 @click.option("--listen", default="127.0.0.1:9479", show_default=True, help="HOST:PORT to serve /metrics on.")
 @inventory_option
-@click.option(
-    "--policies",
-    "policies_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Policy catalogue folder [default: policies/ beside the inventory].",
-)
-@click.option(
+@policies_option("Policy catalogue folder [default: policies/ beside the inventory].")
+@env_option(
     "--frr",
-    envvar="ZWVL_EXPORTER_FRR",
-    default=None,
-    help="Read the backbone from FRR: lab[:NAME] (the zwvl lab), netns[:TEMPLATE] (vtysh -N), sockets:DIR "
-    "(vtysh --vty_socket DIR/<device>) or command:ARGV with {device} [env ZWVL_EXPORTER_FRR].",
+    "ZWVL_EXPORTER_FRR",
+    "Read the backbone from FRR: lab[:NAME] (the zwvl lab), netns[:TEMPLATE] (vtysh -N), sockets:DIR "
+    "(vtysh --vty_socket DIR/<device>) or command:ARGV with {device}",
 )
 @click.option("--frr-timeout", type=click.FloatRange(0.1, 60), default=5.0, show_default=True)
-@click.option(
+@env_option(
     "--drift",
-    envvar="ZWVL_EXPORTER_DRIFT",
+    "ZWVL_EXPORTER_DRIFT",
+    "NetBox drift: auto (run `zwvl drift` in the background when NetBox and the reconciler are "
+    "there), off, file:PATH (a JSON drift report) or command:ARGV",
     default="auto",
     show_default=True,
-    help="NetBox drift: auto (run `zwvl drift` in the background when NetBox and the reconciler are "
-    "there), off, file:PATH (a JSON drift report) or command:ARGV [env ZWVL_EXPORTER_DRIFT].",
 )
 @click.option("--drift-interval", type=click.FloatRange(10, 86400), default=300.0, show_default=True)
-@click.option(
+@env_option(
     "--apply-state",
-    envvar="ZWVL_APPLY_STATE",
+    "ZWVL_APPLY_STATE",
+    "State file the reconciler writes after each successful apply",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="State file the reconciler writes after each successful apply [env ZWVL_APPLY_STATE].",
 )
-@click.option(
+@env_option(
     "--rt-url",
-    envvar="RT_URL",
-    default=None,
-    help="Request Tracker base URL for helpdesk metrics; credentials from RT_TOKEN or "
-    "RT_USER/RT_PASSWORD [env RT_URL].",
+    "RT_URL",
+    "Request Tracker base URL for helpdesk metrics; credentials from RT_TOKEN or RT_USER/RT_PASSWORD",
 )
 @click.option("--rt-category-field", default="ITIL category", show_default=True)
 @click.option("--rt-min-interval", type=click.FloatRange(0, 3600), default=30.0, show_default=True)
-@click.option(
+@env_option(
     "--datasets-dsn",
-    envvar="ZWVL_DATASETS_DSN",
-    default=None,
-    help="libpq connection string of the data platform for dataset freshness [env ZWVL_DATASETS_DSN].",
+    "ZWVL_DATASETS_DSN",
+    "libpq connection string of the data platform for dataset freshness",
 )
 @click.option("--datasets-query", default=None, help="SQL returning (dataset, last load time) rows.")
 @click.option("--once", is_flag=True, help="Print one scrape to standard output and exit.")

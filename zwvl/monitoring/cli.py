@@ -4,9 +4,11 @@ configuration generated from the source of truth, written or compared with the c
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
+from click.decorators import FC
 
 from zwvl.options import inventory_option
 
@@ -14,6 +16,23 @@ from zwvl.options import inventory_option
 @click.group("monitoring")
 def monitoring_group() -> None:
     """Prometheus and Alertmanager configuration generated from the source of truth."""
+
+
+def output_options(default: str) -> Callable[[FC], FC]:
+    """--output FILE (the checked-in file by default) and --check, for a generated file."""
+
+    def add(f: FC) -> FC:
+        f = click.option(
+            "--check", is_flag=True, help="Exit 1 when the file differs from what would be generated."
+        )(f)
+        return click.option(
+            "--output",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=Path(default),
+            show_default=True,
+        )(f)
+
+    return add
 
 
 def _write_or_check(path: Path, text: str, check: bool) -> None:
@@ -41,13 +60,7 @@ def _write_or_check(path: Path, text: str, check: bool) -> None:
     "local one; active devices, their monitoring field, tenant and primary IPv4). Services always come "
     "from the model, as NetBox does not hold them. After `zwvl apply` both give the same file (tested).",
 )
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("monitoring/prometheus/prometheus.yml"),
-    show_default=True,
-)
-@click.option("--check", is_flag=True, help="Exit 1 when the file differs from what would be generated.")
+@output_options("monitoring/prometheus/prometheus.yml")
 @click.option("--stdout", "to_stdout", is_flag=True, help="Print instead of writing the file.")
 def scrape_config_command(
     inventory_dir: Path, source: str, output: Path, check: bool, to_stdout: bool
@@ -81,13 +94,7 @@ def scrape_config_command(
 
 @monitoring_group.command("alertmanager-config")
 @inventory_option
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("monitoring/alertmanager/alertmanager.yml"),
-    show_default=True,
-)
-@click.option("--check", is_flag=True, help="Exit 1 when the file differs from what would be generated.")
+@output_options("monitoring/alertmanager/alertmanager.yml")
 def alertmanager_config_command(inventory_dir: Path, output: Path, check: bool) -> None:
     """Generate Alertmanager's configuration: routes by severity and by partner, inhibitions."""
     from zwvl.cli import load_or_exit
