@@ -35,7 +35,12 @@ def dashboard() -> Dashboard:
         ["backbone", "on-call"],
         MetricName.BACKBONE_SITE_PATHS,
     )
-    d = (
+    return _coverage(_history(_now(d)))
+
+
+def _now(d: Dashboard) -> Dashboard:
+    """The row to read first: what is cut, isolated or left on one path now."""
+    return (
         d.with_row(Row("Now"))
         .with_panel(
             stat_panel(
@@ -85,7 +90,13 @@ def dashboard() -> Dashboard:
                 f"{SITE_PATHS} < {MetricName.BACKBONE_SITE_DESIGN_PATHS}",
             )
         )
-        .with_row(Row("History"))
+    )
+
+
+def _history(d: Dashboard) -> Dashboard:
+    """Since when: circuits, OSPF adjacencies and paths per site over time."""
+    return (
+        d.with_row(Row("History"))
         .with_panel(
             state_timeline_panel(
                 "Circuits",
@@ -115,7 +126,13 @@ def dashboard() -> Dashboard:
                 [q(SITE_PATHS, "{{site}}")],
             )
         )
-        .with_row(Row("Coverage"))
+    )
+
+
+def _coverage(d: Dashboard) -> Dashboard:
+    """Fibre coverage of public buildings (principle I1)."""
+    return (
+        d.with_row(Row("Coverage"))
         .with_panel(
             share_panel(
                 "Public buildings on in-service fibre",
@@ -137,4 +154,3 @@ def dashboard() -> Dashboard:
             )
         )
     )
-    return d

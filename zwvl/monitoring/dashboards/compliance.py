@@ -32,6 +32,11 @@ def dashboard() -> Dashboard:
         ["compliance", "policy"],
         MetricName.POLICY_FINDINGS,
     )
+    return _indicators(_principles(d))
+
+
+def _principles(d: Dashboard) -> Dashboard:
+    """Policy results per partner, principle and rule."""
     return (
         d.with_row(Row("Principles"))
         .with_panel(
@@ -114,7 +119,13 @@ def dashboard() -> Dashboard:
                 width=24,
             )
         )
-        .with_row(Row("Programme indicators"))
+    )
+
+
+def _indicators(d: Dashboard) -> Dashboard:
+    """The programme indicators against their targets."""
+    return (
+        d.with_row(Row("Programme indicators"))
         .with_panel(
             share_panel(
                 "Indicators against target",

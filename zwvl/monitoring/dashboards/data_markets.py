@@ -37,6 +37,11 @@ def dashboard() -> Dashboard:
         ["data-platform"],
         None,
     ).with_variable(label_variable("domain", "Domain", MetricName.DATASET_STALE_AFTER_SECONDS))
+    return _history(_freshness(d))
+
+
+def _freshness(d: Dashboard) -> Dashboard:
+    """Stale datasets and each dataset's age against its limit."""
     return (
         d.with_row(Row("Freshness"))
         .with_panel(
@@ -90,7 +95,13 @@ def dashboard() -> Dashboard:
                 with_info(AGE, "dataset", "classification, open_data, name", MetricName.DATASET_INFO),
             )
         )
-        .with_row(Row("History"))
+    )
+
+
+def _history(d: Dashboard) -> Dashboard:
+    """Age and partners per dataset over time."""
+    return (
+        d.with_row(Row("History"))
         .with_panel(
             timeseries_panel(
                 "Time since the last load",
