@@ -3,7 +3,9 @@ metric table of monitoring/README.md: one set of names, no second spelling anywh
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import yaml
 
@@ -51,6 +53,28 @@ def test_alertmanager_inhibitions_name_real_alerts() -> None:
             assert m, matcher
             named |= set(m.group(2).split("|")) if m.group(1) == "=~" else {m.group(2)}
     assert named and named <= {a.value for a in AlertName}
+
+
+def test_the_exporter_emits_named_series(tmp_path: Path) -> None:
+    """The model and NetBox sources and the collector's own series (the other sources need services:
+    tests/monitoring/test_stack.py evaluates every rule and panel against them)."""
+    from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from zwvl.exporter.collector import ZwvlCollector, registry_for
+    from zwvl.exporter.model import ModelCache, ModelSource
+    from zwvl.exporter.netbox_state import NetboxStateSource, read_drift_file
+
+    drift = tmp_path / "drift.json"
+    drift.write_text(json.dumps({"checked_at": "2026-11-28T10:00:00Z", "drift": [{"kind": "dcim.device"}]}))
+    sources = [
+        ModelSource(ModelCache(REPO / "inventory")),
+        NetboxStateSource(lambda: read_drift_file(drift), lambda: 0.0),
+    ]
+    text = generate_latest(registry_for(ZwvlCollector(sources))).decode()
+    emitted = {s.name for fam in text_string_to_metric_families(text) for s in fam.samples}
+    assert len(emitted) > 25
+    assert emitted <= {m.value for m in MetricName}
 
 
 def test_selector() -> None:
