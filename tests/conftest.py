@@ -47,7 +47,7 @@ class Region:
         return load_inventory(self.inventory)
 
     def check(self, **kw: Any):  # noqa: ANN201
-        from zwvl.policy.engine import run_checks
+        from zwvl.policy.runner import run_checks
 
         kw.setdefault("today", TODAY)
         return run_checks(self.load(), self.root, self.policies, **kw)

@@ -104,7 +104,7 @@ def check(
 
     Exit 0 when no unwaived mandatory rule fails, 1 when one does, 2 on usage or input errors.
     """
-    from zwvl.policy.engine import run_checks
+    from zwvl.policy.runner import run_checks
     from zwvl.reports import render
 
     inv = load_or_exit(inventory_dir, 2)
@@ -136,7 +136,7 @@ def check(
                 err=True,
             )
     elif fmt == "text" and sys.stdout.isatty():
-        from zwvl.report_terminal import show
+        from zwvl.reports.terminal import show
 
         show(text)
     else:

@@ -22,7 +22,7 @@ from zwvl.exporter.collector import ZwvlCollector, registry_for
 from zwvl.exporter.model import ModelCache, ModelSource, object_partner
 from zwvl.exporter.netbox_state import NetboxStateSource, read_apply_state, read_drift_file
 from zwvl.inventory import load_inventory
-from zwvl.policy.engine import run_checks
+from zwvl.policy.runner import run_checks
 
 
 def scrape(collector: ZwvlCollector) -> dict[str, list[tuple[dict[str, str], float]]]:

@@ -8,7 +8,7 @@ import sys
 from rich.console import Console
 
 from tests.conftest import REPO
-from zwvl.report_terminal import show
+from zwvl.reports.terminal import show
 
 
 def _text_report() -> str:

@@ -120,7 +120,7 @@ def test_every_finding_has_evidence(reports: dict[str, str]) -> None:
 
 def test_report_written_into_the_checkout_does_not_change_the_next(region: Region) -> None:
     """The secret scan reads untracked files too, but counts only tracked ones."""
-    from zwvl.reports import to_json
+    from zwvl.reports.json_report import to_json
 
     for args in (["init", "-q"], ["add", "inventory", "policies"]):
         subprocess.run(["git", "-C", str(region.root), *args], check=True, capture_output=True)
@@ -150,7 +150,7 @@ def test_reports_are_deterministic(tmp_path: Path) -> None:
 
 
 def test_spof_highlighted_on_map(region: Region) -> None:
-    from zwvl.report_html import site_map
+    from zwvl.reports.html import site_map
 
     def edit(d: dict) -> None:  # type: ignore[type-arg]
         for c in d["circuits"]:

@@ -19,7 +19,7 @@ from prometheus_client.core import Metric
 from zwvl.exporter.base import SourceError, gauge, info
 from zwvl.inventory import Inventory, InventoryError, load_inventory
 from zwvl.monitoring.names import MetricName
-from zwvl.policy.engine import CheckResult, run_checks
+from zwvl.policy.runner import CheckResult, run_checks
 
 PRINCIPLE_STATUSES = ("pass", "fail", "warn", "waived", "manual")
 FINDING_STATUSES = ("pass", "fail", "waived")

@@ -18,7 +18,8 @@ from typing import Any
 from zwvl.inventory import Inventory
 from zwvl.lab.runtime import Lab
 from zwvl.lab.spec import LabSpec, Link
-from zwvl.policy.engine import RULES, Context
+from zwvl.policy.findings import Context
+from zwvl.policy.registry import RULES
 from zwvl.policy.topology import Topology
 
 FULL = "Full"

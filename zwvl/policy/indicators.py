@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zwvl.policy.engine import Context
+from zwvl.policy.findings import Context
 from zwvl.policy.topology import Topology
 
 

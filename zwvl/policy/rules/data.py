@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from zwvl.model import Dataset, Service, Src
-from zwvl.policy.engine import Context, Finding, rule
+from zwvl.policy.findings import Context, Finding
+from zwvl.policy.registry import rule
 
 _CODE_DIRS = ("ansible", "pulumi")
 _CODE_SUFFIXES = {".py", ".yml", ".yaml", ".j2", ".cfg", ".ini", ".toml", ".json", ".sh"}

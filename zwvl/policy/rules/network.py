@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterator
 
 from zwvl.model import DATACENTER_KINDS
-from zwvl.policy.engine import Context, Finding, rule
+from zwvl.policy.findings import Context, Finding
+from zwvl.policy.registry import rule
 
 
 def _live_note(ctx: Context, circuits: list[str]) -> dict[str, str]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from zwvl.model import Device, Service
-from zwvl.policy.engine import Context, Finding, rule
+from zwvl.policy.findings import Context, Finding
+from zwvl.policy.registry import rule
 
 
 @rule("B8-monitored")

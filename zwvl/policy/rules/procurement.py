@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from zwvl.policy.engine import Context, Finding, rule
+from zwvl.policy.findings import Context, Finding
+from zwvl.policy.registry import rule
 
 
 @rule("A1-buy-once")

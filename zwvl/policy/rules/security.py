@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from zwvl.model import Src
-from zwvl.policy.engine import Context, Finding, rule
+from zwvl.policy.findings import Context, Finding
+from zwvl.policy.registry import rule
 
 SECRET_PATTERNS = {
     "private key": re.compile(r"-----BEGIN (?:RSA |EC |OPENSSH |DSA )?PRIVATE KEY-----"),

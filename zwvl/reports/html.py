@@ -8,8 +8,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from zwvl import __version__
-from zwvl.policy.engine import CheckResult
-from zwvl.reports import _problems, to_dict
+from zwvl.policy.runner import CheckResult
+from zwvl.reports.json_report import to_dict
+from zwvl.reports.problems import problems
 
 _W, _H, _PAD = 760, 560, 30
 
@@ -81,5 +82,5 @@ def to_html(result: CheckResult) -> str:
     )
     tpl = env.get_template("report.html.j2")
     return tpl.render(
-        report=to_dict(result), problems=_problems(result), map=site_map(result), version=__version__
+        report=to_dict(result), problems=problems(result), map=site_map(result), version=__version__
     )
