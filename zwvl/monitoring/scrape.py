@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
 import yaml
 
 from zwvl.inventory import Inventory
+from zwvl.netbox.client import NetboxClient
 
 EXPORTER_PORT = 9479
 PORTS = {"frr-exporter": 9342, "node-exporter": 9100, "postgres-exporter": 9187}
@@ -85,35 +85,31 @@ def service_targets(inv: Inventory) -> list[Target]:
     return out
 
 
-def targets_from_netbox(url: str, token: str, timeout: float = 30.0, max_pages: int = 100) -> list[Target]:
+def targets_from_netbox(url: str, token: str, timeout: float = 30.0) -> list[Target]:
     """The device jobs: active devices from NetBox with their monitoring custom field, tenant and
-    primary IPv4. NetBox holds no services; `service_targets` adds those from the model."""
-    session = requests.Session()
-    scheme = "Bearer" if token.startswith("nbt_") else "Token"  # NetBox 4.x v2 tokens vs v1
-    session.headers.update({"Authorization": f"{scheme} {token}", "Accept": "application/json"})
+    primary IPv4, read through zwvl's NetBox client (retries, every page). NetBox holds no services;
+    `service_targets` adds those from the model."""
+    client = NetboxClient(url, token, timeout=timeout, retries=3)
+    devices = client.list(
+        "dcim/devices",
+        fields=["id", "name", "custom_fields", "primary_ip4", "tenant", "role", "site"],
+        params={"status": "active"},
+    )
     out: list[Target] = []
-    next_url: str | None = f"{url}/api/dcim/devices/?status=active&limit=1000&ordering=name"
-    for _ in range(max_pages):
-        if next_url is None:
-            break
-        resp = session.get(next_url, timeout=timeout)
-        resp.raise_for_status()
-        data = resp.json()
-        for dev in data.get("results", []):
-            kind = (dev.get("custom_fields") or {}).get("monitoring") or "none"
-            if isinstance(kind, dict):  # a select field comes as {"value": ..., "label": ...}
-                kind = kind.get("value") or "none"
-            if kind not in JOB_OF:
-                continue
-            ip = (dev.get("primary_ip4") or {}).get("address")
-            labels = (
-                ("device", dev["name"]),
-                ("partner", (dev.get("tenant") or {}).get("slug", "region")),
-                ("role", (dev.get("role") or dev.get("device_role") or {}).get("slug", "")),
-                ("site", (dev.get("site") or {}).get("slug", "")),
-            )
-            out.append(Target(JOB_OF[kind], _device_address(dev["name"], ip, kind), labels))
-        next_url = data.get("next")
+    for dev in sorted(devices, key=lambda d: str(d["name"])):
+        kind = (dev.get("custom_fields") or {}).get("monitoring") or "none"
+        if isinstance(kind, dict):  # a select field comes as {"value": ..., "label": ...}
+            kind = kind.get("value") or "none"
+        if kind not in JOB_OF:
+            continue
+        ip = (dev.get("primary_ip4") or {}).get("address")
+        labels = (
+            ("device", dev["name"]),
+            ("partner", (dev.get("tenant") or {}).get("slug", "region")),
+            ("role", (dev.get("role") or {}).get("slug", "")),
+            ("site", (dev.get("site") or {}).get("slug", "")),
+        )
+        out.append(Target(JOB_OF[kind], _device_address(dev["name"], ip, kind), labels))
     return out
 
 
