@@ -27,9 +27,9 @@ from tests.integration.reconcile_support import (
 )
 from zwvl.inventory import load_inventory
 from zwvl.netbox import local
+from zwvl.netbox.apps import desired_state
 from zwvl.netbox.client import NetboxClient
 from zwvl.netbox.kinds import LEGACY_TAG, OWNER, TAG, TAG_MARK
-from zwvl.netbox.mapping import desired_state
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from zwvl.netbox import importer
-from zwvl.netbox.importer import ImportError_, _swap, check_out
+from zwvl.netbox import import_out
+from zwvl.netbox.import_out import ImportError_, _swap, check_out
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -121,7 +121,7 @@ def test_the_swap_without_an_atomic_exchange(tmp_path: Path, monkeypatch: pytest
     ext4 has it, so it is switched off here): rename aside, rename in, and on a failure of the second
     rename the old folder is put back."""
     # the fallback cannot be reached on this machine otherwise: its kernel and ext4 support the exchange
-    monkeypatch.setattr(importer, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(import_out, "_exchange", lambda a, b: False)
     out = _folder(tmp_path / "out", {"old.yaml": "old\n"})
     new = _folder(tmp_path / ".out.importing-x", {"new.yaml": "new\n"})
     _swap(new, out, True, print)
@@ -134,7 +134,7 @@ def test_the_swap_without_an_atomic_exchange(tmp_path: Path, monkeypatch: pytest
 def test_the_exchange_swaps_two_folders(tmp_path: Path) -> None:
     a = _folder(tmp_path / "a", {"x.yaml": "x\n"})
     b = _folder(tmp_path / "b", {"y.yaml": "y\n"})
-    assert importer._exchange(a, b) is True  # Linux with ext4 or tmpfs, as on these machines
+    assert import_out._exchange(a, b) is True  # Linux with ext4 or tmpfs, as on these machines
     assert _tree(a) == {"y.yaml": b"y\n"} and _tree(b) == {"x.yaml": b"x\n"}
     with pytest.raises(FileNotFoundError):
-        importer._exchange(a, tmp_path / "missing")
+        import_out._exchange(a, tmp_path / "missing")

@@ -11,8 +11,9 @@ import pytest
 
 from tests.conftest import REPO, Region
 from zwvl.inventory import InventoryError, load_inventory, parse_inventory
+from zwvl.netbox.apps import desired_state
+from zwvl.netbox.apps.common import Desired, DesiredState, MappingError
 from zwvl.netbox.kinds import BY_NAME, KINDS, LEGACY_TAG, LEVELS, ORDER, SCHEMA_KINDS, TAG, Ref
-from zwvl.netbox.mapping import Desired, DesiredState, MappingError, desired_state
 from zwvl.netbox.plan import state_hash, with_bookkeeping
 
 SMALL = REPO / "tests" / "fixtures" / "small-region"

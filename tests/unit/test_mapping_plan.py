@@ -16,9 +16,8 @@ import pytest
 
 from tests.conftest import REPO
 from zwvl.inventory import load_inventory
-from zwvl.netbox.importer import import_state
+from zwvl.netbox.apps import DesiredState, desired_state, import_state
 from zwvl.netbox.kinds import BY_NAME, KINDS, LEGACY_TAG, ORDER, OWNER, OWNER_KIND, TAG, Ref, has_owners
-from zwvl.netbox.mapping import DesiredState, desired_state
 from zwvl.netbox.plan import make_plan, plan_from_json, plan_to_json, with_bookkeeping
 from zwvl.netbox.reconcile import (
     ConflictError,

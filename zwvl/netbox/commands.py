@@ -16,9 +16,9 @@ from typing import NoReturn
 import click
 
 from zwvl.inventory import InventoryError
+from zwvl.netbox.apps.common import MappingError
 from zwvl.netbox.client import NetboxError
 from zwvl.netbox.kinds import LEGACY_TAG, OWNER, TAG
-from zwvl.netbox.mapping import MappingError
 from zwvl.netbox.settings import NetboxSettingsError
 from zwvl.options import inventory_option
 
@@ -366,7 +366,7 @@ def import_command(netbox_url: str | None, out: Path, force: bool) -> None:
     """
     import os
 
-    from zwvl.netbox.importer import ImportError_, import_netbox
+    from zwvl.netbox.import_out import ImportError_, import_netbox
     from zwvl.netbox.reconcile import connect
     from zwvl.netbox.settings import resolve_netbox
 

@@ -7,7 +7,7 @@ One read (circuits with ``fields=cid,status``); NetBox statuses are mapped back 
 
 from __future__ import annotations
 
-from zwvl.netbox.importer import CIRCUIT_STATUS_BACK
+from zwvl.netbox.apps.vocab import CIRCUIT_STATUS_BACK
 from zwvl.netbox.reconcile import connect
 
 

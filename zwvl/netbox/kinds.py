@@ -2,7 +2,7 @@
 
 A record read from NetBox is normalised into *key space*: foreign keys become :class:`Ref` (the
 referenced object's kind and natural key) instead of numeric ids, choices become their value, decimals
-are rounded. Desired objects (see ``zwvl.netbox.mapping``) are built in the same space, so comparing,
+are rounded. Desired objects (see ``zwvl.netbox.apps``) are built in the same space, so comparing,
 hashing and printing never depend on database ids.
 
 Field names are NetBox API names, plus pseudo fields:

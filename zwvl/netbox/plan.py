@@ -18,8 +18,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from zwvl.netbox.apps.common import Desired, DesiredState
 from zwvl.netbox.kinds import BY_NAME, CASCADES, CF_HASH, CF_SOURCE, ORDER, TAG, Ref
-from zwvl.netbox.mapping import Desired, DesiredState
 from zwvl.netbox.state import Record, State
 
 PLAN_FORMAT = 1

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from zwvl.inventory import Inventory, load_inventory
+from zwvl.netbox.apps import DesiredState, desired_state
 from zwvl.netbox.client import NetboxClient, NetboxError
 from zwvl.netbox.executor import ApplyReport, Executor
 from zwvl.netbox.kinds import BY_NAME, CF_HASH, CF_SOURCE, LEGACY_TAG, OWNER, TAG
 from zwvl.netbox.lock import DEFAULT_LEASE, ApplyLock, Holder
-from zwvl.netbox.mapping import DesiredState, desired_state
 from zwvl.netbox.plan import (
     Change,
     Plan,
