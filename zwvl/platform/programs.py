@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pulumi
 from zwvl.inventory import Inventory, load_inventory
-from zwvl.platform import pg, rt
 from zwvl.platform.hosts import service_address
 from zwvl.platform.plan import (
     ITIL_CATEGORY_FIELD,
@@ -24,6 +23,8 @@ from zwvl.platform.plan import (
     data_platform_plan,
     helpdesk_plan,
 )
+from zwvl.platform.providers import postgres as pg
+from zwvl.platform.providers import rt
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -58,9 +59,9 @@ def data_platform(inv: Inventory, conn: pg.Conn, prefix: str = "dp_") -> DataPla
     out = DataPlatform()
 
     def login_role(key: str, name: str) -> pg.Role:
-        pw = pg.Password(f"{key}-password")
+        pw = pg.Password(f"{key}-password", pg.PasswordArgs())
         out.passwords[key] = pw
-        role = pg.Role(key, conn=conn, name=name, login=True, password=pw.result)
+        role = pg.Role(key, pg.RoleArgs(conn=conn, name=name, login=True, password=pw.result))
         out.roles[key] = role
         return role
 
@@ -74,8 +75,7 @@ def data_platform(inv: Inventory, conn: pg.Conn, prefix: str = "dp_") -> DataPla
         owner: pg.Role | None = None,
         depends_on: list[pulumi.Resource] | None = None,
     ) -> None:
-        out.grants[key] = pg.Grant(
-            key,
+        args = pg.GrantArgs(
             conn=conn,
             role=role.name,
             object_type=kind,
@@ -83,28 +83,33 @@ def data_platform(inv: Inventory, conn: pg.Conn, prefix: str = "dp_") -> DataPla
             schema=schema,
             owner=owner.name if owner is not None else None,
             privileges=list(privileges),
-            opts=pulumi.ResourceOptions(depends_on=depends_on or []),
         )
+        out.grants[key] = pg.Grant(key, args, pulumi.ResourceOptions(depends_on=depends_on or []))
 
-    platform_owner = pg.Role("platform-owner", conn=conn, name=plan.platform_owner, login=False)
+    platform_owner = pg.Role("platform-owner", pg.RoleArgs(conn=conn, name=plan.platform_owner, login=False))
     out.roles["platform-owner"] = platform_owner
-    shared = pg.Database("shared", conn=conn, name=plan.shared_database, owner=platform_owner.name)
+    shared = pg.Database(
+        "shared", pg.DatabaseArgs(conn=conn, name=plan.shared_database, owner=platform_owner.name)
+    )
     out.databases["shared"] = shared
     open_data = login_role("open-data", plan.open_data_role)
 
     # the load log (dataset freshness) and the monitoring role that reads it
     platform_schema = pg.Schema(
-        "platform", conn=conn, database=shared.name, name=PLATFORM_SCHEMA, owner=platform_owner.name
+        "platform",
+        pg.SchemaArgs(conn=conn, database=shared.name, name=PLATFORM_SCHEMA, owner=platform_owner.name),
     )
     out.schemas["platform"] = platform_schema
     out.tables["dataset-loads"] = pg.Table(
         "dataset-loads",
-        conn=conn,
-        database=shared.name,
-        schema=platform_schema.name,
-        name=LOAD_LOG_TABLE,
-        owner=platform_owner.name,
-        columns=list(LOAD_LOG_COLUMNS),
+        pg.TableArgs(
+            conn=conn,
+            database=shared.name,
+            schema=platform_schema.name,
+            name=LOAD_LOG_TABLE,
+            owner=platform_owner.name,
+            columns=list(LOAD_LOG_COLUMNS),
+        ),
     )
     monitoring = login_role("monitoring", plan.monitoring_role)
     grant("monitoring-connect", monitoring, "database", shared, ("CONNECT",))
@@ -122,9 +127,11 @@ def data_platform(inv: Inventory, conn: pg.Conn, prefix: str = "dp_") -> DataPla
 
     for ds in plan.datasets:
         key = f"ds-{ds.dataset}"
-        read = pg.Role(f"{key}-read", conn=conn, name=ds.read_role, login=False)
+        read = pg.Role(f"{key}-read", pg.RoleArgs(conn=conn, name=ds.read_role, login=False))
         out.roles[f"{key}-read"] = read
-        schema = pg.Schema(key, conn=conn, database=shared.name, name=ds.schema, owner=platform_owner.name)
+        schema = pg.Schema(
+            key, pg.SchemaArgs(conn=conn, database=shared.name, name=ds.schema, owner=platform_owner.name)
+        )
         out.schemas[key] = schema
         grant(f"{key}-read-connect", read, "database", shared, ("CONNECT",))
         grant(f"{key}-read-usage", read, "schema", shared, ("USAGE",), schema=schema.name)
@@ -142,7 +149,7 @@ def data_platform(inv: Inventory, conn: pg.Conn, prefix: str = "dp_") -> DataPla
         owner = login_role(f"{p.partner}-owner", p.owner)
         writer = login_role(f"{p.partner}-writer", p.writer)
         reader = login_role(f"{p.partner}-reader", p.reader)
-        db = pg.Database(p.partner, conn=conn, name=p.database, owner=owner.name)
+        db = pg.Database(p.partner, pg.DatabaseArgs(conn=conn, name=p.database, owner=owner.name))
         out.databases[p.partner] = db
         grant(f"{p.partner}-writer-connect", writer, "database", db, ("CONNECT", "TEMPORARY"))
         grant(f"{p.partner}-writer-usage", writer, "schema", db, ("USAGE",), schema="public")
@@ -177,14 +184,16 @@ def data_platform(inv: Inventory, conn: pg.Conn, prefix: str = "dp_") -> DataPla
         )
         for ds in plan.datasets_of(p.partner):
             key = f"{p.partner}-reader-in-ds-{ds.dataset}"
+            read_role = out.roles[f"ds-{ds.dataset}-read"].name
             out.memberships[key] = pg.Membership(
-                key, conn=conn, role=out.roles[f"ds-{ds.dataset}-read"].name, member=reader.name
+                key, pg.MembershipArgs(conn=conn, role=read_role, member=reader.name)
             )
 
     for ds in plan.open_datasets:
         key = f"open-data-in-ds-{ds.dataset}"
+        read_role = out.roles[f"ds-{ds.dataset}-read"].name
         out.memberships[key] = pg.Membership(
-            key, conn=conn, role=out.roles[f"ds-{ds.dataset}-read"].name, member=open_data.name
+            key, pg.MembershipArgs(conn=conn, role=read_role, member=open_data.name)
         )
     return out
 
@@ -231,43 +240,41 @@ def helpdesk(inv: Inventory, url: pulumi.Input[str]) -> HelpdeskResources:
     for q in plan.queues:
         out.queues[q.partner] = rt.Queue(
             f"queue-{q.partner}",
-            url=url,
-            name=q.name,
-            description=q.description,
-            default_sla=plan.default_sla,
+            rt.QueueArgs(url=url, name=q.name, description=q.description, default_sla=plan.default_sla),
         )
     for u in plan.users:
-        out.users[u.name] = rt.User(f"user-{u.name}", url=url, name=u.name, real_name=u.real_name)
+        out.users[u.name] = rt.User(
+            f"user-{u.name}", rt.UserArgs(url=url, name=u.name, real_name=u.real_name)
+        )
     for g in plan.groups:
-        group = rt.Group(f"group-{g.slug}", url=url, name=g.slug, description=g.description)
+        group = rt.Group(f"group-{g.slug}", rt.GroupArgs(url=url, name=g.slug, description=g.description))
         out.groups[g.slug] = group
         out.members[g.slug] = rt.GroupMembers(
             f"members-{g.slug}",
-            url=url,
-            group_id=group.id,
-            members=g.members,
-            opts=pulumi.ResourceOptions(depends_on=[out.users[m] for m in g.members]),
+            rt.GroupMembersArgs(url=url, group_id=group.id, members=g.members),
+            pulumi.ResourceOptions(depends_on=[out.users[m] for m in g.members]),
         )
     cf = rt.CustomField(
         "cf-itil-category",
-        url=url,
-        name=ITIL_CATEGORY_FIELD,
-        description="ITIL category of the ticket",
-        values=plan.categories,
+        rt.CustomFieldArgs(
+            url=url,
+            name=ITIL_CATEGORY_FIELD,
+            description="ITIL category of the ticket",
+            values=plan.categories,
+        ),
     )
     out.custom_field = cf
     out.custom_field_queues = rt.CustomFieldQueues(
         "cf-itil-category-queues",
-        url=url,
-        custom_field_id=cf.id,
-        queue_ids=[q.id for q in out.queues.values()],
+        rt.CustomFieldQueuesArgs(
+            url=url, custom_field_id=cf.id, queue_ids=[q.id for q in out.queues.values()]
+        ),
     )
     for q in plan.queues:
+        grants = [(out.groups[g.slug].id, g.rights) for g in plan.groups]
         out.rights[q.partner] = rt.QueueRights(
             f"rights-{q.partner}",
-            url=url,
-            queue_id=out.queues[q.partner].id,
-            grants=[(out.groups[g.slug].id, g.rights) for g in plan.groups],
+            rt.QueueRightsArgs(url=url, queue_id=out.queues[q.partner].id, grants=grants),
         )
     return out
 
