@@ -38,8 +38,8 @@ from tests.platform.harness import Applier, run_program
 from tests.platform.services import RtServer, start_rt, stop_rt
 from zwvl.inventory import Inventory, load_inventory
 from zwvl.lab import Lab, LabSpec
-from zwvl.platform import rt as rtapi
 from zwvl.platform.plan import ITIL_CATEGORY_FIELD, data_platform_plan
+from zwvl.platform.providers import rt as rtapi
 
 REPO = Path(__file__).resolve().parents[2]
 CATEGORY_FIELD = ITIL_CATEGORY_FIELD

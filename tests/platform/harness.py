@@ -40,6 +40,7 @@ class Registered:
     typ: str
     inputs: dict[str, Any]
     provider_class: str
+    provider_module: str = ""
     dependencies: set[str] = field(default_factory=set)  # logical names
     secret_outputs: list[str] = field(default_factory=list)
     id: str = ""
@@ -69,9 +70,13 @@ class Recorder(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         inputs = unwrap(dict(args.inputs))
-        provider = type(decode_provider(inputs)).__name__ if args.typ == DYNAMIC else ""
+        provider = type(decode_provider(inputs)) if args.typ == DYNAMIC else None
         reg = Registered(
-            args.name, args.typ, {k: v for k, v in inputs.items() if k != "__provider"}, provider
+            args.name,
+            args.typ,
+            {k: v for k, v in inputs.items() if k != "__provider"},
+            provider.__name__ if provider else "",
+            provider.__module__ if provider else "",
         )
         rid, outs = self.create(reg, inputs)
         reg.id, reg.outputs = rid, outs

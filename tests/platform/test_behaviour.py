@@ -16,7 +16,7 @@ from tests.platform.services import PgServer, RtServer
 from zwvl.exporter.datasets import DatasetFreshnessSource
 from zwvl.exporter.model import ModelCache
 from zwvl.inventory import Inventory
-from zwvl.platform import rt
+from zwvl.platform.providers import rt
 from zwvl.platform.sla import UnknownSlaError, due_dates
 
 pytestmark = pytest.mark.integration

@@ -28,7 +28,8 @@ import yaml
 
 from tests.platform.harness import Applier, run_program
 from zwvl.inventory import Inventory
-from zwvl.platform import nspawn, rt
+from zwvl.platform import nspawn
+from zwvl.platform.providers import rt
 from zwvl.platform.sla import due_dates
 
 pytestmark = pytest.mark.integration

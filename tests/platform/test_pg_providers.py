@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from tests.platform.services import PgServer
-from zwvl.platform import pg
+from zwvl.platform.providers import postgres as pg
 
 pytestmark = pytest.mark.integration
 

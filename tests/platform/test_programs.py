@@ -18,9 +18,11 @@ from typing import Any
 
 import pytest
 
-from tests.platform.harness import REPO, Recorder, run_program
+from tests.platform.harness import REPO, Recorder, decode_provider, run_program
 from zwvl.inventory import Inventory
 from zwvl.platform.hosts import HostError, netbox_address
+from zwvl.platform.providers import postgres as pg
+from zwvl.platform.providers import rt
 
 
 @pytest.fixture(scope="module")
@@ -280,6 +282,52 @@ def test_data_platform_host_from_netbox(fake_netbox: str, monkeypatch: pytest.Mo
     rec = Recorder()
     run_program("data-platform", rec, {"namePrefix": "dp_"})
     assert {r.inputs["conn"]["host"] for r in rec.of("DatabaseProvider")} == {"127.0.0.42"}
+
+
+# --- providers in the state ------------------------------------------------------------------
+
+# What `pulumi up` wrote into the state before the providers became a package (dill, protocol 4):
+# a RoleProvider and a QueueProvider pickled by their old module path.
+OLD_STATE_PROVIDERS = {
+    "zwvl.platform.pg.RoleProvider": "gASVOQAAAAAAAACMEHp3dmwucGxhdGZvcm0ucGeUjAxSb2xlUHJvdmlkZXKU"
+    "k5QpgZR9lIwIc2V0dGluZ3OUfZRzYi4=",
+    "zwvl.platform.rt.QueueProvider": "gASVOgAAAAAAAACMEHp3dmwucGxhdGZvcm0ucnSUjA1RdWV1ZVByb3ZpZGVy"
+    "lJOUKYGUfZSMCHNldHRpbmdzlH2Uc2Iu",
+}
+
+
+@pytest.mark.parametrize("old", sorted(OLD_STATE_PROVIDERS))
+def test_providers_pickled_under_their_old_module_still_load(old: str) -> None:
+    """refresh, destroy and the delete half of a replacement load the provider from the old state."""
+    provider = decode_provider({"__provider": OLD_STATE_PROVIDERS[old]})
+    new = {"RoleProvider": pg.RoleProvider, "QueueProvider": rt.QueueProvider}[old.rsplit(".", 1)[1]]
+    assert type(provider) is new
+    assert provider.settings == {}
+
+
+def test_every_provider_keeps_its_old_name() -> None:
+    from zwvl.platform import pg as old_pg
+    from zwvl.platform import rt as old_rt
+
+    kinds = {
+        old_pg: (pg, ["Role", "Database", "Schema", "Table", "Grant", "Membership", "Password"]),
+        old_rt: (
+            rt,
+            ["Queue", "User", "Group", "GroupMembers", "CustomField", "CustomFieldQueues", "QueueRights"],
+        ),
+    }
+    for old, (package, names) in kinds.items():
+        for name in names:
+            assert getattr(old, f"{name}Provider") is getattr(package, name).provider_type
+
+
+def test_providers_are_pickled_under_their_module_in_the_package(dp: Recorder, hd: Recorder) -> None:
+    for rec in (dp, hd):
+        for r in rec.resources.values():
+            if r.provider_class:
+                assert r.provider_module.startswith(
+                    ("zwvl.platform.providers.postgres.", "zwvl.platform.providers.rt.")
+                )
 
 
 # --- the real CLI, where it exists -----------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.platform.services import RtServer
-from zwvl.platform import rt
+from zwvl.platform.providers import rt
 
 pytestmark = pytest.mark.integration
 

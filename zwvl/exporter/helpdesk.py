@@ -1,9 +1,10 @@
 """Helpdesk metrics from Request Tracker 5 through its REST2 API.
 
 The source takes a `HelpdeskClient` (search with paging, and a count); `RtRest2Client` is the real
-one: ``GET /REST/2.0/tickets?query=<TicketSQL>&fields=...&page=N&per_page=100`` with
-``Authorization: token <token>`` (RT::Authen::Token), or with a user and password. Credentials come
-from the environment (RT_URL, RT_TOKEN or RT_USER/RT_PASSWORD) and are never logged.
+one: ``GET /REST/2.0/tickets?query=<TicketSQL>&fields=...&page=N&per_page=100`` through the same
+`RtClient` the Pulumi providers use (`zwvl.platform.providers.rt.client`), with ``Authorization:
+token <token>`` (RT::Authen::Token), or with a user and password. Credentials come from the
+environment (RT_URL, RT_TOKEN or RT_USER/RT_PASSWORD) and are never logged.
 
 RT 5 checks a token or a password with bcrypt (cost 12) on every request, and one read is a search
 plus two counts per category, so with a user and password the client logs in once through RT's login
@@ -18,7 +19,6 @@ onto the inventory's categories (``none`` when unset, ``other`` when unknown).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import threading
 import time
@@ -32,6 +32,7 @@ from prometheus_client.core import Metric
 
 from zwvl.exporter.base import SourceError, counter, gauge, parse_time
 from zwvl.exporter.model import ModelCache
+from zwvl.platform.providers.rt.client import RtClient
 
 DEFAULT_CATEGORY_FIELD = "ITIL category"
 PER_PAGE = 100
@@ -49,6 +50,11 @@ class HelpdeskClient(Protocol):
 
 
 class RtRest2Client:
+    """The HelpdeskClient on Request Tracker: TicketSQL searches page by page, and counts, read with
+    the providers' `RtClient` (one session, CSRF-safe; a form login whose cookie is renewed once on
+    HTTP 401, HTTP basic auth when the form login fails, or a token); its failures are `SourceError`s.
+    """
+
     def __init__(
         self,
         url: str,
@@ -57,38 +63,9 @@ class RtRest2Client:
         password: str | None = None,
         timeout: float = 10.0,
     ) -> None:
-        self.url = url.rstrip("/")
-        self.base = self.url + "/REST/2.0"
-        self.timeout = timeout
-        self.session = requests.Session()
-        self.session.headers["Accept"] = "application/json"
-        self._login: tuple[str, str] | None = None
-        if token:
-            self.session.headers["Authorization"] = f"token {token}"
-        elif user and password:
-            self._login = (user, password)
-        self._logged_in = False
-
-    def _log_in(self) -> None:
-        """One form login whose session cookie REST2 accepts; basic auth when the form refuses."""
-        assert self._login is not None
-        user, password = self._login
-        self.session.cookies.clear()
-        self.session.auth = None
-        try:
-            resp = self.session.post(
-                self.url + "/NoAuth/Login.html",
-                data={"user": user, "pass": password},
-                headers={"Referer": self.url + "/NoAuth/Login.html", "Accept": "text/html"},
-                timeout=self.timeout,
-            )
-        except requests.RequestException as exc:
-            raise SourceError(f"Request Tracker unreachable: {exc.__class__.__name__}") from None
-        # once logged in, RT's page names the current user (RT.CurrentUser)
-        if resp.status_code != 200 or f'"Name":{json.dumps(user)}' not in resp.text:
-            self.session.cookies.clear()
-            self.session.auth = (user, password)
-        self._logged_in = True
+        self.rt = RtClient(
+            url, user or "", password or "", token=token, timeout=timeout, basic_auth_fallback=True
+        )
 
     @classmethod
     def from_env(cls, url: str | None = None) -> RtRest2Client:
@@ -102,19 +79,11 @@ class RtRest2Client:
             password=os.environ.get("RT_PASSWORD") or None,
         )
 
-    def _request(self, path: str, params: dict[str, str]) -> requests.Response:
+    def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
         try:
-            return self.session.get(self.base + path, params=params, timeout=self.timeout)
+            resp = self.rt.request("GET", path, params=params)
         except requests.RequestException as exc:
             raise SourceError(f"Request Tracker unreachable: {exc.__class__.__name__}") from None
-
-    def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
-        if self._login is not None and not self._logged_in:
-            self._log_in()
-        resp = self._request(path, params)
-        if resp.status_code == 401 and self._login is not None and self.session.auth is None:
-            self._log_in()  # the RT session expired: log in again, once
-            resp = self._request(path, params)
         if resp.status_code != 200:
             raise SourceError(f"Request Tracker answered HTTP {resp.status_code} for {path}")
         try:

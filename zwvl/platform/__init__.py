@@ -2,7 +2,9 @@
 
 - `plan`: the desired state derived from the domain model (pure, no I/O): databases, roles, dataset
   schemas and grants per partner; RT queues, pool groups, members, rights and the uniform SLA set.
-- `pg`, `rt`: Pulumi dynamic providers with real create/read/diff/update/delete (psycopg, requests).
+- `providers`: the Pulumi dynamic providers as a library, with real create/read/diff/update/delete:
+  `providers.postgres` (psycopg) and `providers.rt` (requests; its `client` is also the exporter's
+  RT client), one resource a module. `pg` and `rt` only keep the old names importable for the state.
 - `programs`: the two Pulumi programs' resource graphs (`pulumi/data-platform`, `pulumi/helpdesk`).
 - `sla`: Brussels business-hours arithmetic and the SLA-name guard used before talking to RT.
 """

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pulumi
 from zwvl.inventory import Inventory, load_inventory
-from zwvl.platform import pg, rt
 from zwvl.platform.hosts import service_address
 from zwvl.platform.plan import (
     ITIL_CATEGORY_FIELD,
@@ -21,9 +20,13 @@ from zwvl.platform.plan import (
     READER_TABLE_PRIVILEGES,
     WRITER_SEQUENCE_PRIVILEGES,
     WRITER_TABLE_PRIVILEGES,
+    DataPlatformPlan,
+    PartnerDatabase,
     data_platform_plan,
     helpdesk_plan,
 )
+from zwvl.platform.providers import postgres as pg
+from zwvl.platform.providers import rt
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,6 +42,8 @@ def stack_inventory(config: pulumi.Config) -> Inventory:
 
 @dataclass
 class DataPlatform:
+    """The data platform's resources by key, as the program declared them."""
+
     roles: dict[str, pg.Role] = field(default_factory=dict)
     passwords: dict[str, pg.Password] = field(default_factory=dict)
     databases: dict[str, pg.Database] = field(default_factory=dict)
@@ -48,23 +53,34 @@ class DataPlatform:
     tables: dict[str, pg.Table] = field(default_factory=dict)
 
 
-def data_platform(inv: Inventory, conn: pg.Conn, prefix: str = "dp_") -> DataPlatform:
-    """Per partner a database with owner/writer/reader login roles; the shared datasets as schemas in
-    one shared database, readable by exactly the partners taking part; an open-data login role that
-    reads the open datasets only; in the shared database the loaders' log `platform.dataset_loads`,
-    readable by the monitoring login role the exporter uses (and nothing else). Passwords are
-    generated and kept as Pulumi secrets."""
-    plan = data_platform_plan(inv, prefix)
-    out = DataPlatform()
+class _DataPlatformBuilder:
+    """Declares the data platform's resources on one PostgreSQL server into `out`."""
 
-    def login_role(key: str, name: str) -> pg.Role:
-        pw = pg.Password(f"{key}-password")
-        out.passwords[key] = pw
-        role = pg.Role(key, conn=conn, name=name, login=True, password=pw.result)
-        out.roles[key] = role
+    def __init__(self, conn: pg.Conn) -> None:
+        self.conn = conn
+        self.out = DataPlatform()
+
+    def role(self, key: str, name: str) -> pg.Role:
+        """A group role (no login)."""
+        role = pg.Role(key, pg.RoleArgs(conn=self.conn, name=name, login=False))
+        self.out.roles[key] = role
         return role
 
+    def login_role(self, key: str, name: str) -> pg.Role:
+        """A login role with a generated password."""
+        pw = pg.Password(f"{key}-password", pg.PasswordArgs())
+        self.out.passwords[key] = pw
+        role = pg.Role(key, pg.RoleArgs(conn=self.conn, name=name, login=True, password=pw.result))
+        self.out.roles[key] = role
+        return role
+
+    def schema(self, key: str, database: pg.Database, name: str, owner: pg.Role) -> pg.Schema:
+        args = pg.SchemaArgs(conn=self.conn, database=database.name, name=name, owner=owner.name)
+        schema = self.out.schemas[key] = pg.Schema(key, args)
+        return schema
+
     def grant(
+        self,
         key: str,
         role: pg.Role,
         kind: str,
@@ -74,119 +90,107 @@ def data_platform(inv: Inventory, conn: pg.Conn, prefix: str = "dp_") -> DataPla
         owner: pg.Role | None = None,
         depends_on: list[pulumi.Resource] | None = None,
     ) -> None:
-        out.grants[key] = pg.Grant(
-            key,
-            conn=conn,
+        args = pg.GrantArgs(
+            conn=self.conn,
             role=role.name,
             object_type=kind,
             database=database.name,
             schema=schema,
             owner=owner.name if owner is not None else None,
             privileges=list(privileges),
-            opts=pulumi.ResourceOptions(depends_on=depends_on or []),
+        )
+        self.out.grants[key] = pg.Grant(key, args, pulumi.ResourceOptions(depends_on=depends_on or []))
+
+    def read_grants(
+        self,
+        key: str,
+        role: pg.Role,
+        database: pg.Database,
+        schema: pulumi.Input[str],
+        owner: pg.Role,
+        depends_on: list[pulumi.Resource] | None = None,
+    ) -> None:
+        """`role` connects to the database and reads every table of the schema (`<key>-connect`,
+        `<key>-usage`, `<key>-tables`)."""
+        self.grant(f"{key}-connect", role, "database", database, ("CONNECT",))
+        self.grant(f"{key}-usage", role, "schema", database, ("USAGE",), schema=schema)
+        self.grant(
+            f"{key}-tables",
+            role,
+            "tables",
+            database,
+            READER_TABLE_PRIVILEGES,
+            schema=schema,
+            owner=owner,
+            depends_on=depends_on,
         )
 
-    platform_owner = pg.Role("platform-owner", conn=conn, name=plan.platform_owner, login=False)
-    out.roles["platform-owner"] = platform_owner
-    shared = pg.Database("shared", conn=conn, name=plan.shared_database, owner=platform_owner.name)
-    out.databases["shared"] = shared
-    open_data = login_role("open-data", plan.open_data_role)
+    def member_of_dataset(self, key: str, dataset: str, member: pg.Role) -> None:
+        """`member` reads the dataset (a member of its read role)."""
+        read_role = self.out.roles[f"ds-{dataset}-read"].name
+        args = pg.MembershipArgs(conn=self.conn, role=read_role, member=member.name)
+        self.out.memberships[key] = pg.Membership(key, args)
 
-    # the load log (dataset freshness) and the monitoring role that reads it
-    platform_schema = pg.Schema(
-        "platform", conn=conn, database=shared.name, name=PLATFORM_SCHEMA, owner=platform_owner.name
-    )
-    out.schemas["platform"] = platform_schema
-    out.tables["dataset-loads"] = pg.Table(
-        "dataset-loads",
-        conn=conn,
-        database=shared.name,
-        schema=platform_schema.name,
-        name=LOAD_LOG_TABLE,
-        owner=platform_owner.name,
-        columns=list(LOAD_LOG_COLUMNS),
-    )
-    monitoring = login_role("monitoring", plan.monitoring_role)
-    grant("monitoring-connect", monitoring, "database", shared, ("CONNECT",))
-    grant("monitoring-usage", monitoring, "schema", shared, ("USAGE",), schema=platform_schema.name)
-    grant(
-        "monitoring-tables",
-        monitoring,
-        "tables",
-        shared,
-        READER_TABLE_PRIVILEGES,
-        schema=platform_schema.name,
-        owner=platform_owner,
-        depends_on=[out.tables["dataset-loads"]],
-    )
+    def load_log(self, plan: DataPlatformPlan, shared: pg.Database, owner: pg.Role) -> None:
+        """The loaders' log (dataset freshness) and the monitoring role that reads it."""
+        platform_schema = self.schema("platform", shared, PLATFORM_SCHEMA, owner)
+        table = pg.TableArgs(
+            conn=self.conn,
+            database=shared.name,
+            schema=platform_schema.name,
+            name=LOAD_LOG_TABLE,
+            owner=owner.name,
+            columns=list(LOAD_LOG_COLUMNS),
+        )
+        loads = self.out.tables["dataset-loads"] = pg.Table("dataset-loads", table)
+        monitoring = self.login_role("monitoring", plan.monitoring_role)
+        self.read_grants("monitoring", monitoring, shared, platform_schema.name, owner, depends_on=[loads])
 
+    def partner(self, plan: DataPlatformPlan, p: PartnerDatabase) -> None:
+        """The partner's database, its owner, writer and reader, and the datasets the reader reads."""
+        owner = self.login_role(f"{p.partner}-owner", p.owner)
+        writer = self.login_role(f"{p.partner}-writer", p.writer)
+        reader = self.login_role(f"{p.partner}-reader", p.reader)
+        db = pg.Database(p.partner, pg.DatabaseArgs(conn=self.conn, name=p.database, owner=owner.name))
+        self.out.databases[p.partner] = db
+        self.grant(f"{p.partner}-writer-connect", writer, "database", db, ("CONNECT", "TEMPORARY"))
+        self.grant(f"{p.partner}-writer-usage", writer, "schema", db, ("USAGE",), schema="public")
+        for kind, privileges in (
+            ("tables", WRITER_TABLE_PRIVILEGES),
+            ("sequences", WRITER_SEQUENCE_PRIVILEGES),
+        ):
+            key = f"{p.partner}-writer-{kind}"
+            self.grant(key, writer, kind, db, privileges, schema="public", owner=owner)
+        self.read_grants(f"{p.partner}-reader", reader, db, "public", owner)
+        for ds in plan.datasets_of(p.partner):
+            self.member_of_dataset(f"{p.partner}-reader-in-ds-{ds.dataset}", ds.dataset, reader)
+
+
+def data_platform(inv: Inventory, conn: pg.Conn, prefix: str = "dp_") -> DataPlatform:
+    """Per partner a database with owner/writer/reader login roles; the shared datasets as schemas in
+    one shared database, readable by exactly the partners taking part; an open-data login role that
+    reads the open datasets only; in the shared database the loaders' log `platform.dataset_loads`,
+    readable by the monitoring login role the exporter uses (and nothing else). Passwords are
+    generated and kept as Pulumi secrets."""
+    plan = data_platform_plan(inv, prefix)
+    build = _DataPlatformBuilder(conn)
+    platform_owner = build.role("platform-owner", plan.platform_owner)
+    shared = pg.Database(
+        "shared", pg.DatabaseArgs(conn=conn, name=plan.shared_database, owner=platform_owner.name)
+    )
+    build.out.databases["shared"] = shared
+    open_data = build.login_role("open-data", plan.open_data_role)
+    build.load_log(plan, shared, platform_owner)
     for ds in plan.datasets:
         key = f"ds-{ds.dataset}"
-        read = pg.Role(f"{key}-read", conn=conn, name=ds.read_role, login=False)
-        out.roles[f"{key}-read"] = read
-        schema = pg.Schema(key, conn=conn, database=shared.name, name=ds.schema, owner=platform_owner.name)
-        out.schemas[key] = schema
-        grant(f"{key}-read-connect", read, "database", shared, ("CONNECT",))
-        grant(f"{key}-read-usage", read, "schema", shared, ("USAGE",), schema=schema.name)
-        grant(
-            f"{key}-read-tables",
-            read,
-            "tables",
-            shared,
-            READER_TABLE_PRIVILEGES,
-            schema=schema.name,
-            owner=platform_owner,
-        )
-
+        read = build.role(f"{key}-read", ds.read_role)
+        schema = build.schema(key, shared, ds.schema, platform_owner)
+        build.read_grants(f"{key}-read", read, shared, schema.name, platform_owner)
     for p in plan.partners:
-        owner = login_role(f"{p.partner}-owner", p.owner)
-        writer = login_role(f"{p.partner}-writer", p.writer)
-        reader = login_role(f"{p.partner}-reader", p.reader)
-        db = pg.Database(p.partner, conn=conn, name=p.database, owner=owner.name)
-        out.databases[p.partner] = db
-        grant(f"{p.partner}-writer-connect", writer, "database", db, ("CONNECT", "TEMPORARY"))
-        grant(f"{p.partner}-writer-usage", writer, "schema", db, ("USAGE",), schema="public")
-        grant(
-            f"{p.partner}-writer-tables",
-            writer,
-            "tables",
-            db,
-            WRITER_TABLE_PRIVILEGES,
-            schema="public",
-            owner=owner,
-        )
-        grant(
-            f"{p.partner}-writer-sequences",
-            writer,
-            "sequences",
-            db,
-            WRITER_SEQUENCE_PRIVILEGES,
-            schema="public",
-            owner=owner,
-        )
-        grant(f"{p.partner}-reader-connect", reader, "database", db, ("CONNECT",))
-        grant(f"{p.partner}-reader-usage", reader, "schema", db, ("USAGE",), schema="public")
-        grant(
-            f"{p.partner}-reader-tables",
-            reader,
-            "tables",
-            db,
-            READER_TABLE_PRIVILEGES,
-            schema="public",
-            owner=owner,
-        )
-        for ds in plan.datasets_of(p.partner):
-            key = f"{p.partner}-reader-in-ds-{ds.dataset}"
-            out.memberships[key] = pg.Membership(
-                key, conn=conn, role=out.roles[f"ds-{ds.dataset}-read"].name, member=reader.name
-            )
-
+        build.partner(plan, p)
     for ds in plan.open_datasets:
-        key = f"open-data-in-ds-{ds.dataset}"
-        out.memberships[key] = pg.Membership(
-            key, conn=conn, role=out.roles[f"ds-{ds.dataset}-read"].name, member=open_data.name
-        )
-    return out
+        build.member_of_dataset(f"open-data-in-ds-{ds.dataset}", ds.dataset, open_data)
+    return build.out
 
 
 def data_platform_main() -> None:
@@ -213,6 +217,8 @@ def data_platform_main() -> None:
 
 @dataclass
 class HelpdeskResources:
+    """The helpdesk's resources by key, as the program declared them."""
+
     queues: dict[str, rt.Queue] = field(default_factory=dict)
     groups: dict[str, rt.Group] = field(default_factory=dict)
     users: dict[str, rt.User] = field(default_factory=dict)
@@ -231,43 +237,41 @@ def helpdesk(inv: Inventory, url: pulumi.Input[str]) -> HelpdeskResources:
     for q in plan.queues:
         out.queues[q.partner] = rt.Queue(
             f"queue-{q.partner}",
-            url=url,
-            name=q.name,
-            description=q.description,
-            default_sla=plan.default_sla,
+            rt.QueueArgs(url=url, name=q.name, description=q.description, default_sla=plan.default_sla),
         )
     for u in plan.users:
-        out.users[u.name] = rt.User(f"user-{u.name}", url=url, name=u.name, real_name=u.real_name)
+        out.users[u.name] = rt.User(
+            f"user-{u.name}", rt.UserArgs(url=url, name=u.name, real_name=u.real_name)
+        )
     for g in plan.groups:
-        group = rt.Group(f"group-{g.slug}", url=url, name=g.slug, description=g.description)
+        group = rt.Group(f"group-{g.slug}", rt.GroupArgs(url=url, name=g.slug, description=g.description))
         out.groups[g.slug] = group
         out.members[g.slug] = rt.GroupMembers(
             f"members-{g.slug}",
-            url=url,
-            group_id=group.id,
-            members=g.members,
-            opts=pulumi.ResourceOptions(depends_on=[out.users[m] for m in g.members]),
+            rt.GroupMembersArgs(url=url, group_id=group.id, members=g.members),
+            pulumi.ResourceOptions(depends_on=[out.users[m] for m in g.members]),
         )
     cf = rt.CustomField(
         "cf-itil-category",
-        url=url,
-        name=ITIL_CATEGORY_FIELD,
-        description="ITIL category of the ticket",
-        values=plan.categories,
+        rt.CustomFieldArgs(
+            url=url,
+            name=ITIL_CATEGORY_FIELD,
+            description="ITIL category of the ticket",
+            values=plan.categories,
+        ),
     )
     out.custom_field = cf
     out.custom_field_queues = rt.CustomFieldQueues(
         "cf-itil-category-queues",
-        url=url,
-        custom_field_id=cf.id,
-        queue_ids=[q.id for q in out.queues.values()],
+        rt.CustomFieldQueuesArgs(
+            url=url, custom_field_id=cf.id, queue_ids=[q.id for q in out.queues.values()]
+        ),
     )
     for q in plan.queues:
+        grants = [(out.groups[g.slug].id, g.rights) for g in plan.groups]
         out.rights[q.partner] = rt.QueueRights(
             f"rights-{q.partner}",
-            url=url,
-            queue_id=out.queues[q.partner].id,
-            grants=[(out.groups[g.slug].id, g.rights) for g in plan.groups],
+            rt.QueueRightsArgs(url=url, queue_id=out.queues[q.partner].id, grants=grants),
         )
     return out
 

@@ -1,11 +1,13 @@
-"""What the PostgreSQL and RT dynamic providers share: diffing declared properties and config access."""
+"""What the PostgreSQL and RT dynamic providers share: diffing declared properties, config access, and
+the one way a resource is declared (its arguments as a dataclass, `DynamicResource[Args]`)."""
 
 from __future__ import annotations
 
 import os
 import pickle
 from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Generic, TypeVar
 
 import pulumi
 from pulumi.dynamic import ConfigureRequest, DiffResult, ResourceProvider
@@ -20,16 +22,34 @@ PROVIDER_KEY = "__provider"
 _BATCH_SETITEMS = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
 
 
-class DynamicResource(pulumi.dynamic.Resource):
-    def __init__(
-        self,
-        provider: ResourceProvider,
-        name: str,
-        props: Mapping[str, Any],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+@dataclass(kw_only=True)
+class ResourceArgs:
+    """The arguments a program declares a resource with; `props` are the input properties sent to the
+    provider: every argument, plus what a subclass adds (outputs the provider fills in, constants)."""
+
+    def props(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+A = TypeVar("A", bound=ResourceArgs)
+
+
+class DynamicResource(pulumi.dynamic.Resource, Generic[A]):
+    """A resource of `provider_type`, declared as `Kind(resource_name, KindArgs(...), opts)`.
+
+    The provider is pickled into the state by module path (`zwvl.platform.providers.<area>.<module>`);
+    `secret_outputs` are kept as Pulumi secrets.
+    """
+
+    provider_type: ClassVar[type[ResourceProvider]]
+    secret_outputs: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, resource_name: str, args: A, opts: pulumi.ResourceOptions | None = None) -> None:
         pickle._Pickler._batch_setitems = _BATCH_SETITEMS  # type: ignore[attr-defined]
-        super().__init__(provider, name, dict(props), opts)
+        if self.secret_outputs:
+            secret = pulumi.ResourceOptions(additional_secret_outputs=list(self.secret_outputs))
+            opts = pulumi.ResourceOptions.merge(opts, secret)
+        super().__init__(self.provider_type(), resource_name, args.props(), opts)
 
 
 def _norm(value: Any, as_set: bool) -> Any:

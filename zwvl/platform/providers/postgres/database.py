@@ -1,0 +1,74 @@
+"""A PostgreSQL database with its owner, closed to PUBLIC."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import sql
+
+import pulumi
+from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
+from zwvl.platform.providers.dynamic import DynamicResource, inputs_of
+from zwvl.platform.providers.postgres.base import PgArgs, PgProvider
+
+
+class DatabaseProvider(PgProvider):
+    """A database with its owner; CONNECT and TEMPORARY are revoked from PUBLIC (`public_access`)."""
+
+    managed = ("conn", "name", "owner", "public_access")
+    replace_on = ("name",)
+
+    def _outs(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(inputs_of(props, ("conn", "name", "owner")), public_access=[])
+
+    @staticmethod
+    def _fix(name: str, owner: str) -> list[sql.Composed]:
+        return [
+            sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(name), sql.Identifier(owner)),
+            sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)),
+        ]
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        name, owner = props["name"], props["owner"]
+        create = sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(owner))
+        self.execute(props["conn"], create, *self._fix(name, owner))
+        return CreateResult(name, self._outs(props))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        row = self.first_row(
+            props["conn"],
+            "SELECT pg_get_userbyid(datdba), "
+            "ARRAY(SELECT a.privilege_type FROM aclexplode(COALESCE(datacl, acldefault('d', datdba))) a "
+            "      WHERE a.grantee = 0 ORDER BY 1) "
+            "FROM pg_database WHERE datname = %s",
+            id_,
+        )
+        if row is None:
+            return ReadResult(None, {})
+        return ReadResult(id_, dict(self._outs(props), name=id_, owner=row[0], public_access=list(row[1])))
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        self.execute(news["conn"], *self._fix(id_, news["owner"]))
+        return UpdateResult(self._outs(news))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        self.execute(
+            props["conn"], sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(id_))
+        )
+
+
+@dataclass(kw_only=True)
+class DatabaseArgs(PgArgs):
+    name: str
+    owner: pulumi.Input[str]
+
+    def props(self) -> dict[str, Any]:
+        return dict(super().props(), public_access=[])
+
+
+class Database(DynamicResource[DatabaseArgs]):
+    provider_type = DatabaseProvider
+    name: pulumi.Output[str]
+    owner: pulumi.Output[str]

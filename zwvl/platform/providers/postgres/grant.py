@@ -1,0 +1,184 @@
+"""Exactly these privileges for a role on a database, a schema, or the tables/sequences of a schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+import pulumi
+from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
+from zwvl.platform.providers.dynamic import DynamicResource, inputs_of
+from zwvl.platform.providers.postgres.base import PgArgs, PgProvider
+
+PRIVILEGES = {
+    "database": frozenset({"CONNECT", "TEMPORARY", "CREATE"}),
+    "schema": frozenset({"USAGE", "CREATE"}),
+    "tables": frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"}),
+    "sequences": frozenset({"USAGE", "SELECT", "UPDATE"}),
+}
+_DEFACL_TYPE = {"tables": "r", "sequences": "S"}
+_OBJECTS = {"tables": "TABLES", "sequences": "SEQUENCES"}
+_ACL_QUERY = {  # the privileges a role (a grantee oid) holds on a database or a schema
+    "database": "SELECT a.privilege_type FROM pg_database d, "
+    "aclexplode(COALESCE(d.datacl, acldefault('d', d.datdba))) a "
+    "WHERE d.datname = %s AND a.grantee = %s",
+    "schema": "SELECT a.privilege_type FROM pg_namespace n, "
+    "aclexplode(COALESCE(n.nspacl, acldefault('n', n.nspowner))) a "
+    "WHERE n.oid = %s AND a.grantee = %s",
+}
+_RELKIND = {"tables": ("r", "p", "v", "m", "f"), "sequences": ("S",)}
+
+
+def _privs(kind: str, privileges: Iterable[str]) -> list[str]:
+    privs = sorted({p.upper() for p in privileges})
+    bad = [p for p in privs if p not in PRIVILEGES[kind]]
+    if bad:
+        raise ValueError(f"privilege(s) {', '.join(bad)} do not apply to {kind}")
+    return privs
+
+
+class GrantProvider(PgProvider):
+    """Exactly `privileges` for `role` on a database, a schema, or all tables/sequences of a schema.
+
+    For tables and sequences the grant covers the existing objects and, through ALTER DEFAULT
+    PRIVILEGES FOR ROLE `owner`, the ones the schema owner creates later. `read` reports what
+    PostgreSQL really holds: the privileges present on the default ACL and on every existing object.
+    """
+
+    managed = ("conn", "role", "object_type", "database", "schema", "owner", "privileges")
+    replace_on = ("role", "object_type", "database", "schema", "owner")
+    set_like = ("privileges",)
+
+    def _outs(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        outs = inputs_of(props, ("conn", "role", "object_type", "database", "schema", "owner"))
+        outs["privileges"] = _privs(props["object_type"], props.get("privileges") or [])
+        return outs
+
+    @staticmethod
+    def grant_id(props: Mapping[str, Any]) -> str:
+        where = props["database"] + (f"/{props['schema']}" if props.get("schema") else "")
+        return f"{props['role']}@{where}:{props['object_type']}"
+
+    def _statements(self, props: Mapping[str, Any], privs: list[str], revoke: bool) -> list[sql.Composed]:
+        kind, role = props["object_type"], sql.Identifier(props["role"])
+        if not privs:
+            return []
+        plist = sql.SQL(", ").join(sql.SQL(p) for p in privs)
+        verb = sql.SQL("REVOKE {} ON {} FROM {}" if revoke else "GRANT {} ON {} TO {}")
+        if kind == "database":
+            return [
+                verb.format(plist, sql.SQL("DATABASE {}").format(sql.Identifier(props["database"])), role)
+            ]
+        schema = sql.Identifier(props["schema"])
+        if kind == "schema":
+            return [verb.format(plist, sql.SQL("SCHEMA {}").format(schema), role)]
+        objects = sql.SQL(_OBJECTS[kind])
+        default = sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} ").format(
+            sql.Identifier(props["owner"]), schema
+        ) + verb.format(plist, objects, role)
+        return [verb.format(plist, sql.SQL("ALL {} IN SCHEMA {}").format(objects, schema), role), default]
+
+    def _db_for(self, props: Mapping[str, Any]) -> str:
+        return "postgres" if props["object_type"] == "database" else str(props["database"])
+
+    @staticmethod
+    def _held_on(c: psycopg.Connection[Any], kind: str, target: Any, oid: Any) -> list[str]:
+        """The privileges `oid` holds on a database (by name) or a schema (by oid)."""
+        rows = c.execute(_ACL_QUERY[kind], (target, oid)).fetchall()
+        return sorted({r[0] for r in rows})
+
+    def _current(self, props: Mapping[str, Any]) -> list[str] | None:
+        """Privileges the role holds now; None when the target (database/schema/role) is gone."""
+        kind = props["object_type"]
+        conn = props["conn"]
+        if not self.database_exists(conn, props["database"]):
+            return None
+        with self.connect(conn, self._db_for(props)) as c:
+            oid = self.one(c, "SELECT oid FROM pg_roles WHERE rolname = %s", props["role"])
+            if oid is None:
+                return None
+            if kind == "database":
+                return self._held_on(c, kind, props["database"], oid)
+            nsp = self.one(c, "SELECT oid FROM pg_namespace WHERE nspname = %s", props["schema"])
+            if nsp is None:
+                return None
+            if kind == "schema":
+                return self._held_on(c, kind, nsp, oid)
+            held = {
+                r[0]
+                for r in c.execute(
+                    "SELECT a.privilege_type FROM pg_default_acl d, aclexplode(d.defaclacl) a "
+                    "WHERE d.defaclrole = (SELECT oid FROM pg_roles WHERE rolname = %s) "
+                    "AND d.defaclnamespace = %s AND d.defaclobjtype = %s AND a.grantee = %s",
+                    (props["owner"], nsp, _DEFACL_TYPE[kind], oid),
+                ).fetchall()
+            }
+            objects = c.execute(
+                "SELECT ARRAY(SELECT a.privilege_type FROM aclexplode(COALESCE(c.relacl, "
+                "acldefault((CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END)::\"char\", c.relowner))) a "
+                "WHERE a.grantee = %s) FROM pg_class c WHERE c.relnamespace = %s AND c.relkind = ANY(%s)",
+                (oid, nsp, list(_RELKIND[kind])),
+            ).fetchall()
+            for (privs,) in objects:
+                held &= set(privs)
+            return sorted(held)
+
+    def _set(self, props: Mapping[str, Any], want: list[str]) -> None:
+        have = self._current(props) or []
+        # revoke what is held but not wanted, then grant everything wanted (also repairs partial drift)
+        extra = sorted(set(have) - set(want))
+        revokes = self._statements(props, extra, revoke=True)
+        grants = self._statements(props, want, revoke=False)
+        self.execute(props["conn"], *revokes, *grants, dbname=self._db_for(props))
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = self._outs(props)
+        self._set(props, outs["privileges"])
+        return CreateResult(self.grant_id(props), outs)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        current = self._current(props)
+        if current is None:
+            return ReadResult(None, {})
+        return ReadResult(id_, dict(self._outs(props), privileges=current))
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        outs = self._outs(news)
+        self._set(news, outs["privileges"])
+        return UpdateResult(outs)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        current = self._current(props)
+        if current is None:
+            return
+        privs = sorted(PRIVILEGES[props["object_type"]])
+        revokes = self._statements(props, privs, revoke=True)
+        self.execute(props["conn"], *revokes, dbname=self._db_for(props))
+
+
+@dataclass(kw_only=True)
+class GrantArgs(PgArgs):
+    role: pulumi.Input[str]
+    object_type: str
+    database: pulumi.Input[str]
+    privileges: list[str]
+    schema: pulumi.Input[str] | None = None
+    owner: pulumi.Input[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.object_type not in PRIVILEGES:
+            raise ValueError(f"object_type must be one of {', '.join(PRIVILEGES)}")
+        if self.object_type in ("tables", "sequences") and self.owner is None:
+            raise ValueError("grants on tables/sequences need the schema owner for default privileges")
+
+    def props(self) -> dict[str, Any]:
+        return dict(super().props(), privileges=_privs(self.object_type, self.privileges))
+
+
+class Grant(DynamicResource[GrantArgs]):
+    provider_type = GrantProvider
+    privileges: pulumi.Output[list[str]]
