@@ -1,5 +1,5 @@
-"""Pulumi program: the shared data platform (see zwvl.platform.programs.data_platform)."""
+"""Pulumi program: the shared data platform (see data_platform.py)."""
 
-from zwvl.platform.programs import data_platform_main
+from data_platform import main
 
-data_platform_main()
+main()

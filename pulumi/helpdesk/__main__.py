@@ -1,5 +1,5 @@
-"""Pulumi program: the pooled helpdesk (see zwvl.platform.programs.helpdesk)."""
+"""Pulumi program: the pooled helpdesk (see helpdesk.py)."""
 
-from zwvl.platform.programs import helpdesk_main
+from helpdesk import main
 
-helpdesk_main()
+main()

@@ -1,7 +1,8 @@
-"""The two Pulumi programs' resource graphs, run under pulumi.runtime.set_mocks (no CLI, no services).
+"""The data platform's resource graph, the program run under pulumi.runtime.set_mocks (no CLI, no
+services).
 
 Expected values are computed from the inventory directly (not from zwvl.platform.plan), so the
-tests check the programs against the domain model rather than against themselves.
+tests check the program against the domain model rather than against itself.
 """
 
 from __future__ import annotations
@@ -18,32 +19,28 @@ from typing import Any
 
 import pytest
 
-from tests.platform.harness import REPO, Recorder, decode_provider, run_program
 from zwvl.inventory import Inventory
 from zwvl.platform.hosts import HostError, netbox_address
-from zwvl.platform.providers import postgres as pg
-from zwvl.platform.providers import rt
+from zwvl.platform.mocks import Recorder, run_program
+
+PROJECT = Path(__file__).resolve().parents[1]
+MAIN = PROJECT / "__main__.py"
+NETBOX_IP = "127.0.0.42"  # zwvl: allow-address (what the fake NetBox below answers)
+
+
+def run(config: dict[str, str]) -> Recorder:
+    rec = Recorder()
+    run_program(MAIN, rec, config, project="zwvl-data-platform")
+    return rec
 
 
 @pytest.fixture(scope="module")
 def dp(inventory: Inventory) -> Recorder:
-    rec = Recorder()
-    run_program("data-platform", rec, {"pgHost": "localhost", "namePrefix": "dp_"})
-    return rec
-
-
-@pytest.fixture(scope="module")
-def hd(inventory: Inventory) -> Recorder:
-    rec = Recorder()
-    run_program("helpdesk", rec, {"rtHost": "localhost", "rtScheme": "http", "rtPort": "8080"})
-    return rec
+    return run({"pgHost": "localhost", "namePrefix": "dp_"})
 
 
 def slug(s: str) -> str:
     return s.replace("-", "_")
-
-
-# --- data platform ---------------------------------------------------------------------------
 
 
 def test_data_platform_counts(dp: Recorder, inventory: Inventory) -> None:
@@ -165,86 +162,79 @@ def test_data_platform_secrets(dp: Recorder) -> None:
 
 
 def test_name_prefix_from_stack_config() -> None:
-    rec = Recorder()
-    run_program("data-platform", rec, {"pgHost": "localhost", "namePrefix": "zwvl_plat_x_"})
+    rec = run({"pgHost": "localhost", "namePrefix": "zwvl_plat_x_"})
     assert {r.inputs["name"] for r in rec.of("DatabaseProvider")} >= {
         "zwvl_plat_x_kortrijk",
         "zwvl_plat_x_shared",
     }
 
 
-# --- helpdesk --------------------------------------------------------------------------------
+# --- components ------------------------------------------------------------------------------
 
 
-def test_helpdesk_counts_and_names(hd: Recorder, inventory: Inventory) -> None:
-    assert inventory.helpdesk is not None
-    queue_partners = [p for p in inventory.partners.values() if p.helpdesk]
-    headcount = sum(sum(p.helpdesk.headcount.values()) for p in queue_partners if p.helpdesk)
-    counts = Counter(r.provider_class for r in hd.resources.values())
-    assert counts == {
-        "QueueProvider": len(queue_partners),
-        "QueueRightsProvider": len(queue_partners),
-        "GroupProvider": len(inventory.helpdesk.groups),
-        "GroupMembersProvider": len(inventory.helpdesk.groups),
-        "UserProvider": headcount,
-        "CustomFieldProvider": 1,
-        "CustomFieldQueuesProvider": 1,
+def test_components_per_partner_and_per_dataset(dp: Recorder, inventory: Inventory) -> None:
+    kinds = {name: c.typ for name, c in dp.components.items()}
+    assert kinds == {
+        "data-platform": "zwvl:dataplatform:Platform",
+        **{f"partner-{p}": "zwvl:dataplatform:PartnerDatabase" for p in inventory.partners},
+        **{f"dataset-{d}": "zwvl:dataplatform:SharedDataset" for d in inventory.datasets},
     }
-    queues = {r.inputs["name"]: r.inputs for r in hd.of("QueueProvider")}
-    assert set(queues) == {p.helpdesk.queue for p in queue_partners if p.helpdesk}
-    for q in queues.values():
-        assert q["default_sla"] == inventory.helpdesk.default_sla and q["sla_disabled"] is False
-        assert q["url"] == "http://localhost:8080"
-    assert {r.inputs["name"] for r in hd.of("GroupProvider")} == {g.slug for g in inventory.helpdesk.groups}
-    cf = hd.of("CustomFieldProvider")[0].inputs
-    assert cf["values"] == ["incident", "service-request", "change", "problem"]
-    assert (cf["type"], cf["max_values"], cf["lookup_type"]) == ("Select", 1, "RT::Queue-RT::Ticket")
+    assert all(c.parent == "" for c in dp.components.values())
+    owned = {name: {r.name for r in dp.children(name)} for name in dp.components}
+    for p in inventory.partners:
+        assert owned[f"partner-{p}"] == {
+            p,
+            *(
+                f"{p}-{role}{suffix}"
+                for role in ("owner", "writer", "reader")
+                for suffix in ("", "-password")
+            ),
+            *(f"{p}-writer-{k}" for k in ("connect", "usage", "tables", "sequences")),
+            *(f"{p}-reader-{k}" for k in ("connect", "usage", "tables")),
+            *(f"{p}-reader-in-ds-{d.slug}" for d in inventory.datasets.values() if p in d.partners),
+        }, p
+    for d in inventory.datasets.values():
+        want = {
+            f"ds-{d.slug}",
+            f"ds-{d.slug}-read",
+            *(f"ds-{d.slug}-read-{k}" for k in ("connect", "usage", "tables")),
+        }
+        if d.open_data:
+            want.add(f"open-data-in-ds-{d.slug}")
+        assert owned[f"dataset-{d.slug}"] == want, d.slug
+    assert owned["data-platform"] == {
+        "platform-owner",
+        "shared",
+        "open-data",
+        "open-data-password",
+        "platform",
+        "dataset-loads",
+        "monitoring",
+        "monitoring-password",
+        "monitoring-connect",
+        "monitoring-usage",
+        "monitoring-tables",
+    }
 
 
-def test_helpdesk_members_follow_headcount(hd: Recorder, inventory: Inventory) -> None:
-    assert inventory.helpdesk is not None
-    group_ids = {r.id: r.inputs["name"] for r in hd.of("GroupProvider")}
-    role_of = {g.slug: g.role for g in inventory.helpdesk.groups}
-    for m in hd.of("GroupMembersProvider"):
-        role = role_of[group_ids[m.inputs["group_id"]]]
-        want = sorted(
-            f"{p.slug}-{role}-{i}"
-            for p in inventory.partners.values()
-            if p.helpdesk
-            for i in range(1, p.helpdesk.headcount.get(role, 0) + 1)
-        )
-        assert m.inputs["members"] == want
-        assert {f"user-{u}" for u in want} <= m.dependencies
+def test_every_resource_keeps_its_urn_from_before_the_components(dp: Recorder) -> None:
+    """Each resource is a component's child and carries the alias to its old URN (same name and type,
+    parented by the stack), so an existing stack adopts it instead of replacing it."""
+    old_urn = {"name": "", "type": "", "parent_urn": "", "no_parent": True}
+    for r in dp.resources.values():
+        assert r.parent in dp.components, r.name
+        assert r.aliases == [old_urn], r.name
 
 
-def test_helpdesk_rights_on_every_queue(hd: Recorder, inventory: Inventory) -> None:
-    assert inventory.helpdesk is not None
-    group_ids = {r.id: r.inputs["name"] for r in hd.of("GroupProvider")}
-    queue_ids = {r.id for r in hd.of("QueueProvider")}
-    rights = hd.of("QueueRightsProvider")
-    assert {r.inputs["queue_id"] for r in rights} == queue_ids
-    for r in rights:
-        by_group = {group_ids[g]: set(v) for g, v in r.inputs["rights"].items()}
-        assert set(by_group) == {g.slug for g in inventory.helpdesk.groups}
-        assert {"OwnTicket", "TakeTicket", "ReplyToTicket", "ShowTicket"} <= by_group["pool-helpdesk"]
-        assert "OwnTicket" not in by_group["pool-dpo"] and "ShowTicket" in by_group["pool-dpo"]
-        assert not any(
-            right.startswith(("Admin", "Modify", "Delete"))
-            and right not in ("ModifyTicket", "ModifyCustomField")
-            for v in by_group.values()
-            for right in v
-        )
-        assert {f"group-{g.slug}" for g in inventory.helpdesk.groups} <= r.dependencies
-    applied = hd.of("CustomFieldQueuesProvider")[0]
-    assert set(applied.inputs["queue_ids"]) == queue_ids
-    assert "cf-itil-category" in applied.dependencies
+def test_providers_are_pickled_under_their_module_in_the_package(dp: Recorder) -> None:
+    for r in dp.resources.values():
+        if r.provider_class:
+            assert r.provider_module.startswith(
+                ("zwvl.platform.providers.postgres.", "zwvl.platform.providers.rt.")
+            )
 
 
-def test_helpdesk_host_must_come_from_netbox_or_stack(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("NETBOX_URL", raising=False)
-    monkeypatch.delenv("NETBOX_TOKEN", raising=False)
-    with pytest.raises(HostError, match="NETBOX_URL"):
-        run_program("helpdesk", Recorder(), {"rtScheme": "http"})
+# --- the host from NetBox --------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -256,7 +246,7 @@ def fake_netbox() -> Iterator[str]:
             body: dict[str, Any] = {"results": []}
             if self.path.startswith("/api/dcim/devices/") and "name=lei-rdc-srv01" in self.path:
                 assert self.headers["Authorization"] == "Token test-token"
-                body = {"results": [{"name": "lei-rdc-srv01", "primary_ip4": {"address": "127.0.0.42/24"}}]}
+                body = {"results": [{"name": "lei-rdc-srv01", "primary_ip4": {"address": f"{NETBOX_IP}/24"}}]}
             data = json.dumps(body).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -276,65 +266,17 @@ def fake_netbox() -> Iterator[str]:
 def test_data_platform_host_from_netbox(fake_netbox: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NETBOX_URL", fake_netbox)
     monkeypatch.setenv("NETBOX_TOKEN", "test-token")
-    assert netbox_address("lei-rdc-srv01") == "127.0.0.42"
+    assert netbox_address("lei-rdc-srv01") == NETBOX_IP
     with pytest.raises(HostError, match="no primary IPv4"):
         netbox_address("lei-rdc-srv02")
-    rec = Recorder()
-    run_program("data-platform", rec, {"namePrefix": "dp_"})
-    assert {r.inputs["conn"]["host"] for r in rec.of("DatabaseProvider")} == {"127.0.0.42"}
-
-
-# --- providers in the state ------------------------------------------------------------------
-
-# What `pulumi up` wrote into the state before the providers became a package (dill, protocol 4):
-# a RoleProvider and a QueueProvider pickled by their old module path.
-OLD_STATE_PROVIDERS = {
-    "zwvl.platform.pg.RoleProvider": "gASVOQAAAAAAAACMEHp3dmwucGxhdGZvcm0ucGeUjAxSb2xlUHJvdmlkZXKU"
-    "k5QpgZR9lIwIc2V0dGluZ3OUfZRzYi4=",
-    "zwvl.platform.rt.QueueProvider": "gASVOgAAAAAAAACMEHp3dmwucGxhdGZvcm0ucnSUjA1RdWV1ZVByb3ZpZGVy"
-    "lJOUKYGUfZSMCHNldHRpbmdzlH2Uc2Iu",
-}
-
-
-@pytest.mark.parametrize("old", sorted(OLD_STATE_PROVIDERS))
-def test_providers_pickled_under_their_old_module_still_load(old: str) -> None:
-    """refresh, destroy and the delete half of a replacement load the provider from the old state."""
-    provider = decode_provider({"__provider": OLD_STATE_PROVIDERS[old]})
-    new = {"RoleProvider": pg.RoleProvider, "QueueProvider": rt.QueueProvider}[old.rsplit(".", 1)[1]]
-    assert type(provider) is new
-    assert provider.settings == {}
-
-
-def test_every_provider_keeps_its_old_name() -> None:
-    from zwvl.platform import pg as old_pg
-    from zwvl.platform import rt as old_rt
-
-    kinds = {
-        old_pg: (pg, ["Role", "Database", "Schema", "Table", "Grant", "Membership", "Password"]),
-        old_rt: (
-            rt,
-            ["Queue", "User", "Group", "GroupMembers", "CustomField", "CustomFieldQueues", "QueueRights"],
-        ),
-    }
-    for old, (package, names) in kinds.items():
-        for name in names:
-            assert getattr(old, f"{name}Provider") is getattr(package, name).provider_type
-
-
-def test_providers_are_pickled_under_their_module_in_the_package(dp: Recorder, hd: Recorder) -> None:
-    for rec in (dp, hd):
-        for r in rec.resources.values():
-            if r.provider_class:
-                assert r.provider_module.startswith(
-                    ("zwvl.platform.providers.postgres.", "zwvl.platform.providers.rt.")
-                )
+    rec = run({"namePrefix": "dp_"})
+    assert {r.inputs["conn"]["host"] for r in rec.of("DatabaseProvider")} == {NETBOX_IP}
 
 
 # --- the real CLI, where it exists -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("project", ["data-platform", "helpdesk"])
-def test_pulumi_cli_preview(project: str, tmp_path: Path) -> None:
+def test_pulumi_cli_preview(tmp_path: Path) -> None:
     cli = shutil.which("pulumi")
     if cli is None:
         pytest.skip("the pulumi CLI is not installed (it cannot be downloaded here); this is the only reason")
@@ -345,13 +287,13 @@ def test_pulumi_cli_preview(project: str, tmp_path: Path) -> None:
         "PATH": str(Path(cli).parent) + ":/usr/bin:/bin",
         "HOME": str(tmp_path),
     }
-    cwd = REPO / "pulumi" / project
-    subprocess.run([cli, "stack", "init", "dev"], cwd=cwd, env=env, check=True, timeout=300)
-    pin = {"data-platform": ["zwvl:pgHost", "localhost"], "helpdesk": ["zwvl:rtHost", "localhost"]}[project]
-    subprocess.run([cli, "config", "set", *pin], cwd=cwd, env=env, check=True, timeout=300)
+    subprocess.run([cli, "stack", "init", "dev"], cwd=PROJECT, env=env, check=True, timeout=300)
+    subprocess.run(
+        [cli, "config", "set", "zwvl:pgHost", "localhost"], cwd=PROJECT, env=env, check=True, timeout=300
+    )
     proc = subprocess.run(
         [cli, "preview", "--non-interactive"],
-        cwd=cwd,
+        cwd=PROJECT,
         env=env,
         capture_output=True,
         text=True,

@@ -1,0 +1,164 @@
+"""Run a Pulumi program of `pulumi/<project>/` without the Pulumi CLI, under `pulumi.runtime.set_mocks`.
+
+`Recorder` records every registered resource with its type, inputs, parent, aliases, dependencies
+and secret outputs, returning fake ids: the resource graph the programs' unit tests check
+(`pulumi/<project>/tests/`). Components (`pulumi.ComponentResource`) are recorded apart from the
+resources the providers manage. `tests/platform/harness.Applier` builds on it to apply a program to
+real services.
+"""
+
+from __future__ import annotations
+
+import base64
+import runpy
+import sys
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dill
+
+import pulumi
+from pulumi.dynamic import ResourceProvider
+from pulumi.runtime import mocks as pmocks
+from pulumi.runtime import rpc
+
+DYNAMIC = "pulumi-python:dynamic:Resource"
+
+
+@dataclass
+class Registered:
+    name: str
+    typ: str
+    inputs: dict[str, Any]
+    provider_class: str
+    provider_module: str = ""
+    custom: bool = True
+    parent: str = ""  # the parent's logical name; "" for the stack (the root)
+    aliases: list[dict[str, Any]] = field(default_factory=list)  # the alias specs sent to the engine
+    dependencies: set[str] = field(default_factory=set)  # logical names
+    secret_outputs: list[str] = field(default_factory=list)
+    id: str = ""
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def unwrap(value: Any) -> Any:
+    """Remove Pulumi's secret wrappers from deserialized properties."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return unwrap(value.get("value"))
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def decode_provider(inputs: Mapping[str, Any]) -> ResourceProvider:
+    provider: ResourceProvider = dill.loads(base64.b64decode(inputs["__provider"]))
+    return provider
+
+
+def _name(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+def _parent(urn: str) -> str:
+    """The parent's logical name; "" for the stack (the root resource)."""
+    if not urn or urn.split("::")[2] == "pulumi:pulumi:Stack":
+        return ""
+    return _name(urn)
+
+
+def _alias(alias: Any) -> dict[str, Any]:
+    if alias.WhichOneof("alias") == "urn":
+        return {"urn": alias.urn}
+    spec = alias.spec
+    return {"name": spec.name, "type": spec.type, "parent_urn": spec.parentUrn, "no_parent": spec.noParent}
+
+
+class Recorder(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.resources: dict[str, Registered] = {}  # what the providers manage, by logical name
+        self.components: dict[str, Registered] = {}
+        self.lock = threading.Lock()
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        inputs = unwrap(dict(args.inputs))
+        provider = type(decode_provider(inputs)) if args.typ == DYNAMIC else None
+        reg = Registered(
+            args.name,
+            args.typ,
+            {k: v for k, v in inputs.items() if k != "__provider"},
+            provider.__name__ if provider else "",
+            provider.__module__ if provider else "",
+            custom=bool(args.custom),
+        )
+        if not reg.custom:
+            with self.lock:
+                self.components[args.name] = reg
+            return f"{args.name}-component", {}
+        rid, outs = self.create(reg, inputs)
+        reg.id, reg.outputs = rid, outs
+        with self.lock:
+            self.resources[args.name] = reg
+        return rid, outs
+
+    def create(self, reg: Registered, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        outs = dict(inputs)
+        if reg.provider_class == "PasswordProvider":
+            outs["result"] = f"mock-password-{reg.name}"
+        return f"{reg.name}-id", outs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+    def of(self, provider_class: str) -> list[Registered]:
+        return [r for r in self.resources.values() if r.provider_class == provider_class]
+
+    def children(self, component: str) -> list[Registered]:
+        """The resources and components whose parent is `component`."""
+        everything = [*self.components.values(), *self.resources.values()]
+        return [r for r in everything if r.parent == component]
+
+
+class RecordingMonitor(pmocks.MockMonitor):
+    """Also records each resource's parent, aliases, dependencies and additional secret outputs."""
+
+    def __init__(self, mocks: Recorder) -> None:
+        super().__init__(mocks)
+        self.recorder = mocks
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC name)
+        resp = super().RegisterResource(request)
+        deps = {_name(u) for u in request.dependencies}
+        for pd in request.propertyDependencies.values():
+            deps |= {_name(u) for u in pd.urns}
+        registry = self.recorder.resources if request.custom else self.recorder.components
+        reg = registry.get(request.name)
+        if reg is not None:
+            reg.dependencies = deps
+            reg.secret_outputs = list(request.additionalSecretOutputs)
+            reg.parent = _parent(request.parent)
+            reg.aliases = [_alias(a) for a in request.aliases]
+        return resp
+
+
+def run_program(main: Path, mocks: Recorder, config: Mapping[str, str], project: str) -> None:
+    """Run a program's `__main__.py` under mocks with the given `zwvl:*` stack config, its folder on
+    `sys.path` as the Pulumi CLI puts it there (the program imports its modules beside it)."""
+    folder = str(main.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    pulumi.runtime.set_all_config({f"zwvl:{k}": v for k, v in config.items()})
+    pulumi.runtime.set_mocks(
+        mocks, project=project, stack="dev", preview=False, monitor=RecordingMonitor(mocks)
+    )
+
+    @pulumi.runtime.test
+    def go() -> Any:
+        runpy.run_path(str(main), run_name="__main__")
+        return pulumi.Output.from_input(None)
+
+    go()
