@@ -1,5 +1,5 @@
 """The Pulumi dynamic providers of the data platform and the helpdesk, as a library the programs
-(`zwvl.platform.programs`) declare resources with: `Kind(resource_name, KindArgs(...), opts)`.
+(`pulumi/<project>/`) declare resources with: `Kind(resource_name, KindArgs(...), opts)`.
 
 - `dynamic`: what every provider shares: `Provider` (the declared inputs `diff` compares, which need a
   replacement, which are sets; stack settings), `ResourceArgs` and `DynamicResource`.
