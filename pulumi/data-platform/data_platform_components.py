@@ -165,11 +165,13 @@ class SharedDataset(_PgComponent):
         super().__init__("zwvl:dataplatform:SharedDataset", name, platform.conn, platform.out, opts)
         key = f"ds-{ds.dataset}"
         self.read_role = self.role(f"{key}-read", ds.read_role)
-        self.schema_ = self.schema(key, platform.shared, ds.schema, platform.owner)
-        self.read_grants(f"{key}-read", self.read_role, platform.shared, self.schema_.name, platform.owner)
+        self.dataset_schema = self.schema(key, platform.shared, ds.schema, platform.owner)
+        self.read_grants(
+            f"{key}-read", self.read_role, platform.shared, self.dataset_schema.name, platform.owner
+        )
         if ds.open_data:
             self.member_of_dataset(f"open-data-in-ds-{ds.dataset}", ds.dataset, platform.open_data)
-        self.register_outputs({"schema": self.schema_.name, "read_role": self.read_role.name})
+        self.register_outputs({"schema": self.dataset_schema.name, "read_role": self.read_role.name})
 
 
 class PartnerDatabase(_PgComponent):
@@ -201,5 +203,5 @@ class PartnerDatabase(_PgComponent):
         self.read_grants(f"{p.partner}-reader", reader, db, "public", owner)
         for ds in datasets:
             self.member_of_dataset(f"{p.partner}-reader-in-ds-{ds.dataset}", ds.dataset, reader)
-        self.database_ = db
+        self.db = db
         self.register_outputs({"database": db.name})
