@@ -14,7 +14,7 @@ import yaml
 ANSIBLE = Path(__file__).resolve().parents[2] / "ansible"
 ROLES = sorted(p.name for p in (ANSIBLE / "roles").iterdir() if (p / "tasks" / "main.yml").is_file())
 TYPES = {"str", "list", "dict", "bool", "int", "float", "path", "raw"}
-# reads of the controller's environment (lookup/query of env, ansible_env facts are the target's)
+# environment reads: lookup/query of env (the controller's) and ansible_env (a role takes neither)
 ENV_READ = re.compile(r"""(lookup|query)\(\s*['"](ansible\.builtin\.)?env['"]|ansible_env\b""")
 
 
