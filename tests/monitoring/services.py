@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -28,15 +27,11 @@ from typing import Any
 
 import requests
 
+from zwvl.procs import free_port
+
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 PROMETHEUS = "/usr/bin/prometheus"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:

@@ -16,8 +16,6 @@ import os
 import pwd
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -31,6 +29,7 @@ import requests
 
 from zwvl.inventory import Inventory
 from zwvl.platform.plan import request_tracker_vars
+from zwvl.procs import free_port, stop_group
 
 REPO = Path(__file__).resolve().parents[2]
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -46,29 +45,8 @@ class ServiceError(RuntimeError):
     pass
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _missing(*paths: Path) -> list[str]:
     return [str(p) for p in paths if not p.exists()]
-
-
-def _stop(proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
-    """Stop a process group we started (by its PID), TERM then KILL."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------
@@ -174,7 +152,7 @@ def start_postgres() -> PgServer:
 
 def stop_postgres(server: PgServer) -> None:
     if server.proc is not None:
-        _stop(server.proc)
+        stop_group(server.proc, 20)
     shutil.rmtree(server.root, ignore_errors=True)
 
 
@@ -332,5 +310,5 @@ def start_rt(inv: Inventory, extra_sla_levels: Sequence[Mapping[str, object]] = 
 
 def stop_rt(server: RtServer) -> None:
     if server.proc is not None:
-        _stop(server.proc)
+        stop_group(server.proc, 20)
     shutil.rmtree(server.root, ignore_errors=True)

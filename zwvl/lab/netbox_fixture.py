@@ -14,12 +14,12 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from zwvl.netbox import local
+from zwvl.procs import Progress
 
-Progress = Callable[[str], None]
 DB_PREFIX = "zwvl_lab_"
 
 

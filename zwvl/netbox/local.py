@@ -44,6 +44,7 @@ from typing import Any
 
 import requests
 
+from zwvl import procs
 from zwvl.filelock import file_lock
 from zwvl.netbox.settings import (
     CREDENTIALS_FILE,
@@ -53,6 +54,7 @@ from zwvl.netbox.settings import (
     check_instance_name,
     read_credentials,
 )
+from zwvl.procs import Progress
 
 NETBOX_VERSION = "4.7.3"
 """Exact NetBox release installed from PyPI (newest 4.7.x when pinned)."""
@@ -79,8 +81,6 @@ SYSTEM_PACKAGES: tuple[str, ...] = (
     "libpq-dev",
     "python3-dev",
 )
-
-Progress = Callable[[str], None]
 
 _DB_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _TEMPLATE_PREFIX = "zwvl_netbox_tpl_"
@@ -298,8 +298,7 @@ def _file_lock(
     )
 
 
-def _tail(text: str, lines: int = 20) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
+_tail = procs.tail
 
 
 def _run(
@@ -313,26 +312,9 @@ def _run(
     what: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a command with captured output. Errors quote stderr (never stdout: it may hold secrets)."""
-    args = [str(c) for c in cmd]
-    label = what or args[0]
-    try:
-        proc = subprocess.run(
-            args,
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=env,
-            cwd=cwd,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise LocalNetboxError(f"{label}: timed out after {timeout:.0f}s") from exc
-    except FileNotFoundError as exc:
-        raise LocalNetboxError(f"{label}: command not found: {args[0]}") from exc
-    if check and proc.returncode != 0:
-        raise LocalNetboxError(f"{label} failed (exit {proc.returncode}):\n{_tail(proc.stderr)}")
-    return proc
+    return procs.run(
+        cmd, timeout=timeout, input=input, env=env, cwd=cwd, check=check, what=what, error=LocalNetboxError
+    )
 
 
 def _stream(
@@ -999,34 +981,7 @@ def _refresh_template_artifacts(lay: Layout, tpl: str, progress: Progress | None
 # ------------------------------------------------------------------------------------------- processes
 
 
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
-
-
-def _reap(pid: int) -> None:
-    child = _CHILDREN.get(pid)
-    if child is not None and child.poll() is not None:
-        _CHILDREN.pop(pid, None)
-        return
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
-
-
-def pid_alive(pid: int) -> bool:
-    """True when ``pid`` is a live (non-zombie) process."""
-    if pid <= 0:
-        return False
-    _reap(pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
+pid_alive = procs.pid_alive
 
 
 def _is_our_gunicorn(pid: int, root: Path) -> bool:
@@ -1051,17 +1006,8 @@ def _read_pid(root: Path) -> int | None:
     return pid if pid_alive(pid) and _is_our_gunicorn(pid, root) else None
 
 
-def free_port(host: str = HOST) -> int:
-    """A TCP port nobody listens on right now (for tests and extra instances)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def _port_in_use(port: int, host: str = HOST) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(1)
-        return sock.connect_ex((host, port)) == 0
+free_port = procs.free_port
+_port_in_use = procs.port_in_use
 
 
 def _http_status(
@@ -1140,12 +1086,12 @@ def _start_gunicorn(lay: Layout, root: Path, port: int, progress: Progress | Non
             env=_netbox_env(root),
             start_new_session=True,
         )
-    _CHILDREN[proc.pid] = proc
+    procs.track(proc)
     url = f"http://{HOST}:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            _CHILDREN.pop(proc.pid, None)
+            procs.forget(proc.pid)
             raise LocalNetboxError(
                 f"gunicorn exited with code {proc.returncode} during startup; last log lines:\n"
                 + _tail(log.read_text(errors="replace"))
@@ -1162,25 +1108,7 @@ def _start_gunicorn(lay: Layout, root: Path, port: int, progress: Progress | Non
 
 def _signal_and_wait(pid: int, timeout: float) -> None:
     """SIGQUIT (gunicorn's fast stop), then SIGKILL to its process group after ``timeout`` seconds."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGQUIT)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not pid_alive(pid):
-            break
-        time.sleep(0.2)
-    else:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        end = time.monotonic() + 10
-        while pid_alive(pid) and time.monotonic() < end:
-            time.sleep(0.1)
-    child = _CHILDREN.pop(pid, None)
-    if child is not None:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            child.wait(timeout=5)
+    procs.stop_pid(pid, timeout, signal.SIGQUIT)
 
 
 _SHELL_CODE = """
