@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Sequence
-from pathlib import Path
 
 from devtools.netbox.common import (
     SYSTEM_PACKAGES,
@@ -17,15 +16,17 @@ from devtools.netbox.common import (
     _stream,
 )
 from zwvl.procs import Progress
+from zwvl.repo import RepoNotFoundError, repo_root
 
 
 def netbox_system_packages() -> tuple[str, ...]:
-    """The Debian packages NetBox needs: scripts/system-packages.d/netbox.txt in a checkout (the list
-    scripts/install-system-deps installs), else the built-in SYSTEM_PACKAGES."""
-    listing = Path(__file__).resolve().parents[2] / "scripts" / "system-packages.d" / "netbox.txt"
+    """The Debian packages NetBox needs: scripts/system-packages.d/netbox.txt in the repository (the
+    list scripts/install-system-deps installs; see :func:`zwvl.repo.repo_root`), else the built-in
+    SYSTEM_PACKAGES."""
     try:
+        listing = repo_root() / "scripts" / "system-packages.d" / "netbox.txt"
         lines = listing.read_text(encoding="utf-8").splitlines()
-    except OSError:
+    except (OSError, RepoNotFoundError):
         return SYSTEM_PACKAGES
     names = tuple(name for line in lines if (name := line.split("#", 1)[0].strip()))
     return names or SYSTEM_PACKAGES
