@@ -11,9 +11,9 @@ from devtools.netbox.common import (
     T_APT,
     T_QUICK,
     LocalNetboxError,
-    _run,
-    _say,
-    _stream,
+    run,
+    say,
+    stream,
 )
 from zwvl.procs import Progress
 from zwvl.repo import RepoNotFoundError, repo_root
@@ -37,7 +37,7 @@ def missing_system_packages(packages: Sequence[str] | None = None) -> list[str]:
     packages = tuple(packages) if packages is not None else netbox_system_packages()
     if shutil.which("dpkg-query") is None:
         return []
-    proc = _run(
+    proc = run(
         ["dpkg-query", "-W", "-f=${Package} ${db:Status-Status}\n", *packages],
         timeout=T_QUICK,
         check=False,
@@ -61,13 +61,13 @@ def ensure_system_packages(progress: Progress | None = None) -> None:
         raise LocalNetboxError(
             f"missing Debian packages: {' '.join(missing)}; run scripts/install-system-deps as root"
         )
-    _say(progress, f"Installing Debian packages: {' '.join(missing)} ...")
+    say(progress, f"Installing Debian packages: {' '.join(missing)} ...")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     lock = ["flock", "-w", str(T_APT), "/tmp/zwvl-apt.lock"] if shutil.which("flock") else []
-    _stream(
+    stream(
         [*lock, "apt-get", "update", "-qq"], timeout=T_APT, progress=progress, env=env, what="apt-get update"
     )
-    _stream(
+    stream(
         [*lock, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
         timeout=T_APT,
         progress=progress,

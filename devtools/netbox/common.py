@@ -46,8 +46,8 @@ SYSTEM_PACKAGES: tuple[str, ...] = (
     "python3-dev",
 )
 _DB_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_TEMPLATE_PREFIX = "zwvl_netbox_tpl_"
-_READY_MARKER = ".zwvl-ready"
+TEMPLATE_PREFIX = "zwvl_netbox_tpl_"
+READY_MARKER = ".zwvl-ready"
 
 # Timeouts (seconds): every wait in the local NetBox is bounded.
 T_QUICK = 30
@@ -69,11 +69,11 @@ def _noop(_: str) -> None:
     return None
 
 
-def _say(progress: Progress | None, msg: str) -> None:
+def say(progress: Progress | None, msg: str) -> None:
     (progress or _noop)(msg)
 
 
-def _check_db_name(name: str) -> str:
+def check_db_name(name: str) -> str:
     if not _DB_NAME_RE.match(name):
         raise LocalNetboxError(f"invalid database name {name!r} (use a-z, 0-9, '_'; at most 63 characters)")
     return name
@@ -85,7 +85,7 @@ def _version_key(version: str = NETBOX_VERSION) -> str:
 
 def template_db_name(version: str = NETBOX_VERSION) -> str:
     """Name of the migrated template database for a NetBox version, e.g. ``zwvl_netbox_tpl_4_7_3``."""
-    return _TEMPLATE_PREFIX + _version_key(version)
+    return TEMPLATE_PREFIX + _version_key(version)
 
 
 def instance_db_name(name: str) -> str:
@@ -162,7 +162,7 @@ def layout(cache_dir: Path | str | None = None) -> Layout:
     return Layout(cache_dir_or_default(cache_dir))
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str) -> None:
     """Write a file readable only by its owner (0600), atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -177,7 +177,7 @@ def _write_private(path: Path, text: str) -> None:
             tmp.unlink()
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def read_json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -185,22 +185,22 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _file_lock(
+def netbox_lock(
     path: Path, timeout: float, what: str, progress: Progress | None = None
 ) -> contextlib.AbstractContextManager[None]:
     return file_lock(
         path,
         timeout,
         LocalNetboxError(f"timed out after {timeout:.0f}s waiting for the {what} lock ({path})"),
-        waiting=lambda: _say(progress, f"Waiting for another zwvl process holding the {what} lock ..."),
+        waiting=lambda: say(progress, f"Waiting for another zwvl process holding the {what} lock ..."),
         poll=1.0,
     )
 
 
-_tail = procs.tail
+tail = procs.tail
 
 
-def _run(
+def run(
     cmd: Sequence[str | Path],
     *,
     timeout: float,
@@ -216,7 +216,7 @@ def _run(
     )
 
 
-def _stream(
+def stream(
     cmd: Sequence[str | Path],
     *,
     timeout: float,
@@ -257,7 +257,7 @@ def _stream(
             line = raw.rstrip()
             last.append(line)
             if show(line):
-                _say(progress, "  " + line.strip())
+                say(progress, "  " + line.strip())
         rc = proc.wait(timeout=T_QUICK)
     finally:
         timer.cancel()

@@ -18,24 +18,24 @@ from devtools.netbox.common import (
     T_MIGRATE,
     Layout,
     LocalNetboxError,
-    _read_json,
-    _run,
-    _stream,
-    _write_private,
+    read_json,
+    run,
+    stream,
+    write_private,
 )
 from devtools.netbox.postgres import (
-    _pg_password,
+    pg_password,
 )
 from zwvl.procs import Progress
 
 
 def _secrets_for(root: Path) -> dict[str, str]:
     path = root / "secrets.json"
-    data = _read_json(path)
+    data = read_json(path)
     if data and len(str(data.get("secret_key", ""))) >= 50 and len(str(data.get("pepper", ""))) >= 50:
         return {"secret_key": str(data["secret_key"]), "pepper": str(data["pepper"])}
     fresh = {"secret_key": secrets.token_urlsafe(48), "pepper": secrets.token_urlsafe(48)}
-    _write_private(path, json.dumps(fresh) + "\n")
+    write_private(path, json.dumps(fresh) + "\n")
     return fresh
 
 
@@ -76,7 +76,7 @@ def extra_settings(given: dict[str, Any] | None = None) -> dict[str, Any]:
     return out
 
 
-def _prepare_root(
+def prepare_root(
     lay: Layout, root: Path, db_name: str, redis_cache_db: int, settings: dict[str, Any] | None = None
 ) -> bool:
     """`netbox setup --target root` once, then write our own conf/configuration.py (0600).
@@ -88,14 +88,14 @@ def _prepare_root(
     os.chmod(root, 0o700)
     config = root / "conf" / "configuration.py"
     if not (root / "conf" / "__init__.py").exists():
-        _run([lay.netbox_bin, "setup", "--target", root], timeout=120, what="netbox setup")
+        run([lay.netbox_bin, "setup", "--target", root], timeout=120, what="netbox setup")
     sec = _secrets_for(root)
     databases = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": db_name,
             "USER": PG_ROLE,
-            "PASSWORD": _pg_password(lay),
+            "PASSWORD": pg_password(lay),
             "HOST": PG_HOST,
             "PORT": PG_PORT,
             "CONN_MAX_AGE": 300,
@@ -124,7 +124,7 @@ def _prepare_root(
             return False
     except OSError:
         pass
-    _write_private(config, text)
+    write_private(config, text)
     return True
 
 
@@ -134,8 +134,8 @@ def netbox_env(root: Path) -> dict[str, str]:
     return env
 
 
-def _migrate(lay: Layout, root: Path, progress: Progress | None) -> None:
-    _stream(
+def migrate(lay: Layout, root: Path, progress: Progress | None) -> None:
+    stream(
         [lay.netbox_bin, "migrate", "--no-input", "--skip-checks"],
         timeout=T_MIGRATE,
         progress=progress,

@@ -18,8 +18,8 @@ from devtools.netbox.common import (
     T_STOP,
     Layout,
     LocalNetboxError,
-    _say,
-    _tail,
+    say,
+    tail,
 )
 from devtools.netbox.config import (
     netbox_env,
@@ -28,7 +28,7 @@ from zwvl import procs
 from zwvl.procs import Progress, pid_alive, port_in_use
 
 
-def _is_our_gunicorn(pid: int, root: Path) -> bool:
+def is_our_gunicorn(pid: int, root: Path) -> bool:
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
@@ -42,15 +42,15 @@ def _is_our_gunicorn(pid: int, root: Path) -> bool:
     return f"NETBOX_ROOT={root}".encode() in environ
 
 
-def _read_pid(root: Path) -> int | None:
+def read_pid(root: Path) -> int | None:
     try:
         pid = int((root / "gunicorn.pid").read_text().strip())
     except (OSError, ValueError):
         return None
-    return pid if pid_alive(pid) and _is_our_gunicorn(pid, root) else None
+    return pid if pid_alive(pid) and is_our_gunicorn(pid, root) else None
 
 
-def _http_status(
+def http_status(
     url: str, token: str | None, timeout: float = 5.0
 ) -> tuple[int | None, dict[str, Any] | None]:
     """GET <url>/api/status/; returns (HTTP status or None when unreachable, JSON body when 200)."""
@@ -69,15 +69,15 @@ def _http_status(
     return resp.status_code, body
 
 
-def _responsive(url: str) -> bool:
+def responsive(url: str) -> bool:
     """gunicorn answers and NetBox is not failing (403 without a token is the normal answer)."""
-    code, _ = _http_status(url, None)
+    code, _ = http_status(url, None)
     return code is not None and code < 500
 
 
-def _token_accepted(url: str, token: str, root: Path) -> bool:
+def token_accepted(url: str, token: str, root: Path) -> bool:
     """True on HTTP 200, False on 401/403 (a new token is needed); anything else is an error."""
-    code, _ = _http_status(url, token, timeout=30)
+    code, _ = http_status(url, token, timeout=30)
     if code == 200:
         return True
     if code in (401, 403):
@@ -85,7 +85,7 @@ def _token_accepted(url: str, token: str, root: Path) -> bool:
     raise LocalNetboxError(f"{url}/api/status/ answered {code or 'nothing'}; see {root / 'gunicorn.log'}")
 
 
-def _start_gunicorn(lay: Layout, root: Path, port: int, progress: Progress | None, timeout: float) -> int:
+def start_gunicorn(lay: Layout, root: Path, port: int, progress: Progress | None, timeout: float) -> int:
     if port_in_use(port):
         raise LocalNetboxError(f"port {HOST}:{port} is already in use by another program (choose --port)")
     log = root / "gunicorn.log"
@@ -115,7 +115,7 @@ def _start_gunicorn(lay: Layout, root: Path, port: int, progress: Progress | Non
         "--error-logfile",
         "-",
     ]
-    _say(progress, f"Starting gunicorn on http://{HOST}:{port}/ (log: {log}) ...")
+    say(progress, f"Starting gunicorn on http://{HOST}:{port}/ (log: {log}) ...")
     with open(log, "ab") as logfh:
         proc = subprocess.Popen(
             cmd,
@@ -134,18 +134,18 @@ def _start_gunicorn(lay: Layout, root: Path, port: int, progress: Progress | Non
             procs.forget(proc.pid)
             raise LocalNetboxError(
                 f"gunicorn exited with code {proc.returncode} during startup; last log lines:\n"
-                + _tail(log.read_text(errors="replace"))
+                + tail(log.read_text(errors="replace"))
             )
-        code, _ = _http_status(url, None, timeout=3)
+        code, _ = http_status(url, None, timeout=3)
         if code is not None:
             if not pidfile.exists():
                 pidfile.write_text(f"{proc.pid}\n")
             return proc.pid
         time.sleep(0.5)
-    _signal_and_wait(proc.pid, T_STOP)
+    signal_and_wait(proc.pid, T_STOP)
     raise LocalNetboxError(f"gunicorn did not answer on {url}/api/status/ within {timeout:.0f}s; see {log}")
 
 
-def _signal_and_wait(pid: int, timeout: float) -> None:
+def signal_and_wait(pid: int, timeout: float) -> None:
     """SIGQUIT (gunicorn's fast stop), then SIGKILL to its process group after ``timeout`` seconds."""
     procs.stop_pid(pid, timeout, signal.SIGQUIT)

@@ -25,44 +25,44 @@ from devtools.netbox.common import (
     TOKEN_DESCRIPTION,
     Layout,
     LocalNetboxError,
-    _check_db_name,
-    _file_lock,
-    _read_json,
-    _say,
-    _tail,
-    _write_private,
+    check_db_name,
     instance_db_name,
     layout,
+    netbox_lock,
+    read_json,
+    say,
+    tail,
+    write_private,
 )
 from devtools.netbox.config import (
-    _migrate,
-    _prepare_root,
     extra_settings,
+    migrate,
     netbox_env,
+    prepare_root,
 )
 from devtools.netbox.gunicorn import (
-    _http_status,
-    _is_our_gunicorn,
-    _read_pid,
-    _responsive,
-    _signal_and_wait,
-    _start_gunicorn,
-    _token_accepted,
+    http_status,
+    is_our_gunicorn,
+    read_pid,
+    responsive,
+    signal_and_wait,
+    start_gunicorn,
+    token_accepted,
 )
 from devtools.netbox.postgres import (
-    _db_info,
     clone_database,
+    db_info,
     drop_database,
     ensure_postgres,
     postgres_ready,
 )
 from devtools.netbox.redis import (
-    _redis_cache_db,
+    redis_cache_db,
     redis_ping,
 )
 from devtools.netbox.template import (
-    _unapplied,
     ensure_template,
+    unapplied,
 )
 from devtools.netbox.venv import (
     ensure_venv,
@@ -185,7 +185,7 @@ class _TokenShell:
             raise LocalNetboxError(f"netbox shell (admin, token) timed out after {timeout:.0f}s") from exc
         if self.proc.returncode != 0:
             raise LocalNetboxError(
-                f"netbox shell (admin user and API token) failed (exit {self.proc.returncode}):\n{_tail(err)}"
+                f"netbox shell (admin user and API token) failed (exit {self.proc.returncode}):\n{tail(err)}"
             )
         for line in out.splitlines():
             if line.startswith("ZWVL_TOKEN="):
@@ -202,11 +202,11 @@ class _TokenShell:
 
 
 def _ensure_migrated(lay: Layout, root: Path, db_name: str, progress: Progress | None) -> None:
-    missing = _unapplied(lay, db_name)
+    missing = unapplied(lay, db_name)
     if missing is None or missing:
         what = f"{len(missing)} unapplied" if missing else "unknown state of"
-        _say(progress, f"Database {db_name}: {what} migrations, running migrate ...")
-        _migrate(lay, root, progress)
+        say(progress, f"Database {db_name}: {what} migrations, running migrate ...")
+        migrate(lay, root, progress)
 
 
 def start_instance(
@@ -231,24 +231,24 @@ def start_instance(
     """
     lay = layout(cache_dir)
     root = (root or lay.instance_root(name)).resolve()
-    _check_db_name(db_name)
-    if not _db_info(lay, db_name)[0]:
+    check_db_name(db_name)
+    if not db_info(lay, db_name)[0]:
         raise LocalNetboxError(f"database {db_name} does not exist (clone it from the template first)")
     ensure_venv(cache_dir, progress)
     url = f"http://{HOST}:{port}"
     meta_path = root / "instance.json"
-    meta = _read_json(meta_path) or {}
-    pid = _read_pid(root)
+    meta = read_json(meta_path) or {}
+    pid = read_pid(root)
     started = False
     same_config = (meta.get("db_name"), meta.get("port"), meta.get("netbox_version")) == (
         db_name,
         port,
         lay.version,
     )
-    config_changed = _prepare_root(lay, root, db_name, _redis_cache_db(name), extra_settings(settings))
-    if pid is not None and (config_changed or not same_config or not _responsive(url)):
-        _say(progress, f"Restarting gunicorn (pid {pid}): configuration changed or not healthy ...")
-        _signal_and_wait(pid, T_STOP)
+    config_changed = prepare_root(lay, root, db_name, redis_cache_db(name), extra_settings(settings))
+    if pid is not None and (config_changed or not same_config or not responsive(url)):
+        say(progress, f"Restarting gunicorn (pid {pid}): configuration changed or not healthy ...")
+        signal_and_wait(pid, T_STOP)
         pid = None
     creds_path = root / CREDENTIALS_FILE
     try:
@@ -263,26 +263,26 @@ def start_instance(
     if pid is None:
         _ensure_migrated(lay, root, db_name, progress)
         if creds is None:
-            _say(progress, "Creating the admin user and an API token (while gunicorn starts) ...")
+            say(progress, "Creating the admin user and an API token (while gunicorn starts) ...")
             shell = _TokenShell(lay, root, ADMIN_USER, password)
         try:
-            pid = _start_gunicorn(lay, root, port, progress, startup_timeout)
+            pid = start_gunicorn(lay, root, port, progress, startup_timeout)
         except BaseException:
             if shell is not None:
                 shell.kill()
             raise
         started = True
     else:
-        _say(progress, f"gunicorn already running (pid {pid}) and healthy: not restarting.")
+        say(progress, f"gunicorn already running (pid {pid}) and healthy: not restarting.")
 
-    if shell is None and creds is not None and _token_accepted(url, creds["token"], root):
+    if shell is None and creds is not None and token_accepted(url, creds["token"], root):
         token = creds["token"]
         if creds.get("url") != url:
             creds["url"] = url
-            _write_private(creds_path, json.dumps(creds, indent=2) + "\n")
+            write_private(creds_path, json.dumps(creds, indent=2) + "\n")
     if token is None:
         if shell is None:
-            _say(progress, "Creating the admin user and an API token ...")
+            say(progress, "Creating the admin user and an API token ...")
             shell = _TokenShell(lay, root, ADMIN_USER, password)
         token = shell.result()
         creds_doc = {
@@ -294,12 +294,12 @@ def start_instance(
             "db_name": db_name,
             "netbox_version": lay.version,
         }
-        _write_private(creds_path, json.dumps(creds_doc, indent=2) + "\n")
-        code, _ = _http_status(url, token, timeout=30)
+        write_private(creds_path, json.dumps(creds_doc, indent=2) + "\n")
+        code, _ = http_status(url, token, timeout=30)
         if code != 200:
             raise LocalNetboxError(f"the new API token was refused by {url}/api/status/ (HTTP {code})")
     meta.update(name=name, db_name=db_name, port=port, pid=pid, netbox_version=lay.version, url=url)
-    _write_private(meta_path, json.dumps(meta, indent=2) + "\n")
+    write_private(meta_path, json.dumps(meta, indent=2) + "\n")
     return Instance(
         name=name,
         url=url,
@@ -319,16 +319,16 @@ def stop_instance(instance: Instance | Path, timeout: float = T_STOP) -> int | N
     ``instance`` is an :class:`Instance` or its root folder. The database is left alone.
     """
     root = instance.root if isinstance(instance, Instance) else Path(instance)
-    pid = _read_pid(root)
+    pid = read_pid(root)
     if (
         pid is None
         and isinstance(instance, Instance)
         and pid_alive(instance.pid)
-        and _is_our_gunicorn(instance.pid, root)
+        and is_our_gunicorn(instance.pid, root)
     ):
         pid = instance.pid
     if pid is not None:
-        _signal_and_wait(pid, timeout)
+        signal_and_wait(pid, timeout)
     with contextlib.suppress(FileNotFoundError):
         (root / "gunicorn.pid").unlink()
     return pid
@@ -348,17 +348,17 @@ def up(
     """
     check_instance_name(name)
     lay = layout(cache_dir)
-    with _file_lock(lay.locks / f"instance-{name}.lock", T_LOCK, f"instance {name}", progress):
+    with netbox_lock(lay.locks / f"instance-{name}.lock", T_LOCK, f"instance {name}", progress):
         tpl = ensure_template(cache_dir, progress)
         if port is None:
-            meta = _read_json(lay.instance_root(name) / "instance.json") or {}
+            meta = read_json(lay.instance_root(name) / "instance.json") or {}
             port = int(meta["port"]) if isinstance(meta.get("port"), int) else DEFAULT_PORT
         db_name = instance_db_name(name)
-        if not _db_info(lay, db_name)[0]:
-            _say(progress, f"Creating database {db_name} from template {tpl} ...")
+        if not db_info(lay, db_name)[0]:
+            say(progress, f"Creating database {db_name} from template {tpl} ...")
             clone_database(db_name, tpl, cache_dir)
         else:
-            _say(progress, f"Reusing database {db_name}.")
+            say(progress, f"Reusing database {db_name}.")
         return start_instance(db_name, port, name, cache_dir=cache_dir, progress=progress, settings=settings)
 
 
@@ -371,17 +371,17 @@ def down(
     """Stop the instance's gunicorn by PID. With ``purge``, also drop its database (and stale credentials)."""
     lay = layout(cache_dir)
     root = lay.instance_root(name)
-    with _file_lock(lay.locks / f"instance-{name}.lock", T_LOCK, f"instance {name}", progress):
+    with netbox_lock(lay.locks / f"instance-{name}.lock", T_LOCK, f"instance {name}", progress):
         pid = stop_instance(root)
-        _say(progress, f"Stopped gunicorn (pid {pid})." if pid else "gunicorn was not running.")
+        say(progress, f"Stopped gunicorn (pid {pid})." if pid else "gunicorn was not running.")
         dropped: str | None = None
         if purge:
-            meta = _read_json(root / "instance.json") or {}
+            meta = read_json(root / "instance.json") or {}
             db_name = str(meta.get("db_name") or instance_db_name(name))
             ensure_postgres(progress)
             if drop_database(db_name, cache_dir):
                 dropped = db_name
-                _say(progress, f"Dropped database {db_name}.")
+                say(progress, f"Dropped database {db_name}.")
             for leftover in (root / CREDENTIALS_FILE, root / "instance.json"):
                 with contextlib.suppress(FileNotFoundError):
                     leftover.unlink()
@@ -405,8 +405,8 @@ def status(name: str = DEFAULT_INSTANCE, cache_dir: Path | str | None = None) ->
     except NetboxSettingsError as exc:
         return Status(name, None, Check(False, f"not set up ({exc}); run `zwvl netbox up`"), pg, rd)
     url = creds["url"]
-    pid = _read_pid(root)
-    code, body = _http_status(url, creds["token"])
+    pid = read_pid(root)
+    code, body = http_status(url, creds["token"])
     if code == 200 and body is not None:
         detail = f"NetBox {body.get('netbox-version', '?')} at {url}"
         detail += f", gunicorn pid {pid}" if pid else ""

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 from devtools.netbox.common import (
-    _TEMPLATE_PREFIX,
     PG_CLUSTER,
     PG_HOST,
     PG_PORT,
@@ -20,16 +19,17 @@ from devtools.netbox.common import (
     PG_VERSION,
     T_DUMP,
     T_QUICK,
+    TEMPLATE_PREFIX,
     Layout,
     LocalNetboxError,
-    _check_db_name,
-    _read_json,
-    _run,
-    _say,
-    _tail,
-    _write_private,
+    check_db_name,
     layout,
+    read_json,
+    run,
+    say,
+    tail,
     template_db_name,
+    write_private,
 )
 from zwvl.procs import Progress
 
@@ -42,7 +42,7 @@ def _pg_bin(name: str) -> str:
 
 
 def postgres_ready() -> bool:
-    proc = _run(
+    proc = run(
         [_pg_bin("pg_isready"), "-q", "-h", PG_HOST, "-p", str(PG_PORT), "-t", "3"],
         timeout=T_QUICK,
         check=False,
@@ -54,12 +54,12 @@ def ensure_postgres(progress: Progress | None = None) -> None:
     """Start Debian's PostgreSQL cluster (pg_ctlcluster, no systemd) unless it already accepts connections."""
     if postgres_ready():
         return
-    _say(progress, f"Starting PostgreSQL {PG_VERSION}/{PG_CLUSTER} ...")
+    say(progress, f"Starting PostgreSQL {PG_VERSION}/{PG_CLUSTER} ...")
     if os.geteuid() != 0:
         raise LocalNetboxError(
             f"PostgreSQL is not running; start it with: pg_ctlcluster {PG_VERSION} {PG_CLUSTER} start"
         )
-    _run(["pg_ctlcluster", PG_VERSION, PG_CLUSTER, "start"], timeout=120, check=False)
+    run(["pg_ctlcluster", PG_VERSION, PG_CLUSTER, "start"], timeout=120, check=False)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if postgres_ready():
@@ -71,29 +71,29 @@ def ensure_postgres(progress: Progress | None = None) -> None:
     )
 
 
-def _pg_password(lay: Layout) -> str:
-    data = _read_json(lay.postgres_json)
+def pg_password(lay: Layout) -> str:
+    data = read_json(lay.postgres_json)
     if data and data.get("user") == PG_ROLE and isinstance(data.get("password"), str) and data["password"]:
         return str(data["password"])
     password = secrets.token_urlsafe(24)
-    _write_private(lay.postgres_json, json.dumps({"user": PG_ROLE, "password": password}) + "\n")
+    write_private(lay.postgres_json, json.dumps({"user": PG_ROLE, "password": password}) + "\n")
     return password
 
 
 def _pg_env(lay: Layout) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(PGPASSWORD=_pg_password(lay), PGCONNECT_TIMEOUT="10", PGAPPNAME="zwvl")
+    env.update(PGPASSWORD=pg_password(lay), PGCONNECT_TIMEOUT="10", PGAPPNAME="zwvl")
     return env
 
 
 _PG_CONN = ("-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_ROLE)
 
 
-def _psql(
+def psql(
     lay: Layout, sql: str, *, db: str = "postgres", check: bool = True
 ) -> subprocess.CompletedProcess[str]:
     """Run SQL (from stdin) as the zwvl_netbox role over TCP; unaligned, tuples-only output."""
-    return _run(
+    return run(
         [_pg_bin("psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", *_PG_CONN, "-d", db, "-f", "-"],
         input=sql,
         env=_pg_env(lay),
@@ -110,7 +110,7 @@ def _superuser_psql(sql: str) -> None:
             f"cannot create the PostgreSQL role {PG_ROLE}: run `zwvl netbox up` as root once "
             "(or create the role with LOGIN CREATEDB and put its password in postgres.json)"
         )
-    _run(
+    run(
         [
             "runuser",
             "-u",
@@ -136,9 +136,9 @@ def _superuser_psql(sql: str) -> None:
 def ensure_role(cache_dir: Path | str | None = None) -> None:
     """Make sure the zwvl_netbox login role (CREATEDB) exists with the password kept in postgres.json."""
     lay = layout(cache_dir)
-    if _psql(lay, "SELECT 1", check=False).returncode == 0:
+    if psql(lay, "SELECT 1", check=False).returncode == 0:
         return
-    password = _pg_password(lay)
+    password = pg_password(lay)
     if not re.fullmatch(r"[A-Za-z0-9_-]+", password):
         raise LocalNetboxError(f"unexpected characters in the password in {lay.postgres_json}")
     _superuser_psql(
@@ -150,22 +150,22 @@ def ensure_role(cache_dir: Path | str | None = None) -> None:
         "  END IF;\n"
         "END$$;\n"
     )
-    _psql(lay, "SELECT 1")
+    psql(lay, "SELECT 1")
 
 
-def _db_info(lay: Layout, name: str) -> tuple[bool, bool]:
+def db_info(lay: Layout, name: str) -> tuple[bool, bool]:
     """(exists, is_template) for a database, asked of the `postgres` database."""
-    out = _psql(lay, f"SELECT datistemplate FROM pg_database WHERE datname = '{_check_db_name(name)}'").stdout
+    out = psql(lay, f"SELECT datistemplate FROM pg_database WHERE datname = '{check_db_name(name)}'").stdout
     value = out.strip()
     return bool(value), value == "t"
 
 
 def database_exists(name: str, cache_dir: Path | str | None = None) -> bool:
-    return _db_info(layout(cache_dir), name)[0]
+    return db_info(layout(cache_dir), name)[0]
 
 
 def list_databases(prefix: str, cache_dir: Path | str | None = None) -> list[str]:
-    out = _psql(layout(cache_dir), "SELECT datname FROM pg_database ORDER BY 1").stdout
+    out = psql(layout(cache_dir), "SELECT datname FROM pg_database ORDER BY 1").stdout
     return [n for n in out.split() if n.startswith(prefix)]
 
 
@@ -175,46 +175,46 @@ def clone_database(
     """``CREATE DATABASE name TEMPLATE template`` (default: this version's template). Takes seconds."""
     lay = layout(cache_dir)
     template = template or template_db_name()
-    _check_db_name(name)
-    _check_db_name(template)
+    check_db_name(name)
+    check_db_name(template)
     sql = f'CREATE DATABASE "{name}" OWNER {PG_ROLE} TEMPLATE "{template}"'
     for attempt in range(retries):
-        proc = _psql(lay, sql, check=False)
+        proc = psql(lay, sql, check=False)
         if proc.returncode == 0:
             return name
         if "being accessed by other users" in proc.stderr and attempt < retries - 1:
             time.sleep(1)  # a short-lived connection to the source (e.g. pg_dump) is finishing
             continue
-        raise LocalNetboxError(f"cannot clone {template} into {name}:\n{_tail(proc.stderr)}")
+        raise LocalNetboxError(f"cannot clone {template} into {name}:\n{tail(proc.stderr)}")
     raise LocalNetboxError(f"cannot clone {template} into {name}: still busy")  # pragma: no cover
 
 
 def drop_database(name: str, cache_dir: Path | str | None = None, *, allow_template: bool = False) -> bool:
     """Drop a database (closing its connections). Returns whether it existed. Templates are protected."""
     lay = layout(cache_dir)
-    _check_db_name(name)
-    exists, is_template = _db_info(lay, name)
+    check_db_name(name)
+    exists, is_template = db_info(lay, name)
     if not exists:
         return False
-    if (is_template or name.startswith(_TEMPLATE_PREFIX)) and not allow_template:
+    if (is_template or name.startswith(TEMPLATE_PREFIX)) and not allow_template:
         raise LocalNetboxError(f"refusing to drop template database {name}")
     if is_template:
-        _psql(lay, f'ALTER DATABASE "{name}" IS_TEMPLATE false')
-    _psql(lay, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        psql(lay, f'ALTER DATABASE "{name}" IS_TEMPLATE false')
+    psql(lay, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return True
 
 
-def _applied_migrations(lay: Layout, db: str) -> set[str]:
-    proc = _psql(lay, "SELECT app || '.' || name FROM django_migrations", db=db, check=False)
+def applied_migrations(lay: Layout, db: str) -> set[str]:
+    proc = psql(lay, "SELECT app || '.' || name FROM django_migrations", db=db, check=False)
     if proc.returncode != 0:
         return set()
     return {line.strip() for line in proc.stdout.splitlines() if line.strip()}
 
 
-def _pg_dump(lay: Layout, db: str) -> None:
+def pg_dump(lay: Layout, db: str) -> None:
     lay.templates.mkdir(parents=True, exist_ok=True)
     tmp = lay.dump.with_name(lay.dump.name + ".tmp")
-    _run(
+    run(
         [_pg_bin("pg_dump"), "-Fc", *_PG_CONN, "-f", tmp, db],
         env=_pg_env(lay),
         timeout=T_DUMP,
@@ -223,8 +223,8 @@ def _pg_dump(lay: Layout, db: str) -> None:
     os.replace(tmp, lay.dump)
 
 
-def _pg_restore(lay: Layout, db: str) -> None:
-    _run(
+def pg_restore(lay: Layout, db: str) -> None:
+    run(
         [_pg_bin("pg_restore"), "-j", "2", "--no-owner", "--exit-on-error", *_PG_CONN, "-d", db, lay.dump],
         env=_pg_env(lay),
         timeout=T_DUMP,

@@ -14,9 +14,9 @@ from devtools.netbox.common import (
     REDIS_PORT,
     T_QUICK,
     LocalNetboxError,
-    _run,
-    _say,
     layout,
+    run,
+    say,
 )
 from zwvl.netbox.settings import (
     DEFAULT_INSTANCE,
@@ -57,8 +57,8 @@ def ensure_redis(cache_dir: Path | str | None = None, progress: Progress | None 
         "appendonly no\n",
         encoding="utf-8",
     )
-    _say(progress, f"Starting redis-server on {REDIS_HOST}:{REDIS_PORT} ...")
-    _run([server, conf], timeout=T_QUICK, what="redis-server")
+    say(progress, f"Starting redis-server on {REDIS_HOST}:{REDIS_PORT} ...")
+    run([server, conf], timeout=T_QUICK, what="redis-server")
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if redis_ping():
@@ -67,7 +67,7 @@ def ensure_redis(cache_dir: Path | str | None = None, progress: Progress | None 
     raise LocalNetboxError(f"redis-server did not answer PING; see {lay.redis_dir / 'redis.log'}")
 
 
-def _redis_cache_db(name: str) -> int:
+def redis_cache_db(name: str) -> int:
     """Redis database for an instance's cache: 1 for main, 2..15 (by name) for the others."""
     if name == DEFAULT_INSTANCE:
         return 1

@@ -15,25 +15,25 @@ from devtools.netbox.common import (
     T_LOCK,
     Layout,
     LocalNetboxError,
-    _file_lock,
-    _read_json,
-    _say,
     layout,
+    netbox_lock,
+    read_json,
+    say,
     template_db_name,
 )
 from devtools.netbox.config import (
-    _migrate,
-    _prepare_root,
+    migrate,
+    prepare_root,
 )
 from devtools.netbox.postgres import (
-    _applied_migrations,
-    _db_info,
-    _pg_dump,
-    _pg_restore,
-    _psql,
+    applied_migrations,
     clone_database,
+    db_info,
     ensure_postgres,
     ensure_role,
+    pg_dump,
+    pg_restore,
+    psql,
 )
 from devtools.netbox.redis import (
     ensure_redis,
@@ -45,22 +45,22 @@ from zwvl.procs import Progress
 
 
 def _template_migrations(lay: Layout) -> set[str] | None:
-    data = _read_json(lay.migrations_file)
+    data = read_json(lay.migrations_file)
     if not data or data.get("netbox_version") != lay.version or not isinstance(data.get("applied"), list):
         return None
     return {str(x) for x in data["applied"]}
 
 
-def _unapplied(lay: Layout, db: str) -> set[str] | None:
+def unapplied(lay: Layout, db: str) -> set[str] | None:
     """Migrations of the template missing from ``db`` (None when the template's list is unknown)."""
     expected = _template_migrations(lay)
     if expected is None:
         return None
-    return expected - _applied_migrations(lay, db)
+    return expected - applied_migrations(lay, db)
 
 
 def _save_migrations_list(lay: Layout, db: str) -> None:
-    applied = sorted(_applied_migrations(lay, db))
+    applied = sorted(applied_migrations(lay, db))
     if not applied:
         raise LocalNetboxError(f"no migrations recorded in {db}")
     lay.templates.mkdir(parents=True, exist_ok=True)
@@ -90,55 +90,55 @@ def ensure_template(cache_dir: Path | str | None = None, progress: Progress | No
     ensure_venv(cache_dir, progress)
     tpl = template_db_name(lay.version)
     build = tpl + "_build"
-    with _file_lock(lay.locks / f"template-{lay.version}.lock", T_LOCK, "template", progress):
-        exists, is_template = _db_info(lay, tpl)
+    with netbox_lock(lay.locks / f"template-{lay.version}.lock", T_LOCK, "template", progress):
+        exists, is_template = db_info(lay, tpl)
         if exists and is_template:
             if not lay.dump.is_file() or _template_migrations(lay) is None:
                 _refresh_template_artifacts(lay, tpl, progress)
             return tpl
         if exists:  # left by an older/interrupted run: finish it as a build database
-            _psql(lay, f'ALTER DATABASE "{tpl}" RENAME TO "{build}"')
+            psql(lay, f'ALTER DATABASE "{tpl}" RENAME TO "{build}"')
         restored = False
-        if not _db_info(lay, build)[0]:
-            _psql(lay, f'CREATE DATABASE "{build}" OWNER {PG_ROLE}')
+        if not db_info(lay, build)[0]:
+            psql(lay, f'CREATE DATABASE "{build}" OWNER {PG_ROLE}')
             if lay.dump.is_file() and _template_migrations(lay) is not None:
-                _say(progress, f"Restoring the NetBox {lay.version} template from {lay.dump} ...")
+                say(progress, f"Restoring the NetBox {lay.version} template from {lay.dump} ...")
                 try:
-                    _pg_restore(lay, build)
+                    pg_restore(lay, build)
                     restored = True
                 except LocalNetboxError as exc:
-                    _say(progress, f"Restore failed, migrating from scratch instead ({exc})")
-                    _psql(lay, f'DROP DATABASE IF EXISTS "{build}" WITH (FORCE)')
-                    _psql(lay, f'CREATE DATABASE "{build}" OWNER {PG_ROLE}')
+                    say(progress, f"Restore failed, migrating from scratch instead ({exc})")
+                    psql(lay, f'DROP DATABASE IF EXISTS "{build}" WITH (FORCE)')
+                    psql(lay, f'CREATE DATABASE "{build}" OWNER {PG_ROLE}')
             if not restored:
-                _psql(lay, "CREATE EXTENSION IF NOT EXISTS ltree", db=build)
-        if not restored or _unapplied(lay, build):
-            _prepare_root(lay, lay.template_root, build, redis_cache_db=15)
-            _say(
+                psql(lay, "CREATE EXTENSION IF NOT EXISTS ltree", db=build)
+        if not restored or unapplied(lay, build):
+            prepare_root(lay, lay.template_root, build, redis_cache_db=15)
+            say(
                 progress,
                 f"Migrating the NetBox {lay.version} template database {build} "
                 "(first time only, about 10 minutes of CPU) ...",
             )
             t0 = time.monotonic()
-            _migrate(lay, lay.template_root, progress)
-            _say(progress, f"Migrations done in {time.monotonic() - t0:.0f}s.")
+            migrate(lay, lay.template_root, progress)
+            say(progress, f"Migrations done in {time.monotonic() - t0:.0f}s.")
             _save_migrations_list(lay, build)
-            _say(progress, f"Saving {lay.dump} (pg_dump -Fc) ...")
-            _pg_dump(lay, build)
-        _psql(lay, f'ALTER DATABASE "{build}" RENAME TO "{tpl}"')
-        _psql(lay, f'ALTER DATABASE "{tpl}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false')
-        _say(progress, f"Template database {tpl} is ready.")
+            say(progress, f"Saving {lay.dump} (pg_dump -Fc) ...")
+            pg_dump(lay, build)
+        psql(lay, f'ALTER DATABASE "{build}" RENAME TO "{tpl}"')
+        psql(lay, f'ALTER DATABASE "{tpl}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false')
+        say(progress, f"Template database {tpl} is ready.")
         return tpl
 
 
 def _refresh_template_artifacts(lay: Layout, tpl: str, progress: Progress | None) -> None:
     """Re-create a missing dump / migrations list from a throw-away clone (never the template itself)."""
     tmp = f"{tpl}_snap"
-    _say(progress, f"Refreshing {lay.dump} from a clone of {tpl} ...")
-    _psql(lay, f'DROP DATABASE IF EXISTS "{tmp}" WITH (FORCE)')
+    say(progress, f"Refreshing {lay.dump} from a clone of {tpl} ...")
+    psql(lay, f'DROP DATABASE IF EXISTS "{tmp}" WITH (FORCE)')
     clone_database(tmp, tpl, lay.cache_dir)
     try:
         _save_migrations_list(lay, tmp)
-        _pg_dump(lay, tmp)
+        pg_dump(lay, tmp)
     finally:
-        _psql(lay, f'DROP DATABASE IF EXISTS "{tmp}" WITH (FORCE)')
+        psql(lay, f'DROP DATABASE IF EXISTS "{tmp}" WITH (FORCE)')

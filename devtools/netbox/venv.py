@@ -10,16 +10,16 @@ import sys
 from pathlib import Path
 
 from devtools.netbox.common import (
-    _READY_MARKER,
+    READY_MARKER,
     T_LOCK,
     T_PIP,
     Layout,
     LocalNetboxError,
-    _file_lock,
-    _run,
-    _say,
-    _stream,
     layout,
+    netbox_lock,
+    run,
+    say,
+    stream,
 )
 from zwvl.procs import Progress
 
@@ -45,13 +45,13 @@ def find_base_python() -> str:
 def ensure_venv(cache_dir: Path | str | None = None, progress: Progress | None = None) -> Path:
     """NetBox's own venv (<cache>/venvs/netbox-<ver>), built when absent. Returns the `netbox` program."""
     lay = layout(cache_dir)
-    marker = lay.venv / _READY_MARKER
+    marker = lay.venv / READY_MARKER
     if marker.is_file() and marker.read_text().strip() == lay.version and lay.netbox_bin.exists():
         return lay.netbox_bin
     # Two first runs on a fresh machine (a test session and `zwvl netbox up`) must not build it at once:
     # the second would delete the venv the first is installing into.
     lay.locks.mkdir(parents=True, exist_ok=True)
-    with _file_lock(lay.locks / f"venv-{lay.version}.lock", T_LOCK, "NetBox venv", progress):
+    with netbox_lock(lay.locks / f"venv-{lay.version}.lock", T_LOCK, "NetBox venv", progress):
         return _build_venv(lay, marker, progress)
 
 
@@ -60,18 +60,18 @@ def _build_venv(lay: Layout, marker: Path, progress: Progress | None) -> Path:
         return lay.netbox_bin  # built by the process that held the lock before us
     if lay.netbox_bin.exists() and lay.gunicorn_bin.exists():
         # Built by hand or by an interrupted run that got as far as installing: verify cheaply.
-        proc = _run([lay.netbox_bin, "version"], timeout=60, check=False)
+        proc = run([lay.netbox_bin, "version"], timeout=60, check=False)
         if proc.returncode == 0 and lay.version in proc.stdout:
             marker.write_text(lay.version + "\n")
             return lay.netbox_bin
     python = find_base_python()
-    _say(progress, f"Building NetBox {lay.version} venv in {lay.venv} with {python} (1-3 minutes) ...")
+    say(progress, f"Building NetBox {lay.version} venv in {lay.venv} with {python} (1-3 minutes) ...")
     if lay.venv.exists():
         shutil.rmtree(lay.venv)
     lay.venv.parent.mkdir(parents=True, exist_ok=True)
-    _run([python, "-m", "venv", lay.venv], timeout=300, what="python -m venv")
+    run([python, "-m", "venv", lay.venv], timeout=300, what="python -m venv")
     env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
-    _stream(
+    stream(
         [lay.venv / "bin" / "pip", "install", f"netbox=={lay.version}"],
         timeout=T_PIP,
         progress=progress,
@@ -80,7 +80,7 @@ def _build_venv(lay: Layout, marker: Path, progress: Progress | None) -> Path:
         what="pip install netbox",
     )
     if not lay.gunicorn_bin.exists():
-        _stream(
+        stream(
             [lay.venv / "bin" / "pip", "install", "gunicorn"],
             timeout=T_PIP,
             progress=progress,
