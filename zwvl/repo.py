@@ -9,11 +9,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import click
+
 ENV_REPO = "ZWVL_REPO"
 
 
-class RepoNotFoundError(RuntimeError):
-    """No repository root: not set in $ZWVL_REPO and none at or above the current directory."""
+class RepoNotFoundError(click.ClickException):
+    """No repository root: not set in $ZWVL_REPO and none at or above the current directory.
+
+    A ClickException, so a command that needs the repository stops with this message (exit 1)."""
 
 
 def is_repo_root(path: Path) -> bool:
