@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,8 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+# the repository root for zwvl.repo.repo_root(), also in subprocesses started from other folders
+os.environ.setdefault("ZWVL_REPO", str(REPO))
 TODAY = dt.date(2026, 11, 28)
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
 from zwvl import __version__
+from zwvl.files import write_atomic
 from zwvl.inventory import Inventory, InventoryError, load_inventory
 from zwvl.options import inventory_option, policies_option
 
@@ -38,14 +37,6 @@ def load_or_exit(inventory_dir: Path, code: int = 1) -> Inventory:
     except InventoryError as exc:
         print_problems(exc)
         sys.exit(code)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 @main.command()

@@ -14,10 +14,8 @@ prefix, service or contact, a circuit that does not touch the partner, or a shar
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -25,6 +23,7 @@ from typing import Any
 
 import click
 
+from zwvl.files import write_atomic
 from zwvl.inventory import Inventory, InventoryError, load_inventory
 from zwvl.model import Circuit, Contact, Device, Obj, Partner, Prefix, Service, Site, Vlan
 from zwvl.options import inventory_option
@@ -219,15 +218,6 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-
-
 @click.command("codeowners")
 @inventory_option
 @click.option(
@@ -280,5 +270,5 @@ def codeowners_command(inventory_dir: Path, output: Path | None, architects: str
         sys.stderr.writelines(diff)
         click.echo(f"{shown} is out of date: run `zwvl codeowners` and commit the result.", err=True)
         sys.exit(1)
-    _write_atomic(path, text)
+    write_atomic(path, text, mode=0o644)
     click.echo(f"{shown}: written ({partners} partner teams, shared files: {architects})")

@@ -75,7 +75,7 @@ def infra_netbox(
 
     ``ZWVL_INFRA_NETBOX_URL`` and ``ZWVL_INFRA_NETBOX_TOKEN`` name an already filled NetBox instead
     (a developer's shortcut: saves the three minutes of `zwvl apply`)."""
-    from zwvl.lab import netbox_fixture
+    from devtools import lab_netbox as netbox_fixture
 
     url = os.environ.get("ZWVL_INFRA_NETBOX_URL", "").strip()
     token = os.environ.get("ZWVL_INFRA_NETBOX_TOKEN", "").strip()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from zwvl.netbox import local
+from devtools import netbox as local
 
 _counter = itertools.count()
 

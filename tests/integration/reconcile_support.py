@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from zwvl.netbox import local, lock
+from devtools import netbox as local
+from zwvl.netbox import lock
 from zwvl.netbox.client import FAULT_ENV, NetboxClient
 from zwvl.netbox.reconcile import connect
 from zwvl.netbox.state import State, read_state

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from devtools import netbox as local
 from tests.integration.reconcile_support import (
     REPO,
     SMALL,
@@ -25,7 +26,6 @@ from tests.integration.reconcile_support import (
     zwvl,
 )
 from zwvl.inventory import load_inventory
-from zwvl.netbox import local
 from zwvl.netbox.state import ORDER
 
 

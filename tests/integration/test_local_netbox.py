@@ -14,7 +14,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from zwvl.netbox import local
+from devtools import netbox as local
 from zwvl.netbox.cli import netbox_group
 from zwvl.netbox.settings import NetboxSettingsError, credentials_path, resolve_netbox
 

@@ -12,8 +12,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from devtools import netbox as local
 from tests.integration.reconcile_support import REPO, SMALL, change_count, env_for, one_line, zwvl
-from zwvl.netbox import local
 from zwvl.netbox.lock import LOCK_TAG
 
 
@@ -36,7 +36,7 @@ def make_read_only_token(inst: local.Instance) -> str:
     )
     proc = subprocess.run(
         [str(local.layout().netbox_bin), "shell", "--no-startup", "-c", setup + code],
-        env=local._netbox_env(inst.root),
+        env=local.netbox_env(inst.root),
         cwd=inst.root,
         capture_output=True,
         text=True,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
+from devtools import netbox as local
 from tests.integration.reconcile_support import SMALL, env_for, one_line, zwvl
-from zwvl.netbox import local
 
 
 def test_bad_token_is_one_clear_line(netbox: local.Instance) -> None:

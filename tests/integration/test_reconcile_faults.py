@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from devtools import netbox as local
 from tests.integration.fault_proxy import FaultProxy
 from tests.integration.reconcile_support import (
     REPO,
@@ -30,7 +31,6 @@ from tests.integration.reconcile_support import (
     teardown,
     zwvl,
 )
-from zwvl.netbox import local
 from zwvl.netbox.kinds import BY_NAME, LOCK_TAG
 from zwvl.netbox.lock import GRACE
 from zwvl.netbox.reconcile import load_desired

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from devtools import netbox as local
 from tests.integration.reconcile_support import (
     SMALL,
     change_count,
@@ -26,7 +27,6 @@ from tests.integration.reconcile_support import (
     zwvl,
 )
 from zwvl.inventory import load_inventory
-from zwvl.netbox import local
 from zwvl.netbox.apps import desired_state
 from zwvl.netbox.client import NetboxClient
 from zwvl.netbox.kinds import LEGACY_TAG, OWNER, TAG, TAG_MARK

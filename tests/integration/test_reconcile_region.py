@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from devtools import netbox as local
 from tests.integration.reconcile_support import (
     FULL,
     REPO,
@@ -29,7 +30,6 @@ from zwvl.monitoring.scrape import (
     targets_from_inventory,
     targets_from_netbox,
 )
-from zwvl.netbox import local
 from zwvl.netbox.kinds import BY_NAME, TAG, Ref
 from zwvl.netbox.reconcile import apply, load_desired, plan
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from devtools import netbox as local
 from tests.integration.reconcile_support import (
     SMALL,
     change_count,
@@ -25,7 +26,6 @@ from tests.integration.reconcile_support import (
     state_of,
     zwvl,
 )
-from zwvl.netbox import local
 from zwvl.netbox.kinds import LOCK_TAG
 from zwvl.netbox.lock import ApplyLock
 

@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import shutil
 import signal
-import socket
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,15 +24,11 @@ from typing import Any
 
 import requests
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+from tests.support.postgres import PgCluster, start_cluster
+from zwvl.procs import free_port
+
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 PROMETHEUS = "/usr/bin/prometheus"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:
@@ -168,114 +160,16 @@ def start_alertmanager(config: Path, data: Path, log: Path) -> Alertmanager:
 # ------------------------------------------------------------------------------------ PostgreSQL
 
 
-@dataclass
-class Postgres:
-    folder: Path
-    port: int
-    proc: Proc | None = None
-
-    @property
-    def socket_dir(self) -> Path:
-        return self.folder / "sock"
-
-    def dsn(self, dbname: str = "postgres") -> str:
-        return f"host={self.socket_dir} port={self.port} dbname={dbname} user=postgres"
-
-    def stop(self) -> None:
-        subprocess.run(
-            [
-                "runuser",
-                "-u",
-                "postgres",
-                "--",
-                str(PG_BIN / "pg_ctl"),
-                "-D",
-                str(self.folder / "data"),
-                "-m",
-                "fast",
-                "-w",
-                "-t",
-                "30",
-                "stop",
-            ],
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-        if self.proc is not None:
-            self.proc.stop()
-        shutil.rmtree(self.folder, ignore_errors=True)
+Postgres = PgCluster
 
 
 def start_postgres() -> Postgres:
-    """A throw-away cluster: trust authentication on its own socket folder and 127.0.0.1 only."""
-    folder = Path(tempfile.mkdtemp(prefix="zwvl-mon-pg-"))
-    shutil.chown(folder, "postgres", "postgres")
-    os.chmod(folder, 0o755)
-    pg = Postgres(folder, free_port())
-    for sub in ("data", "sock"):
-        (folder / sub).mkdir()
-        shutil.chown(folder / sub, "postgres", "postgres")
-    init = subprocess.run(
-        [
-            "runuser",
-            "-u",
-            "postgres",
-            "--",
-            str(PG_BIN / "initdb"),
-            "-D",
-            str(folder / "data"),
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "--no-sync",
-            "-E",
-            "UTF8",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    """A throw-away cluster (tests/support/postgres.py): trust authentication, superuser postgres."""
+    return start_cluster(
+        prefix="zwvl-mon-pg-",
+        settings={"shared_buffers": "16MB", "max_connections": "20"},
+        error=AssertionError,
     )
-    if init.returncode != 0:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise AssertionError(f"initdb failed: {init.stderr[-2000:]}")
-    log = folder / "postgres.log"
-    log.touch()
-    shutil.chown(log, "postgres", "postgres")
-    pg.proc = start(
-        "postgres",
-        [
-            "runuser",
-            "-u",
-            "postgres",
-            "--",
-            str(PG_BIN / "postgres"),
-            "-D",
-            str(folder / "data"),
-            "-p",
-            str(pg.port),
-            "-k",
-            str(pg.socket_dir),
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            "fsync=off",
-            "-c",
-            "shared_buffers=16MB",
-            "-c",
-            "max_connections=20",
-        ],
-        folder / "postmaster.out",
-    )
-    try:
-        wait_until(lambda: (pg.socket_dir / f".s.PGSQL.{pg.port}").exists(), 60, "PostgreSQL to start")
-    except AssertionError:
-        out = pg.proc.tail()
-        pg.stop()
-        raise AssertionError(f"PostgreSQL did not start:\n{out}") from None
-    return pg
 
 
 # -------------------------------------------------------------------------------- webhook sink

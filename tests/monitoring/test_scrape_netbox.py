@@ -12,9 +12,9 @@ import pytest
 import requests
 import yaml
 
+from devtools import netbox as local
 from tests.integration.conftest import fresh_netbox, netbox_progress, netbox_template  # noqa: F401 (fixtures)
 from zwvl.monitoring.scrape import Target, prometheus_config, targets_from_netbox
-from zwvl.netbox import local
 
 pytestmark = pytest.mark.integration
 

@@ -13,11 +13,8 @@
 from __future__ import annotations
 
 import os
-import pwd
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -29,11 +26,12 @@ from urllib.parse import urlsplit
 import jinja2
 import requests
 
+from tests.support.postgres import PgCluster, start_cluster
 from zwvl.inventory import Inventory
 from zwvl.platform.plan import request_tracker_vars
+from zwvl.procs import free_port, stop_group
 
 REPO = Path(__file__).resolve().parents[2]
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 RT_SERVER = Path("/usr/share/request-tracker5/libexec/rt-server")
 RT_SETUP = Path("/usr/sbin/rt-setup-database-5")
 RT_PASSWD = Path("/usr/sbin/rt-passwd-5")
@@ -46,136 +44,30 @@ class ServiceError(RuntimeError):
     pass
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _missing(*paths: Path) -> list[str]:
     return [str(p) for p in paths if not p.exists()]
-
-
-def _stop(proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
-    """Stop a process group we started (by its PID), TERM then KILL."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------
 
 
-@dataclass
-class PgServer:
-    host: str
-    port: int
-    user: str
-    password: str
-    root: Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def conn(self) -> dict[str, object]:
-        return {"host": self.host, "port": self.port, "user": self.user, "sslmode": "disable"}
-
-    def dsn(self, dbname: str = "postgres", user: str | None = None, password: str | None = None) -> str:
-        return (
-            f"host={self.host} port={self.port} dbname={dbname} user={user or self.user} "
-            f"password={password or self.password} connect_timeout=10"
-        )
+PgServer = PgCluster
 
 
 def start_postgres() -> PgServer:
-    missing = _missing(PG_BIN / "initdb", PG_BIN / "postgres")
-    if missing:
-        raise ServiceError(f"PostgreSQL 15 missing ({', '.join(missing)}): run scripts/install-system-deps")
-    root = Path(tempfile.mkdtemp(prefix="zwvl-plat-pg-"))
-    password = secrets.token_urlsafe(18)
-    (root / "pw").write_text(password)
-    as_postgres: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        pg = pwd.getpwnam("postgres")
-        for p in (root, root / "pw"):
-            os.chown(p, pg.pw_uid, pg.pw_gid)
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(
-        [
-            *as_postgres,
-            str(PG_BIN / "initdb"),
-            "-D",
-            str(root / "data"),
-            "-U",
-            PG_SUPERUSER,
-            f"--pwfile={root / 'pw'}",
-            "-A",
-            "scram-sha-256",
-            "--no-sync",
-            "-E",
-            "UTF8",
-            "--locale=C.UTF-8",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
+    """A throw-away cluster (tests/support/postgres.py): scram-sha-256, superuser zwvl_plat_admin."""
+    return start_cluster(
+        prefix="zwvl-plat-pg-",
+        superuser=PG_SUPERUSER,
+        password=secrets.token_urlsafe(18),
+        locale="C.UTF-8",
+        settings={"shared_buffers": "32MB", "max_connections": "60"},
+        error=ServiceError,
     )
-    (root / "pw").unlink()
-    port = free_port()
-    log = open(root / "postgres.log", "wb")  # noqa: SIM115 (kept open for the server's lifetime)
-    proc = subprocess.Popen(
-        [
-            *as_postgres,
-            str(PG_BIN / "postgres"),
-            "-D",
-            str(root / "data"),
-            "-p",
-            str(port),
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            f"unix_socket_directories={root}",
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
-            "-c",
-            "shared_buffers=32MB",
-            "-c",
-            "max_connections=60",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    server = PgServer("127.0.0.1", port, PG_SUPERUSER, password, root, proc)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise ServiceError(f"postgres exited: {(root / 'postgres.log').read_text()[-2000:]}")
-        ready = subprocess.run(
-            [str(PG_BIN / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)], check=False
-        )
-        if ready.returncode == 0:
-            return server
-        time.sleep(0.3)
-    stop_postgres(server)
-    raise ServiceError("postgres did not accept connections within 60 s")
 
 
 def stop_postgres(server: PgServer) -> None:
-    if server.proc is not None:
-        _stop(server.proc)
-    shutil.rmtree(server.root, ignore_errors=True)
+    server.stop()
 
 
 # --- Request Tracker -------------------------------------------------------------------------
@@ -332,5 +224,5 @@ def start_rt(inv: Inventory, extra_sla_levels: Sequence[Mapping[str, object]] = 
 
 def stop_rt(server: RtServer) -> None:
     if server.proc is not None:
-        _stop(server.proc)
+        stop_group(server.proc, 20)
     shutil.rmtree(server.root, ignore_errors=True)

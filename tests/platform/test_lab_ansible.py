@@ -1,5 +1,5 @@
 """The Ansible roles against real servers: systemd-nspawn machines booting a Debian 12 image, each in
-its own network namespace (zwvl.platform.nspawn), reached over SSH like any server.
+its own network namespace (devtools.nspawn), reached over SSH like any server.
 
 The hosts are the devices the domain model runs the services on (lei-rdc-srv01/02); the test plays
 NetBox's part by writing the inventory with the machines' addresses. Each playbook: a first run
@@ -26,9 +26,9 @@ import pytest
 import requests
 import yaml
 
+from devtools import nspawn
 from tests.platform.harness import Applier, run_program
 from zwvl.inventory import Inventory
-from zwvl.platform import nspawn
 from zwvl.platform.providers import rt
 from zwvl.platform.sla import due_dates
 

@@ -20,7 +20,7 @@ from zwvl.netbox.client import (
     NetboxRequestError,
     NetboxUnreachable,
 )
-from zwvl.netbox.local import free_port
+from zwvl.procs import free_port
 
 
 class _Server:

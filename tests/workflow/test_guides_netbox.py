@@ -32,7 +32,7 @@ def progress(message: str) -> None:
 @pytest.fixture(scope="module")
 def netbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(url, token) of a NetBox holding the region of main; stopped and dropped afterwards."""
-    from zwvl.netbox import local
+    from devtools import netbox as local
 
     template = local.ensure_template(progress=progress)
     n = next(_counter)

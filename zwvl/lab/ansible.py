@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zwvl.lab.runtime import Lab, LabError
+from zwvl.repo import repo_root
 
 PLAYBOOK = "fibre.yml"
 _RECAP_RE = re.compile(
@@ -28,9 +29,8 @@ _RECAP_RE = re.compile(
 
 
 def ansible_dir() -> Path:
-    """The repository's ansible/ folder (beside the zwvl package; else ./ansible)."""
-    here = Path(__file__).resolve().parents[2] / "ansible"
-    return here if (here / "ansible.cfg").exists() else Path.cwd() / "ansible"
+    """The repository's ansible/ folder (see :func:`zwvl.repo.repo_root`)."""
+    return repo_root() / "ansible"
 
 
 def venv_bin(tool: str) -> str:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from zwvl.netbox import local
-from zwvl.netbox.settings import DEFAULT_INSTANCE, NetboxSettingsError, cache_dir_or_default
+from zwvl.netbox.settings import DEFAULT_INSTANCE, DEFAULT_PORT, NetboxSettingsError, cache_dir_or_default
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 _cache_option = click.option(
     "--cache-dir",
@@ -29,6 +32,20 @@ def _progress(message: str) -> None:
     click.echo(message, err=True)
 
 
+def _local() -> ModuleType:
+    """The local NetBox tooling (package ``devtools``, imported only when a command needs it)."""
+    try:
+        import devtools.netbox
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("devtools", "devtools.netbox"):
+            raise
+        raise click.ClickException(
+            "the local NetBox is development tooling (package devtools), which is not installed; "
+            "install zwvl from a checkout with its dev extra: pip install -e '.[dev]'"
+        ) from exc
+    return devtools.netbox
+
+
 @click.group(name="netbox")
 def netbox_group() -> None:
     """Run a local NetBox (PostgreSQL, Redis, gunicorn on 127.0.0.1) for development and tests.
@@ -42,7 +59,7 @@ def netbox_group() -> None:
     "--port",
     type=click.IntRange(1, 65535),
     default=None,
-    help=f"Port for gunicorn on 127.0.0.1 [default: the instance's last port, else {local.DEFAULT_PORT}].",
+    help=f"Port for gunicorn on 127.0.0.1 [default: the instance's last port, else {DEFAULT_PORT}].",
 )
 @click.option(
     "--setting",
@@ -73,6 +90,7 @@ def up_command(port: int | None, settings: tuple[str, ...], cache_dir: Path | No
                 extra[key.strip()] = json.loads(value)
             except ValueError:
                 extra[key.strip()] = value  # a bare string
+    local = _local()
     try:
         inst = local.up(name=name, port=port, cache_dir=cache_dir, progress=_progress, settings=extra)
     except (local.LocalNetboxError, NetboxSettingsError) as exc:
@@ -92,6 +110,7 @@ def down_command(purge: bool, cache_dir: Path | None, name: str) -> None:
 
     PostgreSQL and Redis keep running; the cached venv, template database and dump are kept.
     """
+    local = _local()
     try:
         result = local.down(name=name, purge=purge, cache_dir=cache_dir, progress=_progress)
     except (local.LocalNetboxError, NetboxSettingsError) as exc:
@@ -109,6 +128,7 @@ def status_command(as_json: bool, cache_dir: Path | None, name: str) -> None:
 
     Exits 0 only when all three are healthy, 1 otherwise.
     """
+    local = _local()
     try:
         report = local.status(name=name, cache_dir=cache_dir_or_default(cache_dir))
     except NetboxSettingsError as exc:

@@ -31,8 +31,8 @@ from zwvl.netbox.client import AmbiguousWrite, NetboxClient, NetboxError, Netbox
 from zwvl.netbox.kinds import BY_NAME, CF_HASH, CF_SOURCE, LEVELS, ORDER, TAG, Ref
 from zwvl.netbox.plan import Op
 from zwvl.netbox.state import State, read_state
+from zwvl.procs import Progress
 
-Progress = Callable[[str], None]
 BOOKKEEPING = {"cf." + CF_SOURCE, "cf." + CF_HASH}
 RECOVER_ATTEMPTS = 3
 """Ambiguous creates of one chunk before the apply gives up (each followed by a re-read)."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,8 +35,8 @@ from zwvl.netbox.plan import (
 )
 from zwvl.netbox.settings import resolve_netbox
 from zwvl.netbox.state import State, changes_since, read_state
+from zwvl.procs import Progress
 
-Progress = Callable[[str], None]
 DEFAULT_MAX_DELETE_SHARE = 0.20
 
 

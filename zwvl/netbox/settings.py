@@ -1,7 +1,7 @@
 """Where the tooling finds NetBox: NETBOX_URL/NETBOX_TOKEN, or the local instance's credentials file.
 
 Any NetBox works through the two environment variables; without them the tooling falls back to the
-credentials file written by `zwvl netbox up` (see `zwvl.netbox.local`).
+credentials file written by `zwvl netbox up` (see `devtools.netbox`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ ENV_URL = "NETBOX_URL"
 ENV_TOKEN = "NETBOX_TOKEN"
 ENV_CACHE_DIR = "ZWVL_CACHE_DIR"
 DEFAULT_INSTANCE = "main"
+DEFAULT_PORT = 8765
+"""Port of the local NetBox (`zwvl netbox up`) on 127.0.0.1 when none is given or remembered."""
 CREDENTIALS_FILE = "credentials.json"
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")

@@ -16,15 +16,15 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from zwvl import procs
 from zwvl.filelock import file_lock
+from zwvl.procs import Progress
 
 SUITE = "bookworm"
 MIRROR = os.environ.get("ZWVL_DEBIAN_MIRROR", "http://deb.debian.org/debian")
@@ -53,8 +53,6 @@ PLATFORM_PACKAGES = (
     "prometheus-postgres-exporter",
 )
 
-Progress = Callable[[str], None]
-
 
 class NspawnError(RuntimeError):
     pass
@@ -79,10 +77,10 @@ def missing_tools() -> list[str]:
     return [t for t in tools if shutil.which(t) is None]
 
 
-def _run(cmd: list[str], timeout: float, what: str, **kw: object) -> subprocess.CompletedProcess[str]:
-    proc: subprocess.CompletedProcess[str] = subprocess.run(  # type: ignore[call-overload]
-        cmd, capture_output=True, text=True, timeout=timeout, check=False, **kw
-    )
+def _run(
+    cmd: list[str], timeout: float, what: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    proc = procs.run(cmd, timeout=timeout, what=what, env=env, check=False, error=NspawnError)
     if proc.returncode != 0:
         raise NspawnError(f"{what} failed ({proc.returncode}): {proc.stdout[-1500:]}{proc.stderr[-1500:]}")
     return proc
@@ -247,15 +245,7 @@ def start_machine(
 
 def stop_machine(machine: Machine, timeout: float = 60) -> None:
     """Power the machine off (SIGTERM to nspawn shuts its systemd down), then remove its network."""
-    proc = machine.proc
-    if proc is not None and proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
-        except ProcessLookupError:
-            pass
+    if machine.proc is not None:
+        procs.stop_group(machine.proc, timeout, kill_wait=30)
     subprocess.run(["ip", "link", "del", machine.host_if], capture_output=True, check=False)
     subprocess.run(["ip", "netns", "del", machine.netns], capture_output=True, check=False)

@@ -1,6 +1,6 @@
 """A NetBox of the lab's own, filled with a region: for tests/infra and scripts/bench-inventory.
 
-Clones the migrated template database (``zwvl.netbox.local``) into ``zwvl_lab_<name>``, serves it with
+Clones the migrated template database (``devtools.netbox``) into ``zwvl_lab_<name>``, serves it with
 gunicorn on a free port and fills it with ``NETBOX_URL=... NETBOX_TOKEN=... zwvl apply --inventory
 DIR``. :func:`stop` stops gunicorn by PID and drops the database.
 """
@@ -14,12 +14,12 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-from zwvl.netbox import local
+from devtools import netbox as local
+from zwvl.procs import Progress
 
-Progress = Callable[[str], None]
 DB_PREFIX = "zwvl_lab_"
 
 
