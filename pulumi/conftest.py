@@ -1,6 +1,6 @@
 """What the unit tests beside the Pulumi programs (`pulumi/<project>/tests/`) share.
 
-The programs run under `pulumi.runtime.set_mocks` (`zwvl.platform.mocks`): no CLI, no services. The
+The programs run under `pulumi.runtime.set_mocks` (`devtools.pulumi_mocks`): no CLI, no services. The
 test folders are not packages, and each test module has its own name (`test_<project>.py`), so
 pytest imports each once, next to `tests/` (whose modules are `tests.*`).
 """

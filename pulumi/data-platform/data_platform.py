@@ -16,7 +16,8 @@ from zwvl.inventory import Inventory
 from zwvl.platform.hosts import service_address
 from zwvl.platform.plan import data_platform_plan
 from zwvl.platform.providers import postgres as pg
-from zwvl.platform.stack import repo_root, stack_inventory
+from zwvl.platform.stack import stack_inventory
+from zwvl.repo import repo_root
 
 HERE = Path(__file__).resolve().parent
 
@@ -40,7 +41,7 @@ def data_platform(inv: Inventory, conn: pg.Conn, prefix: str = "dp_") -> DataPla
 def main() -> None:
     """The program (`__main__.py`): the stack config in, the resources declared, the outputs out."""
     config = pulumi.Config("zwvl")
-    inv = stack_inventory(config, repo_root(HERE))
+    inv = stack_inventory(config, repo_root(start=HERE))
     conn: pg.Conn = {
         "host": service_address(inv, "data-platform", config.get("pgHost")),
         "port": config.get_int("pgPort") or 5432,

@@ -15,7 +15,8 @@ import pulumi
 from zwvl.inventory import Inventory
 from zwvl.platform.hosts import service_address
 from zwvl.platform.plan import helpdesk_plan
-from zwvl.platform.stack import repo_root, stack_inventory
+from zwvl.platform.stack import stack_inventory
+from zwvl.repo import repo_root
 
 HERE = Path(__file__).resolve().parent
 
@@ -36,7 +37,7 @@ def helpdesk(inv: Inventory, url: pulumi.Input[str]) -> HelpdeskResources:
 def main() -> None:
     """The program (`__main__.py`): the stack config in, the resources declared, the outputs out."""
     config = pulumi.Config("zwvl")
-    inv = stack_inventory(config, repo_root(HERE))
+    inv = stack_inventory(config, repo_root(start=HERE))
     url = config.get("rtUrl")
     if not url:
         scheme = config.get("rtScheme") or "https"

@@ -1,6 +1,6 @@
 """Run the Pulumi programs without the Pulumi CLI.
 
-- `Recorder` (`zwvl.platform.mocks`, for `pulumi.runtime.set_mocks`): records every registered
+- `Recorder` (`devtools.pulumi_mocks`, for `pulumi.runtime.set_mocks`): records every registered
   resource with its type, inputs, parent, dependencies and secret outputs, returning fake ids: the
   resource graph the programs' unit tests check (`pulumi/<project>/tests/`).
 - `Applier`: the same, but dynamic resources are really created by their provider (decoded from the
@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from devtools import pulumi_mocks as mocks
+from devtools.pulumi_mocks import DYNAMIC, Recorder, Registered, decode_provider
 from pulumi.dynamic import Config, ConfigureRequest, ResourceProvider
-from zwvl.platform import mocks
-from zwvl.platform.mocks import DYNAMIC, Recorder, Registered, decode_provider
 
 REPO = Path(__file__).resolve().parents[2]
 PROGRAMS = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from zwvl.platform.mocks import decode_provider
+from devtools.pulumi_mocks import decode_provider
 from zwvl.platform.providers import postgres as pg
 from zwvl.platform.providers import rt
 

@@ -10,7 +10,8 @@ import pytest
 
 import pulumi
 from tests.conftest import Region
-from zwvl.platform.stack import child_opts, repo_root, stack_inventory
+from zwvl.platform.stack import child_opts, stack_inventory
+from zwvl.repo import repo_root
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,15 +29,11 @@ def use(config: dict[str, str], **values: str) -> pulumi.Config:
     return pulumi.Config("zwvl")
 
 
-def test_repo_root_is_two_levels_above_the_project(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_program_finds_its_repository_from_its_own_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ZWVL_REPO", raising=False)
-    assert repo_root(REPO / "pulumi" / "data-platform") == REPO
-    assert repo_root(REPO / "pulumi" / "helpdesk") == REPO
-
-
-def test_repo_root_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("ZWVL_REPO", str(tmp_path))
-    assert repo_root(REPO / "pulumi" / "helpdesk") == tmp_path
+    monkeypatch.chdir("/")  # not from the working directory: from the project folder up
+    assert repo_root(start=REPO / "pulumi" / "data-platform") == REPO
+    assert repo_root(start=REPO / "pulumi" / "helpdesk") == REPO
 
 
 def test_stack_inventory_relative_to_the_repository(region: Region, stack_config: dict[str, str]) -> None:

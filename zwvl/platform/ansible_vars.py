@@ -15,8 +15,7 @@ from pathlib import Path
 
 from zwvl.inventory import Inventory, load_inventory
 from zwvl.platform.plan import request_tracker_vars
-
-REPO = Path(__file__).resolve().parents[2]
+from zwvl.repo import RepoNotFoundError, repo_root
 
 
 def platform_vars(inv: Inventory) -> dict[str, object]:
@@ -28,9 +27,13 @@ def platform_vars(inv: Inventory) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--inventory", type=Path, default=REPO / "inventory")
+    parser.add_argument("--inventory", type=Path, default=None, help="default: inventory/ of the repository")
     args = parser.parse_args(argv)
-    json.dump(platform_vars(load_inventory(args.inventory)), sys.stdout, sort_keys=True)
+    try:
+        inventory = args.inventory or repo_root() / "inventory"
+    except RepoNotFoundError as exc:
+        parser.error(exc.message)
+    json.dump(platform_vars(load_inventory(inventory)), sys.stdout, sort_keys=True)
     sys.stdout.write("\n")
     return 0
 

@@ -7,19 +7,11 @@ the resources they declare come from the provider library `zwvl.platform.provide
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import pulumi
 from zwvl.inventory import Inventory, load_inventory
-
-
-def repo_root(program_dir: Path) -> Path:
-    """The repository a program belongs to: `$ZWVL_REPO`, else two levels above its folder
-    (`pulumi/<project>/` -> the repository)."""
-    env = os.environ.get("ZWVL_REPO")
-    return Path(env) if env else program_dir.resolve().parents[1]
 
 
 def stack_inventory(config: pulumi.Config, repo: Path) -> Inventory:

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
+from devtools.pulumi_mocks import Recorder, run_program
 from zwvl.inventory import Inventory
 from zwvl.platform.hosts import HostError, netbox_address
-from zwvl.platform.mocks import Recorder, run_program
 
 PROJECT = Path(__file__).resolve().parents[1]
 MAIN = PROJECT / "__main__.py"

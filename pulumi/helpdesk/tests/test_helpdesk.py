@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from devtools.pulumi_mocks import Recorder, run_program
 from zwvl.inventory import Inventory
 from zwvl.platform.hosts import HostError
-from zwvl.platform.mocks import Recorder, run_program
 
 PROJECT = Path(__file__).resolve().parents[1]
 MAIN = PROJECT / "__main__.py"
