@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from devtools import netbox as local
+from devtools.pulumi_mocks import Recorder, run_program
 from tests.integration.reconcile_support import (
     FULL,
     REPO,
@@ -32,6 +33,7 @@ from zwvl.monitoring.scrape import (
 )
 from zwvl.netbox.kinds import BY_NAME, TAG, Ref
 from zwvl.netbox.reconcile import apply, load_desired, plan
+from zwvl.platform.hosts import HostError, netbox_address, service_device
 
 
 @pytest.fixture(scope="module")
@@ -168,6 +170,44 @@ def test_scrape_targets_from_netbox_are_the_models(
     assert from_netbox == from_model
     checked_in = (REPO / "monitoring" / "prometheus" / "prometheus.yml").read_text(encoding="utf-8")
     assert prometheus_config(from_netbox + service_targets(inv)) == checked_in
+
+
+DATA_PLATFORM = REPO / "pulumi" / "data-platform"
+
+
+def test_pulumi_finds_the_platform_host_in_netbox(
+    region_nb: local.Instance, applied: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Pulumi programs' host lookup reads the real NetBox: a router's primary address; a server
+    without one is an error naming it; once NetBox gives the server an address the data-platform
+    program connects there. Restores the server afterwards."""
+    monkeypatch.setenv("NETBOX_URL", region_nb.url)
+    monkeypatch.setenv("NETBOX_TOKEN", region_nb.token)
+    inv = load_inventory(FULL)
+    router = inv.devices["kor-th-rtr01"]
+    assert router.loopback is not None and netbox_address(router.name) == str(router.loopback.ip)
+    server = service_device(inv, "data-platform")
+    with pytest.raises(HostError, match=f"{server!r} has no primary IPv4"):
+        netbox_address(server)
+
+    client = client_for(region_nb)
+    dev = client.list("dcim/devices", params={"name": server}, fields=["id"])[0]
+    itf = client.list("dcim/interfaces", params={"device_id": dev["id"]}, fields=["id"])[0]
+    address = "198.18.0.10/32"  # a test range, added by hand for this test only
+    ip = client.create_one(
+        "ipam/ip-addresses",
+        {"address": address, "assigned_object_type": "dcim.interface", "assigned_object_id": itf["id"]},
+    )
+    client.request("PATCH", f"dcim/devices/{dev['id']}/", json={"primary_ip4": ip["id"]})
+    try:
+        assert netbox_address(server) == "198.18.0.10"
+        rec = Recorder()
+        run_program(DATA_PLATFORM / "__main__.py", rec, {"namePrefix": "dp_"}, "zwvl-data-platform")
+        assert {r.inputs["conn"]["host"] for r in rec.of("DatabaseProvider")} == {"198.18.0.10"}
+    finally:
+        client.request("PATCH", f"dcim/devices/{dev['id']}/", json={"primary_ip4": None})
+        client.request("DELETE", f"ipam/ip-addresses/{ip['id']}/")
+    assert zwvl("drift", "--inventory", FULL, env=env_for(region_nb)).returncode == 0
 
 
 def test_check_takes_live_evidence_from_netbox(region_nb: local.Instance, applied: dict[str, Any]) -> None:

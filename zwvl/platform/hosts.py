@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import os
 
-import requests
-
 from zwvl.inventory import Inventory
+from zwvl.netbox.client import NetboxClient, NetboxError
 
 
 class HostError(LookupError):
@@ -35,15 +34,15 @@ def netbox_address(device: str, url: str | None = None, token: str | None = None
             f"address of {device!r}: set NETBOX_URL (or NETBOX_API) and NETBOX_TOKEN, or pin the address in "
             "the stack config"
         )
-    # NetBox 4.x accepts both token formats in this header
-    headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
-    for endpoint in ("dcim/devices", "virtualization/virtual-machines"):
-        resp = requests.get(f"{url}/api/{endpoint}/", params={"name": device}, headers=headers, timeout=30)
-        resp.raise_for_status()
-        for obj in resp.json().get("results", []):
-            ip = (obj.get("primary_ip4") or obj.get("primary_ip") or {}).get("address")
-            if ip:
-                return str(ip).split("/")[0]
+    client = NetboxClient(url, token, timeout=30.0, retries=3)
+    try:
+        for endpoint in ("dcim/devices", "virtualization/virtual-machines"):
+            for obj in client.list(endpoint, fields=["id", "primary_ip4"], params={"name": device}):
+                ip = (obj.get("primary_ip4") or {}).get("address")
+                if ip:
+                    return str(ip).split("/")[0]
+    except NetboxError as exc:
+        raise HostError(f"address of {device!r}: {exc}") from exc
     raise HostError(f"{device!r} has no primary IPv4 address in NetBox at {url}")
 
 

@@ -7,25 +7,18 @@ tests check the program against the domain model rather than against itself.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
-import threading
 from collections import Counter
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from devtools.pulumi_mocks import Recorder, run_program
 from zwvl.inventory import Inventory
-from zwvl.platform.hosts import HostError, netbox_address
 
 PROJECT = Path(__file__).resolve().parents[1]
 MAIN = PROJECT / "__main__.py"
-NETBOX_IP = "127.0.0.42"  # zwvl: allow-address (what the fake NetBox below answers)
 
 
 def run(config: dict[str, str]) -> Recorder:
@@ -232,45 +225,6 @@ def test_providers_are_pickled_under_their_module_in_the_package(dp: Recorder) -
             assert r.provider_module.startswith(
                 ("zwvl.platform.providers.postgres.", "zwvl.platform.providers.rt.")
             )
-
-
-# --- the host from NetBox --------------------------------------------------------------------
-
-
-@pytest.fixture
-def fake_netbox() -> Iterator[str]:
-    """A minimal NetBox API answering device look-ups (what the programs ask NetBox)."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            body: dict[str, Any] = {"results": []}
-            if self.path.startswith("/api/dcim/devices/") and "name=lei-rdc-srv01" in self.path:
-                assert self.headers["Authorization"] == "Token test-token"
-                body = {"results": [{"name": "lei-rdc-srv01", "primary_ip4": {"address": f"{NETBOX_IP}/24"}}]}
-            data = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
-def test_data_platform_host_from_netbox(fake_netbox: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NETBOX_URL", fake_netbox)
-    monkeypatch.setenv("NETBOX_TOKEN", "test-token")
-    assert netbox_address("lei-rdc-srv01") == NETBOX_IP
-    with pytest.raises(HostError, match="no primary IPv4"):
-        netbox_address("lei-rdc-srv02")
-    rec = run({"namePrefix": "dp_"})
-    assert {r.inputs["conn"]["host"] for r in rec.of("DatabaseProvider")} == {NETBOX_IP}
 
 
 # --- the real CLI, where it exists -----------------------------------------------------------
