@@ -113,7 +113,7 @@ def _down_stale_labs(say: Callable[[str], None]) -> None:
 def lab(infra_netbox: Any, say: Callable[[str], None]) -> Iterator[Any]:
     """The lab built from the session's NetBox, torn down (by PID) at the end."""
     from zwvl.lab import Lab
-    from zwvl.lab.cli import HUB_GROUP, load_spec
+    from zwvl.lab.source import HUB_GROUP, load_spec
 
     scope = os.environ.get("ZWVL_LAB_TEST_SCOPE", DEFAULT_SCOPE).strip()
     everything = scope == "all"

@@ -15,7 +15,7 @@ import requests
 from click.testing import CliRunner
 
 from devtools import netbox as local
-from zwvl.netbox.cli import netbox_group
+from zwvl.cli.netbox import netbox_group
 from zwvl.netbox.settings import NetboxSettingsError, credentials_path, resolve_netbox
 
 

@@ -21,7 +21,7 @@ def test_clear_error_without_devtools(args: list[str], monkeypatch: pytest.Monke
 
 
 def test_the_product_imports_without_devtools() -> None:
-    code = "import sys; sys.modules['devtools'] = None; import zwvl.cli, zwvl.netbox.cli, zwvl.lab.cli"
+    code = "import sys; sys.modules['devtools'] = None; import zwvl.cli, zwvl.cli.netbox, zwvl.cli.lab"
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
     )

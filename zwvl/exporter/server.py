@@ -67,12 +67,6 @@ def _netbox_configured() -> bool:
     return True
 
 
-def _reconciler_has_drift() -> bool:
-    from zwvl.cli import main
-
-    return "drift" in main.commands
-
-
 def drift_reader(cfg: ExporterConfig) -> Callable[[], DriftReport] | None:
     spec = cfg.drift
     if spec == "off":
@@ -84,8 +78,8 @@ def drift_reader(cfg: ExporterConfig) -> Callable[[], DriftReport] | None:
     if spec.startswith("command:"):
         cmd = DriftCommand.from_string(spec[8:], cfg.drift_interval)
     elif spec == "auto":
-        if not (_netbox_configured() and _reconciler_has_drift()):
-            log.info("drift: NetBox or the reconciler's drift command is not available; not reported")
+        if not _netbox_configured():
+            log.info("drift: no NetBox configured; not reported")
             return None
         cmd = DriftCommand.default(cfg.inventory_dir, cfg.drift_interval)
     else:

@@ -1,7 +1,7 @@
 """The fibre backbone as a lab of network namespaces, built from NetBox (`zwvl lab up|down|status`).
 
 Python API (stable; the exporter and the tests use it). All calls need root; none talks to NetBox
-except :func:`zwvl.lab.cli.load_spec`::
+except :func:`zwvl.lab.source.load_spec`::
 
     from zwvl.lab import Lab
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from zwvl.lab.spec import CIRCUIT_TERMINATION, NetboxRecords
+from zwvl.lab.spec import CIRCUIT_TERMINATION, DEFAULT_STATUSES, LabSpec, NetboxRecords, spec_from_netbox
 from zwvl.netbox.client import NetboxClient
 
 DEVICE_FIELDS = ("id", "name", "status", "site", "tenant", "primary_ip4")
@@ -92,3 +92,36 @@ def client_from_env(url: str | None = None, token: str | None = None) -> NetboxC
     if not (url and token):
         url, token = resolve_netbox()
     return NetboxClient(url, token, timeout=120.0, retries=3)
+
+
+HUB_GROUP = "regional-datacenter"
+"""The site group whose sites every scoped lab includes (the regional datacenter the rings meet at)."""
+
+
+def load_spec(
+    *,
+    everything: bool,
+    partners: list[str],
+    sites: list[str],
+    routers: list[str],
+    hub_group: str | None,
+    statuses: tuple[str, ...] = DEFAULT_STATUSES,
+    url: str | None = None,
+    token: str | None = None,
+) -> tuple[LabSpec, str, str]:
+    """Read NetBox and select the scope. Returns (spec, NetBox URL, scope description)."""
+    client = client_from_env(url, token)
+    spec = spec_from_netbox(fetch_records(client), statuses=statuses)
+    if everything:
+        return spec, client.url, "all"
+    hub_sites: list[str] = []
+    if hub_group:
+        hub_sites = [
+            s["slug"] for s in client.list("dcim/sites", fields=("id", "slug"), params={"group": hub_group})
+        ]
+    scope = ",".join(
+        [f"partners={'+'.join(partners)}"] * bool(partners)
+        + [f"sites={'+'.join(sites + hub_sites)}"] * bool(sites or hub_sites)
+        + [f"routers={'+'.join(routers)}"] * bool(routers)
+    )
+    return spec.select(tenants=partners, sites=[*sites, *hub_sites], routers=routers), client.url, scope

@@ -1,4 +1,4 @@
-"""plan / apply / drift: the reconciler's entry points (the CLI in ``zwvl.netbox.commands`` is thin).
+"""plan / apply / drift: the reconciler's entry points (the CLI in ``zwvl.cli.reconcile`` is thin).
 
 apply, in order: read NetBox once and plan; with nothing to change stop there (no write at all, not
 even the lock); check conflicts and the delete guard; take the lock held in NetBox; read again and

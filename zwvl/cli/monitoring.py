@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from click.decorators import FC
 
-from zwvl.options import inventory_option
+from zwvl.cli.common import inventory_option
 
 
 @click.group("monitoring")
@@ -66,7 +66,7 @@ def scrape_config_command(
     inventory_dir: Path, source: str, output: Path, check: bool, to_stdout: bool
 ) -> None:
     """Generate Prometheus' configuration: scrape jobs for every monitored device and service."""
-    from zwvl.cli import load_or_exit
+    from zwvl.cli.common import load_or_exit
     from zwvl.monitoring.scrape import (
         prometheus_config,
         service_targets,
@@ -97,7 +97,7 @@ def scrape_config_command(
 @output_options("monitoring/alertmanager/alertmanager.yml")
 def alertmanager_config_command(inventory_dir: Path, output: Path, check: bool) -> None:
     """Generate Alertmanager's configuration: routes by severity and by partner, inhibitions."""
-    from zwvl.cli import load_or_exit
+    from zwvl.cli.common import load_or_exit
     from zwvl.monitoring.alertmanager import alertmanager_config
 
     _write_or_check(output, alertmanager_config(load_or_exit(inventory_dir, 2)), check)

@@ -11,7 +11,7 @@ from typing import Any
 import click
 from click.decorators import FC
 
-from zwvl.options import inventory_option, policies_option
+from zwvl.cli.common import inventory_option, policies_option
 
 
 def env_option(flag: str, envvar: str, help: str, **kwargs: Any) -> Callable[[FC], FC]:

@@ -1,4 +1,4 @@
-"""The `zwvl` command line: one entry point for the whole repository."""
+"""`zwvl validate` and `zwvl check`: the inventory, and the policy catalogue against it."""
 
 from __future__ import annotations
 
@@ -8,38 +8,12 @@ from pathlib import Path
 
 import click
 
-from zwvl import __version__
+from zwvl.cli.common import inventory_option, load_or_exit, policies_option, print_problems
 from zwvl.files import write_atomic
-from zwvl.inventory import Inventory, InventoryError, load_inventory
-from zwvl.options import inventory_option, policies_option
+from zwvl.inventory import InventoryError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="zwvl")
-def main() -> None:
-    """Operate the Zuid-West-Vlaanderen region from versioned inventory.
-
-    The inventory (YAML under inventory/) is loaded once into one domain model that every
-    command reads: validation, policy checks, the NetBox reconciler and the exporter.
-    """
-
-
-def print_problems(exc: InventoryError) -> None:
-    for p in exc.problems:
-        click.echo(str(p), err=True)
-    click.echo(f"{len(exc.problems)} problem(s) found; nothing was written.", err=True)
-
-
-def load_or_exit(inventory_dir: Path, code: int = 1) -> Inventory:
-    """Load the inventory, or print every problem and exit with `code`."""
-    try:
-        return load_inventory(inventory_dir)
-    except InventoryError as exc:
-        print_problems(exc)
-        sys.exit(code)
-
-
-@main.command()
+@click.command()
 @inventory_option
 def validate(inventory_dir: Path) -> None:
     """Load and validate the inventory; print every problem as file:line:col.
@@ -51,7 +25,7 @@ def validate(inventory_dir: Path) -> None:
     click.echo(f"{inventory_dir}: valid ({len(inv.files)} files: {counts})")
 
 
-@main.command()
+@click.command()
 @inventory_option
 @policies_option(
     "Folder with catalogue.yaml and waivers.yaml [default: policies/ beside the inventory, else ./policies]."
@@ -135,25 +109,4 @@ def check(
     sys.exit(result.exit_code)
 
 
-def _register() -> None:
-    # imported here: these modules import helpers from this one
-    from zwvl.codeowners import codeowners_command
-    from zwvl.exporter.cli import exporter_command
-    from zwvl.lab.cli import lab_group
-    from zwvl.monitoring.cli import dashboards_command, monitoring_group
-    from zwvl.netbox.cli import netbox_group
-    from zwvl.netbox.commands import COMMANDS as NETBOX_COMMANDS
-
-    for command in (
-        netbox_group,
-        *NETBOX_COMMANDS,
-        lab_group,
-        exporter_command,
-        monitoring_group,
-        dashboards_command,
-        codeowners_command,
-    ):
-        main.add_command(command)
-
-
-_register()
+COMMANDS = (validate, check)

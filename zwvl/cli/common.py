@@ -1,12 +1,15 @@
-"""Command-line options shared by every `zwvl` command (kept apart from zwvl.cli to avoid import cycles)."""
+"""What every `zwvl` command shares: the --inventory and --policies options, loading the inventory."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 from click.decorators import FC
+
+from zwvl.inventory import Inventory, InventoryError, load_inventory
 
 inventory_option = click.option(
     "--inventory",
@@ -27,3 +30,18 @@ def policies_option(help: str) -> Callable[[FC], FC]:
         default=None,
         help=help,
     )
+
+
+def print_problems(exc: InventoryError) -> None:
+    for p in exc.problems:
+        click.echo(str(p), err=True)
+    click.echo(f"{len(exc.problems)} problem(s) found; nothing was written.", err=True)
+
+
+def load_or_exit(inventory_dir: Path, code: int = 1) -> Inventory:
+    """Load the inventory, or print every problem and exit with `code`."""
+    try:
+        return load_inventory(inventory_dir)
+    except InventoryError as exc:
+        print_problems(exc)
+        sys.exit(code)

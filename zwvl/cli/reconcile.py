@@ -15,12 +15,12 @@ from typing import NoReturn
 
 import click
 
+from zwvl.cli.common import inventory_option
 from zwvl.inventory import InventoryError
 from zwvl.netbox.apps.common import MappingError
 from zwvl.netbox.client import NetboxError
 from zwvl.netbox.kinds import LEGACY_TAG, OWNER, TAG
 from zwvl.netbox.settings import NetboxSettingsError
-from zwvl.options import inventory_option
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 

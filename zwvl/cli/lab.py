@@ -12,11 +12,10 @@ from pathlib import Path
 import click
 
 from zwvl.lab.runtime import CUT_MODES, DEFAULT_LAB, Lab, LabError
-from zwvl.lab.spec import DEFAULT_STATUSES, LabSpec, SpecError
+from zwvl.lab.source import HUB_GROUP, load_spec
+from zwvl.lab.spec import DEFAULT_STATUSES, SpecError
 from zwvl.netbox.client import NetboxError
 from zwvl.netbox.settings import NetboxSettingsError
-
-HUB_GROUP = "regional-datacenter"
 
 _name_option = click.option(
     "--name",
@@ -39,38 +38,6 @@ def _lab(name: str) -> Lab:
         return Lab(name)
     except LabError as exc:
         raise click.ClickException(str(exc)) from exc
-
-
-def load_spec(
-    *,
-    everything: bool,
-    partners: list[str],
-    sites: list[str],
-    routers: list[str],
-    hub_group: str | None,
-    statuses: tuple[str, ...] = DEFAULT_STATUSES,
-    url: str | None = None,
-    token: str | None = None,
-) -> tuple[LabSpec, str, str]:
-    """Read NetBox and select the scope. Returns (spec, NetBox URL, scope description)."""
-    from zwvl.lab.source import client_from_env, fetch_records
-    from zwvl.lab.spec import spec_from_netbox
-
-    client = client_from_env(url, token)
-    spec = spec_from_netbox(fetch_records(client), statuses=statuses)
-    if everything:
-        return spec, client.url, "all"
-    hub_sites: list[str] = []
-    if hub_group:
-        hub_sites = [
-            s["slug"] for s in client.list("dcim/sites", fields=("id", "slug"), params={"group": hub_group})
-        ]
-    scope = ",".join(
-        [f"partners={'+'.join(partners)}"] * bool(partners)
-        + [f"sites={'+'.join(sites + hub_sites)}"] * bool(sites or hub_sites)
-        + [f"routers={'+'.join(routers)}"] * bool(routers)
-    )
-    return spec.select(tenants=partners, sites=[*sites, *hub_sites], routers=routers), client.url, scope
 
 
 @click.group(name="lab")
