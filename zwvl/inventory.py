@@ -6,20 +6,18 @@ naming the object, so a reviewer fixes a pull request in one round.
 
 from __future__ import annotations
 
-import difflib
 import gc
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from zwvl.inventory_checks import check_addressing, check_references
 from zwvl.model import (
-    ADDRESSING_PLAN,
     Circuit,
     Contact,
     Dataset,
@@ -38,6 +36,7 @@ from zwvl.model import (
     Standards,
     Vlan,
 )
+from zwvl.problems import did_you_mean, position, problem
 from zwvl.yamlsrc import Problem, YamlError, YList, YMap, load_file, locate
 
 DEVICE_TYPE_DIR = "device-types"
@@ -116,7 +115,7 @@ class Inventory:
     def sites_of(self, partner: str) -> list[Site]:
         return [s for s in self.sites.values() if s.partner == partner]
 
-    def devices_at(self, site: str) -> list[Device]:
+    def devicesposition(self, site: str) -> list[Device]:
         return [d for d in self.devices.values() if d.site == site]
 
     def partner_of_site(self, site: str) -> Partner:
@@ -262,7 +261,7 @@ def parse_inventory(root: Path) -> tuple[Inventory, list[Problem]]:
             sections = []
             for key, value in doc.items():
                 if key not in SECTIONS:
-                    hint = _did_you_mean(str(key), SECTIONS)
+                    hint = did_you_mean(str(key), SECTIONS)
                     line, col = doc.marks[key]
                     problems.append(Problem(display, line, col, f"unknown section {key!r}{hint}"))
                     continue
@@ -300,34 +299,6 @@ def parse_inventory(root: Path) -> tuple[Inventory, list[Problem]]:
     return inv, problems
 
 
-def _did_you_mean(name: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _at(obj: Obj, *path: Any) -> tuple[str, int, int]:
-    """Position of a field inside an object (falls back to the object itself)."""
-    line, col = obj.src.line, obj.src.col
-    raw: Any = obj._raw
-    for part in path:
-        if (
-            isinstance(raw, YMap)
-            and part in raw
-            or isinstance(raw, YList)
-            and isinstance(part, int)
-            and part < len(raw)
-        ):
-            line, col = raw.marks[part]
-            raw = raw[part]
-        else:
-            break
-    return obj.src.file, line, col
-
-
-def _problem(obj: Obj, path: tuple[Any, ...], message: str) -> Problem:
-    return Problem(*_at(obj, *path), f"{obj.label}: {message}")
-
-
 def _shown(k: Any) -> str:
     return k if isinstance(k, str) else "/".join(map(str, k)) if isinstance(k, tuple) else str(k)
 
@@ -340,9 +311,9 @@ def _index(
     for obj in objs:
         k = keyf(obj)
         if k in out:
-            first = "{}:{}:{}".format(*_at(out[k], field_name))
+            first = "{}:{}:{}".format(*position(out[k], field_name))
             problems.append(
-                _problem(obj, (field_name,), f"duplicate {what} {_shown(k)!r} (first defined at {first})")
+                problem(obj, (field_name,), f"duplicate {what} {_shown(k)!r} (first defined at {first})")
             )
             continue
         out[k] = obj
@@ -358,9 +329,9 @@ def _unique_names(
         other = first.setdefault(obj.name.lower(), obj)
         if other is not obj:
             also = "" if other.name == obj.name else f" (as {other.name!r})"
-            where = "{}:{}:{}".format(*_at(other, "name"))
+            where = "{}:{}:{}".format(*position(other, "name"))
             problems.append(
-                _problem(
+                problem(
                     obj, ("name",), f"duplicate {what} name {obj.name!r} (first defined at {where}{also})"
                 )
             )
@@ -374,7 +345,7 @@ def _single(
             problems.append(Problem(root.name or str(root), 0, 0, f"no {key!r} section found in any file"))
         return None
     for extra in objs[1:]:
-        problems.append(_problem(extra, (), f"{key!r} is defined more than once (first at {objs[0].src})"))
+        problems.append(problem(extra, (), f"{key!r} is defined more than once (first at {objs[0].src})"))
     return objs[0]
 
 
@@ -402,229 +373,6 @@ def _assemble(inv: Inventory, c: dict[str, list[Any]], problems: list[Problem]) 
     inv.vlans = list(_index(c["vlans"], lambda o: o.key, "VLAN id", problems, "vid").values())
     _index(c["vlans"], lambda o: (o.partner, o.name), "VLAN name", problems, "name")
     inv.prefixes = list(_index(c["prefixes"], lambda o: o.prefix, "prefix", problems, "prefix").values())
-
-
-class _Refs:
-    """Reference checks with a did-you-mean."""
-
-    def __init__(self, problems: list[Problem], rejected: dict[str, set[Any]]) -> None:
-        self.problems = problems
-        self.rejected = rejected
-
-    def check(self, obj: Obj, path: tuple[Any, ...], value: Any, table: Any, what: str) -> bool:
-        if value in table:
-            return True
-        if value in self.rejected.get(what, ()):
-            return False  # defined, but its own definition is invalid: already reported there
-        hint = _did_you_mean(str(value), [str(k) for k in table])
-        self.problems.append(_problem(obj, path, f"unknown {what} {value!r}{hint}"))
-        return False
-
-
-def check_references(inv: Inventory, problems: list[Problem]) -> None:
-    refs = _Refs(problems, inv.rejected)
-    roles = inv.helpdesk.roles if inv.helpdesk else {}
-    for p in inv.partners.values():
-        if p.helpdesk and inv.helpdesk is not None:  # absent or invalid: reported once already
-            for role in p.helpdesk.headcount:
-                refs.check(p, ("helpdesk", "headcount", role), role, roles, "helpdesk role")
-    if inv.helpdesk:
-        levels = {lvl.name for lvl in inv.helpdesk.sla}
-        refs.check(inv.helpdesk, ("default_sla",), inv.helpdesk.default_sla, levels, "SLA level")
-        for i, g in enumerate(inv.helpdesk.groups):
-            refs.check(inv.helpdesk, ("groups", i, "role"), g.role, roles, "helpdesk role")
-    for ct in inv.contacts:
-        refs.check(ct, ("partner",), ct.partner, inv.partners, "partner")
-    for s in inv.sites.values():
-        refs.check(s, ("partner",), s.partner, inv.partners, "partner")
-        _check_locations(s, problems)
-    for d in inv.devices.values():
-        if refs.check(d, ("site",), d.site, inv.sites, "site") and d.location is not None:
-            rooms = [loc.slug for loc in inv.sites[d.site].locations]
-            if d.location not in rooms:
-                hint = _did_you_mean(d.location, rooms)
-                problems.append(
-                    _problem(d, ("location",), f"unknown location {d.location!r} at site {d.site!r}{hint}")
-                )
-        refs.check(d, ("device_type",), d.device_type, inv.device_types, "device type")
-    for v in inv.vlans:
-        refs.check(v, ("partner",), v.partner, inv.partners, "partner")
-    vids = {(v.partner, v.vid) for v in inv.vlans}
-    for pf in inv.prefixes:
-        refs.check(pf, ("partner",), pf.partner, inv.partners, "partner")
-        if pf.site is not None:
-            refs.check(pf, ("site",), pf.site, inv.sites, "site")
-        if (
-            pf.vlan is not None
-            and (pf.partner, pf.vlan) not in vids
-            and (pf.partner, pf.vlan) not in inv.rejected.get("VLAN", ())
-        ):
-            problems.append(_problem(pf, ("vlan",), f"unknown VLAN {pf.vlan} of partner {pf.partner!r}"))
-    for svc in inv.services.values():
-        refs.check(svc, ("partner",), svc.partner, inv.partners, "partner")
-        if svc.site is not None:
-            refs.check(svc, ("site",), svc.site, inv.sites, "site")
-        for i, dev in enumerate(svc.devices):
-            refs.check(svc, ("devices", i), dev, inv.devices, "device")
-    for ds in inv.datasets.values():
-        refs.check(ds, ("service",), ds.service, inv.services, "service")
-        for i, slug in enumerate(ds.partners):
-            refs.check(ds, ("partners", i), slug, inv.partners, "partner")
-    for sw in inv.software.values():
-        for i, slug in enumerate(sw.partners):
-            refs.check(sw, ("partners", i), slug, inv.partners, "partner")
-    _check_circuits(inv, refs, problems)
-
-
-def _check_locations(site: Site, problems: list[Problem]) -> None:
-    """A site's location slugs and names are unique within it, as NetBox requires."""
-    for attr in ("slug", "name"):
-        first: dict[str, int] = {}
-        for i, loc in enumerate(site.locations):
-            value = getattr(loc, attr)
-            j = first.setdefault(value, i)
-            if j != i:
-                where = "{}:{}:{}".format(*_at(site, "locations", j, attr))
-                problems.append(
-                    _problem(
-                        site,
-                        ("locations", i, attr),
-                        f"duplicate location {attr} {value!r} (first defined at {where})",
-                    )
-                )
-
-
-def _check_circuits(inv: Inventory, refs: _Refs, problems: list[Problem]) -> None:
-    used: dict[tuple[str, str], Circuit] = {}
-    for cid in inv.circuits:
-        ckt = inv.circuits[cid]
-        refs.check(ckt, ("provider",), ckt.provider, inv.providers, "provider")
-        if ckt.a.site == ckt.z.site:
-            problems.append(_problem(ckt, ("z", "site"), f"both ends are at the same site {ckt.a.site!r}"))
-        if ckt.a.address.ip == ckt.z.address.ip:
-            problems.append(_problem(ckt, ("z", "address"), "both ends have the same address"))
-        for side in ("a", "z"):
-            end = getattr(ckt, side)
-            if not refs.check(ckt, (side, "site"), end.site, inv.sites, "site"):
-                continue
-            if not refs.check(ckt, (side, "device"), end.device, inv.devices, "device"):
-                continue
-            dev = inv.devices[end.device]
-            if dev.site != end.site:
-                problems.append(
-                    _problem(
-                        ckt,
-                        (side, "device"),
-                        f"device {end.device!r} is at site {dev.site!r}, not {end.site!r}",
-                    )
-                )
-            dtype = inv.device_types.get(dev.device_type)
-            if dtype is not None:
-                names = [i.name for i in dtype.interfaces]
-                if end.interface not in names:
-                    hint = _did_you_mean(end.interface, names)
-                    problems.append(
-                        _problem(
-                            ckt,
-                            (side, "interface"),
-                            f"device {end.device!r} ({dtype.slug}) has no interface {end.interface!r}{hint}",
-                        )
-                    )
-            if (end.device, end.interface) in used:
-                other = used[(end.device, end.interface)]
-                problems.append(
-                    _problem(
-                        ckt,
-                        (side, "interface"),
-                        f"{end.device} {end.interface} is already used by circuit {other.cid}",
-                    )
-                )
-            used[(end.device, end.interface)] = ckt
-            if end.address.network != ckt.prefix or end.address.ip not in ckt.prefix:
-                problems.append(
-                    _problem(
-                        ckt,
-                        (side, "address"),
-                        f"address {end.address} is outside the circuit prefix {ckt.prefix}",
-                    )
-                )
-
-
-def check_addressing(inv: Inventory, problems: list[Problem]) -> None:
-    std = inv.standards
-    # every prefix-like object, for one overlap sweep
-    spans: list[tuple[IPv4Network, Obj, tuple[Any, ...], bool]] = []
-    for pf in inv.prefixes:
-        spans.append((pf.prefix, pf, ("prefix",), pf.container))
-    for ckt in inv.circuits.values():
-        spans.append((ckt.prefix, ckt, ("prefix",), False))
-        if std and not ckt.prefix.subnet_of(std.addressing.point_to_point):
-            problems.append(
-                _problem(
-                    ckt,
-                    ("prefix",),
-                    f"prefix {ckt.prefix} is outside the point-to-point pool "
-                    f"{std.addressing.point_to_point}",
-                )
-            )
-    loopbacks: dict[Any, Device] = {}
-    for dev in inv.devices.values():
-        if dev.loopback is None:
-            continue
-        if std and dev.loopback.ip not in std.addressing.loopbacks:
-            problems.append(
-                _problem(
-                    dev,
-                    ("loopback",),
-                    f"loopback {dev.loopback} is outside the loopback pool " f"{std.addressing.loopbacks}",
-                )
-            )
-        if dev.loopback.ip in loopbacks:
-            problems.append(
-                _problem(
-                    dev,
-                    ("loopback",),
-                    f"loopback {dev.loopback.ip} is already used by {loopbacks[dev.loopback.ip].name}",
-                )
-            )
-        loopbacks[dev.loopback.ip] = dev
-    if std:
-        if not std.addressing.supernet.subnet_of(ADDRESSING_PLAN):
-            problems.append(
-                _problem(
-                    std,
-                    ("addressing", "supernet"),
-                    f"{std.addressing.supernet} is outside {ADDRESSING_PLAN} (RFC 6598 shared address "
-                    "space), the only range the backbone and the lab may use",
-                )
-            )
-        for net, name in (
-            (std.addressing.point_to_point, "point_to_point"),
-            (std.addressing.loopbacks, "loopbacks"),
-        ):
-            if not net.subnet_of(std.addressing.supernet):
-                problems.append(
-                    _problem(
-                        std,
-                        ("addressing", name),
-                        f"{net} is outside the supernet " f"{std.addressing.supernet}",
-                    )
-                )
-    # overlap: sort by start address; a container may hold others, nothing else may overlap
-    spans.sort(key=lambda s: (int(s[0].network_address), s[0].prefixlen))
-    open_: list[tuple[IPv4Network, Obj, tuple[Any, ...], bool]] = []
-    for span in spans:
-        net, obj, path, _container = span
-        while open_ and int(open_[-1][0].broadcast_address) < int(net.network_address):
-            open_.pop()
-        if open_:
-            outer_net, outer, _p, outer_container = open_[-1]
-            if not (outer_container and net.subnet_of(outer_net) and net != outer_net):
-                problems.append(
-                    _problem(obj, path, f"{net} overlaps {outer_net} of {outer.label} ({outer.src})")
-                )
-                continue
-        open_.append(span)
 
 
 def load_inventory(root: Path | str = "inventory") -> Inventory:
