@@ -11,7 +11,7 @@ import pytest
 
 from zwvl.inventory import load_inventory
 from zwvl.lab.ansible import parse_recap
-from zwvl.lab.runtime import namespace_name
+from zwvl.lab.netns import namespace_name
 from zwvl.lab.spec import End, LabSpec, Link, NetboxRecords, Router, SpecError, spec_from_netbox
 from zwvl.lab.verify import (
     check_adjacencies,

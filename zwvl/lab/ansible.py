@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zwvl.lab.runtime import Lab, LabError
+from zwvl.lab.errors import LabError
+from zwvl.lab.runtime import Lab
 from zwvl.repo import repo_root
 
 PLAYBOOK = "fibre.yml"

@@ -11,8 +11,11 @@ from pathlib import Path
 
 import click
 
-from zwvl.lab.runtime import CUT_MODES, DEFAULT_LAB, Lab, LabError
+from zwvl.lab.errors import LabError
+from zwvl.lab.netns import CUT_MODES
+from zwvl.lab.runtime import Lab
 from zwvl.lab.spec import DEFAULT_STATUSES, LabSpec, SpecError
+from zwvl.lab.state import DEFAULT_LAB
 from zwvl.netbox.client import NetboxError
 from zwvl.netbox.settings import NetboxSettingsError
 
