@@ -99,7 +99,8 @@ def inventory() -> Any:
 def _down_stale_labs(say: Callable[[str], None]) -> None:
     """Tear down labs of test sessions that died without their teardown (lab t<pid>, pid gone)."""
     from zwvl.lab import Lab
-    from zwvl.lab.runtime import lab_base, pid_alive
+    from zwvl.lab.processes import pid_alive
+    from zwvl.lab.state import lab_base
 
     base = lab_base()
     for folder in sorted(base.glob("t[0-9]*")) if base.is_dir() else []:

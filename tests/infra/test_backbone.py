@@ -131,7 +131,7 @@ def test_down_leaves_nothing_behind(lab: Any, hosts: dict[str, Any]) -> None:
     """A second, two-router lab beside the main one: `down` stops every process it started (by PID),
     deletes its namespaces (and so its veths) and its folder, and touches nothing of the other lab."""
     from zwvl.lab import Lab
-    from zwvl.lab.runtime import pid_alive
+    from zwvl.lab.processes import pid_alive
 
     spec = lab.spec().select(tenants=[], sites=[], routers=["kor-th-rtr01", "kor-lib-rtr01"])
     assert len(spec.routers) == 2 and len(spec.links) >= 1

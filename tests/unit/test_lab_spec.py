@@ -11,7 +11,7 @@ import pytest
 
 from zwvl.inventory import load_inventory
 from zwvl.lab.ansible import parse_recap
-from zwvl.lab.runtime import namespace_name
+from zwvl.lab.netns import namespace_name
 from zwvl.lab.spec import End, LabSpec, Link, NetboxRecords, Router, SpecError, spec_from_netbox
 from zwvl.lab.verify import (
     check_adjacencies,
@@ -165,6 +165,36 @@ def test_validate_refuses_unsafe_specs(change: Any, message: str) -> None:
 def test_namespace_names() -> None:
     assert namespace_name("main", "kor-th-rtr01") == "zl-kor-th-rtr01"
     assert namespace_name("t42", "kor-th-rtr01") == "zl-t42.kor-th-rtr01"
+
+
+def test_router_files_come_from_the_packaged_templates(tmp_path: Path) -> None:
+    """The files a router and the lab get are rendered from zwvl/lab/templates/ (package data)."""
+    from zwvl.lab import templates
+    from zwvl.lab.routerfs import write_ssh_files
+    from zwvl.lab.state import LabFolder
+
+    assert templates.text("router-init.sh").startswith("#!/bin/bash\n")
+    sshd = templates.render("sshd_config", router="kor-th-rtr01", loopback="100.126.0.1")
+    assert "ListenAddress 100.126.0.1\n" in sshd and "$" not in sshd
+    frr = templates.render("frr.conf", router="kor-th-rtr01")
+    assert "hostname kor-th-rtr01\n" in frr
+    rules = templates.render("cut.nft", table="zwvl_cut_eth1", ifname="eth1")
+    assert rules.startswith("table inet zwvl_cut_eth1 {\n") and rules.count('"eth1" drop;') == 4
+
+    lab = LabFolder("t42", tmp_path)
+    spec = spec_from_netbox(records())
+    for name in spec.routers:
+        keys = lab.router_folder(name) / "etc/ssh"
+        keys.mkdir(parents=True)
+        (keys / "ssh_host_ed25519_key.pub").write_text(f"ssh-ed25519 KEY{name} root@{name}\n")
+    lab.ssh_dir.mkdir(parents=True)
+    write_ssh_files(lab, spec, lambda r: namespace_name(lab.name, r))
+    config = lab.ssh_config.read_text()
+    for name, router in spec.routers.items():
+        assert f"Host {name} {router.loopback_ip}\n" in config
+        assert f"  ProxyCommand ip netns exec zl-t42.{name} nc %h %p\n" in config
+        assert f"{name} ssh-ed25519 KEY{name}\n" in lab.known_hosts.read_text()
+    assert f"  ControlPath {lab.ssh_dir}/cm-%C\n" in config and "$" not in config
 
 
 def test_parse_recap() -> None:

@@ -11,9 +11,12 @@ from pathlib import Path
 
 import click
 
-from zwvl.lab.runtime import CUT_MODES, DEFAULT_LAB, Lab, LabError
+from zwvl.lab.errors import LabError
+from zwvl.lab.netns import CUT_MODES
+from zwvl.lab.runtime import Lab
 from zwvl.lab.source import HUB_GROUP, load_spec
 from zwvl.lab.spec import DEFAULT_STATUSES, SpecError
+from zwvl.lab.state import DEFAULT_LAB
 from zwvl.netbox.client import NetboxError
 from zwvl.netbox.settings import NetboxSettingsError
 

@@ -18,11 +18,18 @@ except :func:`zwvl.lab.source.load_spec`::
     lab.ssh_config                                # ssh -F file: ProxyCommand ip netns exec <ns> nc %h %p
 
 Namespaces are ``zl-<router>`` (``zl-<lab>.<router>`` for a lab not named ``main``); the state is in
-``$ZWVL_LAB_DIR`` (default ``/run/zwvl-lab``). See :mod:`zwvl.lab.runtime` for how a router is built.
+``$ZWVL_LAB_DIR`` (default ``/run/zwvl-lab``). See :mod:`zwvl.lab.runtime` for how a router is built;
+:class:`Lab` is a facade over :mod:`~zwvl.lab.state` (folder, ``lab.json``, lock, status),
+:mod:`~zwvl.lab.routerfs` (each router's files, from ``zwvl/lab/templates/``), :mod:`~zwvl.lab.netns`
+(namespaces, veth links, cut and restore), :mod:`~zwvl.lab.processes` (router processes by PID) and
+:mod:`~zwvl.lab.probes` (daemons, pings, OSPF neighbours).
 """
 
-from zwvl.lab.runtime import Lab, LabError, LabStatus, LinkInfo, RouterInfo, namespace_name
+from zwvl.lab.errors import LabError
+from zwvl.lab.netns import namespace_name
+from zwvl.lab.runtime import Lab
 from zwvl.lab.spec import End, LabSpec, Link, Router, SpecError
+from zwvl.lab.state import LabStatus, LinkInfo, RouterInfo
 
 __all__ = [
     "End",

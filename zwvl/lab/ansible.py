@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zwvl.lab.runtime import Lab, LabError
+from zwvl.lab.errors import LabError
+from zwvl.lab.runtime import Lab
 from zwvl.repo import repo_root
 
 PLAYBOOK = "fibre.yml"
@@ -56,6 +57,15 @@ def ansible_env(lab: Lab | None, url: str, token: str, base: dict[str, str] | No
         env["ANSIBLE_SSH_CONTROL_PATH"] = str(lab.ssh_dir / "ac-%%C")
         env["ANSIBLE_SSH_CONTROL_PATH_DIR"] = str(lab.ssh_dir)
     return env
+
+
+def _run_in_ansible_dir(
+    cmd: Sequence[str], env: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """An Ansible command in ansible/, its output captured (a timeout raises TimeoutExpired)."""
+    return subprocess.run(
+        cmd, cwd=ansible_dir(), env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 @dataclass
@@ -113,15 +123,7 @@ def run_playbook(
     cmd += list(extra)
     started = time.monotonic()
     try:
-        proc = subprocess.run(
-            cmd,
-            cwd=ansible_dir(),
-            env=ansible_env(lab, url, token),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        proc = _run_in_ansible_dir(cmd, ansible_env(lab, url, token), timeout)
     except subprocess.TimeoutExpired as exc:
         raise LabError(f"ansible-playbook {playbook} timed out after {timeout:.0f}s") from exc
     out = proc.stdout + ("\n" + proc.stderr if proc.stderr.strip() else "")
@@ -136,15 +138,7 @@ def build_inventory(
 
     cmd = [venv_bin("ansible-inventory"), "-i", inventory, "--list"]
     started = time.monotonic()
-    proc = subprocess.run(
-        cmd,
-        cwd=ansible_dir(),
-        env=ansible_env(None, url, token),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    proc = _run_in_ansible_dir(cmd, ansible_env(None, url, token), timeout)
     seconds = time.monotonic() - started
     if proc.returncode != 0:
         raise LabError(f"ansible-inventory -i {inventory} failed: {proc.stderr.strip()[-800:]}")
