@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from zwvl import procs
 from zwvl.lab.errors import LabError
 
 T_CMD = 60.0
@@ -39,44 +40,21 @@ def _run(
     check: bool = True,
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    args = [str(c) for c in cmd]
-    try:
-        proc = subprocess.run(
-            args,
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            env=env if env is not None else CLEAN_ENV,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise LabError(f"{' '.join(args[:6])}: timed out after {timeout:.0f}s") from exc
-    except FileNotFoundError as exc:
-        raise LabError(
-            f"{args[0]}: command not found (install the lab's Debian packages: scripts/install-system-deps)"
-        ) from exc
-    if check and proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
-        raise LabError(f"{' '.join(args[:8])} failed (exit {proc.returncode}): {tail}")
-    return proc
-
-
-def _proc_state(pid: int) -> str | None:
-    """The process state letter (R, S, Z...), or None when there is no such process."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return None
-    return stat.rsplit(")", 1)[1].split()[0]
+    """A command run to completion in the lab's clean environment; failures raise :class:`LabError`."""
+    return procs.run(
+        cmd,
+        timeout=timeout,
+        input=input,
+        check=check,
+        env=env if env is not None else CLEAN_ENV,
+        what=" ".join(str(c) for c in list(cmd)[:8]),
+        error=LabError,
+    )
 
 
 def pid_alive(pid: int | None) -> bool:
     """True for a running process (zombies count as dead)."""
-    if not pid or pid <= 0:
-        return False
-    state = _proc_state(pid)
-    return state is not None and state not in ("Z", "X")
+    return bool(pid) and procs.pid_alive(pid or 0)
 
 
 def cmdline(pid: int) -> list[str]:
@@ -119,10 +97,7 @@ def ns_pids(init_pid: int) -> dict[int, int]:
     return out
 
 
-def _reap(pid: int) -> None:
-    """Collect a child's exit status when the caller started it (no zombie left behind)."""
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
+_reap = procs.reap
 
 
 def kill_and_wait(pid: int, sig: int = signal.SIGKILL, timeout: float = T_STOP) -> bool:
