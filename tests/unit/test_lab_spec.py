@@ -12,7 +12,7 @@ import pytest
 from zwvl.inventory import load_inventory
 from zwvl.lab.ansible import parse_recap
 from zwvl.lab.netns import namespace_name
-from zwvl.lab.spec import End, LabSpec, Link, NetboxRecords, Router, SpecError, spec_from_netbox
+from zwvl.lab.spec import End, LabSpec, Link, Router, SpecError, spec_from_netbox
 from zwvl.lab.verify import (
     check_adjacencies,
     check_reachability,
@@ -21,6 +21,7 @@ from zwvl.lab.verify import (
     redundant_links,
     single_point_links,
 )
+from zwvl.netbox.reader import NetboxRecords
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -257,7 +258,7 @@ def test_checks_report_problems() -> None:
 
 
 def test_link_peers_joined_by_cable() -> None:
-    from zwvl.lab.source import join_link_peers
+    from zwvl.netbox.reader import join_link_peers
 
     itfs: list[dict[str, Any]] = [
         {"id": 1, "name": "eth0", "cable": {"id": 7}},

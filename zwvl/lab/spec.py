@@ -15,12 +15,12 @@ from ipaddress import IPv4Address, IPv4Interface
 from typing import Any
 
 from zwvl.model import ADDRESSING_PLAN
+from zwvl.netbox.reader import CIRCUIT_TERMINATION, NetboxRecords
 
 PLAN = ADDRESSING_PLAN
 """The region's addressing plan: the only addresses the lab ever configures or contacts."""
 
 LOOPBACK_INTERFACE = "lo"
-CIRCUIT_TERMINATION = "circuits.circuittermination"
 DEFAULT_STATUSES = ("active", "planned")
 """Circuit statuses the lab lights by default: the designed backbone, as the I1 policy reads it."""
 
@@ -208,16 +208,6 @@ def _value(obj: Any) -> str:
     if isinstance(obj, Mapping):
         return str(obj.get("value") or "")
     return "" if obj is None else str(obj)
-
-
-@dataclass
-class NetboxRecords:
-    """The NetBox answers the lab is built from (``fields=``-trimmed REST records)."""
-
-    devices: list[dict[str, Any]]
-    interfaces: list[dict[str, Any]]
-    ip_addresses: list[dict[str, Any]]
-    circuits: list[dict[str, Any]]
 
 
 def spec_from_netbox(

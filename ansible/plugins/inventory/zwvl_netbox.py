@@ -3,7 +3,7 @@
 The fast route next to netbox.netbox.nb_inventory (scripts/bench-inventory compares them): the same
 hosts, groups (site_, tenant_, role_, platform_) and the host variables the roles read, without the
 OpenAPI schema download and per-object lookups of nb_inventory. It reads NetBox with the zwvl
-package's reader (zwvl.lab.source: devices, interfaces, IP addresses, circuits and circuit terminations
+package's reader (zwvl.netbox.reader: devices, interfaces, IP addresses, circuits and circuit terminations
 with ``fields=``; link peers joined by cable).
 """
 
@@ -76,8 +76,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
         try:
-            from zwvl.lab.source import fetch_records
             from zwvl.netbox.client import NetboxClient, NetboxError
+            from zwvl.netbox.reader import fetch_records
         except ImportError as exc:
             raise AnsibleError(f"zwvl_netbox needs the zwvl package in Ansible's Python: {exc}") from exc
         url = str(self.get_option("api_endpoint")).rstrip("/")

@@ -1,0 +1,108 @@
+"""Read the backbone from NetBox in five requests (plus pages): what the lab and the fast Ansible
+inventory plugin build from, on zwvl's one NetBox client (retries, every page).
+
+``fields=`` keeps each answer small and cheap for NetBox to build: the routers (devices filtered by
+role and platform), their interfaces, the IP addresses on those interfaces, the circuits (status and
+custom fields such as ``ospf_cost``) and the circuit terminations with their cables. An interface's
+link peer (the circuit termination its cable reaches) is joined here by cable id rather than asked of
+NetBox: serialising ``link_peers`` costs NetBox three times the whole interface list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from zwvl.netbox.client import NetboxClient
+
+CIRCUIT_TERMINATION = "circuits.circuittermination"
+
+
+@dataclass
+class NetboxRecords:
+    """The backbone as NetBox answers it (``fields=``-trimmed REST records)."""
+
+    devices: list[dict[str, Any]]
+    interfaces: list[dict[str, Any]]
+    ip_addresses: list[dict[str, Any]]
+    circuits: list[dict[str, Any]]
+
+
+DEVICE_FIELDS = ("id", "name", "status", "site", "tenant", "primary_ip4")
+INTERFACE_FIELDS = ("id", "name", "device", "enabled", "type", "description", "mtu", "cable")
+IP_FIELDS = ("id", "address", "status", "assigned_object_type", "assigned_object_id", "role")
+CIRCUIT_FIELDS = ("id", "cid", "status", "type", "custom_fields", "description")
+TERMINATION_FIELDS = ("id", "circuit", "term_side", "cable")
+
+# NetBox answers 414 for very long URLs: device ids go in chunks
+_ID_CHUNK = 150
+
+
+def _chunks(ids: Sequence[int], n: int = _ID_CHUNK) -> list[list[int]]:
+    return [list(ids[i : i + n]) for i in range(0, len(ids), n)]
+
+
+def join_link_peers(interfaces: list[dict[str, Any]], terminations: list[dict[str, Any]]) -> None:
+    """Give each interface cabled to a circuit termination ``link_peers`` and ``link_peers_type`` as
+    NetBox's REST API would (the termination with its circuit id and side)."""
+    by_cable = {
+        t["cable"]["id"]: t for t in terminations if t.get("cable") and (t.get("circuit") or {}).get("cid")
+    }
+    for itf in interfaces:
+        term = by_cable.get((itf.get("cable") or {}).get("id"))
+        if term is None:
+            itf.setdefault("link_peers", [])
+            itf.setdefault("link_peers_type", None)
+            continue
+        itf["link_peers"] = [
+            {"id": term["id"], "circuit": {"cid": term["circuit"]["cid"]}, "term_side": term["term_side"]}
+        ]
+        itf["link_peers_type"] = CIRCUIT_TERMINATION
+
+
+def fetch_records(
+    client: NetboxClient,
+    *,
+    role: str | None = "router",
+    platform: str | None = "frr",
+    device_filters: dict[str, Any] | None = None,
+) -> NetboxRecords:
+    """Devices with this role and platform, and their interfaces, IP addresses and circuits."""
+    params: dict[str, Any] = dict(device_filters or {})
+    fields = list(DEVICE_FIELDS)
+    # a filtered role or platform is known: not asking for it spares NetBox its nested serializer
+    for key, value in (("role", role), ("platform", platform)):
+        if value:
+            params[key] = value
+        else:
+            fields.append(key)
+    devices = client.list("dcim/devices", fields=fields, params=params)
+    for dev in devices:
+        for key, value in (("role", role), ("platform", platform)):
+            if value:
+                dev[key] = {"slug": value}
+    ids = sorted(d["id"] for d in devices)
+    interfaces: list[dict[str, Any]] = []
+    ips: list[dict[str, Any]] = []
+    for chunk in _chunks(ids):
+        interfaces += client.list("dcim/interfaces", fields=INTERFACE_FIELDS, params={"device_id": chunk})
+        ips += client.list(
+            "ipam/ip-addresses",
+            fields=IP_FIELDS,
+            params={"device_id": chunk, "assigned_to_interface": "true"},
+        )
+    circuits: list[dict[str, Any]] = []
+    if ids:
+        circuits = client.list("circuits/circuits", fields=CIRCUIT_FIELDS)
+        join_link_peers(interfaces, client.list("circuits/circuit-terminations", fields=TERMINATION_FIELDS))
+    return NetboxRecords(devices=devices, interfaces=interfaces, ip_addresses=ips, circuits=circuits)
+
+
+def client_from_env(url: str | None = None, token: str | None = None) -> NetboxClient:
+    """A client for NETBOX_URL/NETBOX_TOKEN, else the local instance (`zwvl netbox up`)."""
+    from zwvl.netbox.settings import resolve_netbox
+
+    if not (url and token):
+        url, token = resolve_netbox()
+    return NetboxClient(url, token, timeout=120.0, retries=3)
