@@ -48,6 +48,16 @@ class Obj(BaseModel):
         return f"{type(self).__name__.lower()} {self.key!r}"
 
 
+class SlugObj(Obj):
+    """An object whose slug (its first field) is its key."""
+
+    slug: Slug
+
+    @property
+    def key(self) -> str:
+        return self.slug
+
+
 # --- region and partners -------------------------------------------------------------------
 
 
@@ -59,16 +69,11 @@ class Targets(BaseModel):
     regional_datacenters_target: int = 1
 
 
-class Region(Obj):
-    slug: Slug
+class Region(SlugObj):
     name: str
     inhabitants: int
     timezone: str = "Europe/Brussels"
     targets: Targets
-
-    @property
-    def key(self) -> str:
-        return self.slug
 
 
 class HelpdeskMembership(BaseModel):
@@ -77,8 +82,7 @@ class HelpdeskMembership(BaseModel):
     headcount: dict[Slug, Annotated[int, Field(ge=0)]] = {}
 
 
-class Partner(Obj):
-    slug: Slug
+class Partner(SlugObj):
     name: str
     code: Annotated[str, Field(pattern=r"^[a-z0-9]{3}$")]
     type: Literal["municipality", "intermunicipal"]
@@ -90,10 +94,6 @@ class Partner(Obj):
     magda_document_service: Literal["in-use", "planned", "not-started"] = "not-started"
     helpdesk: HelpdeskMembership | None = None
     description: str = ""
-
-    @property
-    def key(self) -> str:
-        return self.slug
 
 
 class Contact(Obj):
@@ -134,8 +134,7 @@ class Location(BaseModel):
     description: str = ""
 
 
-class Site(Obj):
-    slug: Slug
+class Site(SlugObj):
     name: str
     partner: Slug
     kind: SiteKind
@@ -145,10 +144,6 @@ class Site(Obj):
     lon: Annotated[float, Field(ge=-180, le=180)]
     description: str = ""
     locations: list[Location] = []
-
-    @property
-    def key(self) -> str:
-        return self.slug
 
     @property
     def public_building(self) -> bool:
@@ -237,14 +232,9 @@ class Circuit(Obj):
         return self.cid
 
 
-class Provider(Obj):
-    slug: Slug
+class Provider(SlugObj):
     name: str
     description: str = ""
-
-    @property
-    def key(self) -> str:
-        return self.slug
 
 
 class Vlan(Obj):
@@ -282,8 +272,7 @@ class Hosting(BaseModel):
     reason: str = ""
 
 
-class Service(Obj):
-    slug: Slug
+class Service(SlugObj):
     name: str
     partner: Slug
     business_owner: str = ""
@@ -297,10 +286,6 @@ class Service(Obj):
     monitoring: Literal["node-exporter", "blackbox", "postgres-exporter", "http", "none"] = "none"
     description: str = ""
 
-    @property
-    def key(self) -> str:
-        return self.slug
-
 
 class DataSource(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -309,8 +294,7 @@ class DataSource(BaseModel):
     authoritative: bool = False
 
 
-class Dataset(Obj):
-    slug: Slug
+class Dataset(SlugObj):
     name: str
     domain: Literal["mobility", "climate-energy", "open-data", "internal"]
     business_owner: str = ""
@@ -323,22 +307,13 @@ class Dataset(Obj):
     stale_after_hours: Annotated[int, Field(ge=1)] = 24
     description: str = ""
 
-    @property
-    def key(self) -> str:
-        return self.slug
 
-
-class Software(Obj):
-    slug: Slug
+class Software(SlugObj):
     product: str
     vendor: str
     domain: str
     contract: Literal["regional-framework", "local-purchase"]
     partners: list[Slug]
-
-    @property
-    def key(self) -> str:
-        return self.slug
 
 
 class SlaLevel(BaseModel):

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from zwvl.model import Obj
-from zwvl.yamlsrc import Problem, YList, YMap
+from zwvl.yamlsrc import Problem, locate
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
@@ -18,20 +18,7 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
 
 def position(obj: Obj, *path: Any) -> tuple[str, int, int]:
     """Position of a field inside an object (falls back to the object itself)."""
-    line, col = obj.src.line, obj.src.col
-    raw: Any = obj._raw
-    for part in path:
-        if (
-            isinstance(raw, YMap)
-            and part in raw
-            or isinstance(raw, YList)
-            and isinstance(part, int)
-            and part < len(raw)
-        ):
-            line, col = raw.marks[part]
-            raw = raw[part]
-        else:
-            break
+    line, col = locate(obj._raw, path, (obj.src.line, obj.src.col))
     return obj.src.file, line, col
 
 

@@ -245,9 +245,10 @@ def load_file(path: Path, display: str | None = None) -> Any:
     return load_text(text, name)
 
 
-def locate(doc: Any, loc: tuple[Any, ...]) -> Mark:
-    """The best known position for a path of keys/indices inside a loaded document."""
-    best: Mark = getattr(doc, "mark", (1, 1))
+def locate(doc: Any, loc: tuple[Any, ...], start: Mark | None = None) -> Mark:
+    """The best known position for a path of keys/indices inside a loaded document (where not even
+    the first step is found: `start`, else the document's own mark)."""
+    best: Mark = getattr(doc, "mark", (1, 1)) if start is None else start
     node = doc
     for part in loc:
         if (

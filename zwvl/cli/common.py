@@ -1,4 +1,5 @@
-"""What every `zwvl` command shares: the --inventory and --policies options, loading the inventory."""
+"""What every `zwvl` command shares: the --inventory and --policies options, loading the inventory,
+progress lines on standard error."""
 
 from __future__ import annotations
 
@@ -30,6 +31,11 @@ def policies_option(help: str) -> Callable[[FC], FC]:
         default=None,
         help=help,
     )
+
+
+def progress(message: str) -> None:
+    """A progress line for the person at the terminal: on standard error, so output stays clean."""
+    click.echo(message, err=True)
 
 
 def print_problems(exc: InventoryError) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from zwvl.cli.common import progress
 from zwvl.lab.errors import LabError
 from zwvl.lab.netns import CUT_MODES
 from zwvl.lab.runtime import Lab
@@ -26,10 +27,6 @@ _name_option = click.option(
     show_default=True,
     help="Lab name: namespaces are zl-<router> for 'main', zl-<name>.<router> otherwise.",
 )
-
-
-def _progress(message: str) -> None:
-    click.echo(message, err=True)
 
 
 def _csv(value: str | None) -> list[str]:
@@ -113,7 +110,7 @@ def up_command(
         )
         if not spec.routers:
             raise click.ClickException("NetBox has no router (role router, platform frr) in that scope")
-        status = lab.up(spec, progress=_progress, netbox_url=url, scope=scope)
+        status = lab.up(spec, progress=progress, netbox_url=url, scope=scope)
     except (LabError, SpecError, NetboxError, NetboxSettingsError) as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -133,7 +130,7 @@ def up_command(
 def down_command(name: str) -> None:
     """Stop every router process (by PID) and delete every namespace and veth the lab made."""
     try:
-        removed = _lab(name).down(progress=_progress)
+        removed = _lab(name).down(progress=progress)
     except LabError as exc:
         raise click.ClickException(str(exc)) from exc
     if not removed:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from zwvl.cli.common import progress
 from zwvl.netbox.settings import DEFAULT_INSTANCE, DEFAULT_PORT, NetboxSettingsError, cache_dir_or_default
 
 if TYPE_CHECKING:
@@ -26,10 +27,6 @@ _name_option = click.option(
     show_default=True,
     help="Instance name; the database is zwvl_netbox_<name>.",
 )
-
-
-def _progress(message: str) -> None:
-    click.echo(message, err=True)
 
 
 def _local() -> ModuleType:
@@ -92,7 +89,7 @@ def up_command(port: int | None, settings: tuple[str, ...], cache_dir: Path | No
                 extra[key.strip()] = value  # a bare string
     local = _local()
     try:
-        inst = local.up(name=name, port=port, cache_dir=cache_dir, progress=_progress, settings=extra)
+        inst = local.up(name=name, port=port, cache_dir=cache_dir, progress=progress, settings=extra)
     except (local.LocalNetboxError, NetboxSettingsError) as exc:
         raise click.ClickException(str(exc)) from exc
     state = "started" if inst.started else "already running"
@@ -112,7 +109,7 @@ def down_command(purge: bool, cache_dir: Path | None, name: str) -> None:
     """
     local = _local()
     try:
-        result = local.down(name=name, purge=purge, cache_dir=cache_dir, progress=_progress)
+        result = local.down(name=name, purge=purge, cache_dir=cache_dir, progress=progress)
     except (local.LocalNetboxError, NetboxSettingsError) as exc:
         raise click.ClickException(str(exc)) from exc
     if result.stopped_pid is None and not result.dropped_db:

@@ -15,7 +15,7 @@ from typing import NoReturn
 
 import click
 
-from zwvl.cli.common import inventory_option
+from zwvl.cli.common import inventory_option, progress
 from zwvl.inventory import InventoryError
 from zwvl.netbox.apps.common import MappingError
 from zwvl.netbox.client import NetboxError
@@ -60,10 +60,6 @@ _adopt_option = click.option(
 def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_ERROR)
-
-
-def _progress(message: str) -> None:
-    click.echo(message, err=True)
 
 
 def _load(inventory_dir: Path):  # noqa: ANN202
@@ -268,7 +264,7 @@ def apply_command(
             lease=lock_lease,
             concurrency=concurrency,
             commit=commit,
-            progress=_progress,
+            progress=progress,
         )
     except (NetboxError, NetboxSettingsError) as exc:
         _fail(str(exc))

@@ -425,15 +425,19 @@ class NetboxClient:
             return items
         return [{**item, "changelog_message": self.changelog_message} for item in items]
 
+    def _bulk_write(self, method: str, endpoint: str, items: builtins.list[dict[str, Any]]) -> Any:
+        """One bulk POST/PATCH/DELETE of `items` (with the changelog message); nothing is sent for none."""
+        if not items:
+            return []
+        return self.request(
+            method, endpoint.rstrip("/") + "/", json=self._with_message(items), objects=len(items)
+        )
+
     def bulk_create(
         self, endpoint: str, items: builtins.list[dict[str, Any]]
     ) -> builtins.list[dict[str, Any]]:
         """POST a list; returns the created objects in request order."""
-        if not items:
-            return []
-        body = self.request(
-            "POST", endpoint.rstrip("/") + "/", json=self._with_message(items), objects=len(items)
-        )
+        body = self._bulk_write("POST", endpoint, items)
         if not isinstance(body, builtins.list) or len(body) != len(items):
             raise AmbiguousWrite(
                 f"POST /api/{endpoint.strip('/')}/: the answer does not list the {len(items)} created objects"
@@ -444,23 +448,11 @@ class NetboxClient:
         self, endpoint: str, items: builtins.list[dict[str, Any]]
     ) -> builtins.list[dict[str, Any]]:
         """PATCH a list of ``{"id": ..., field: value}``."""
-        if not items:
-            return []
-        body = self.request(
-            "PATCH", endpoint.rstrip("/") + "/", json=self._with_message(items), objects=len(items)
-        )
-        return builtins.list(body or [])
+        return builtins.list(self._bulk_write("PATCH", endpoint, items) or [])
 
     def bulk_delete(self, endpoint: str, ids: builtins.list[int]) -> None:
         """DELETE a list of ids."""
-        if not ids:
-            return
-        self.request(
-            "DELETE",
-            endpoint.rstrip("/") + "/",
-            json=self._with_message([{"id": i} for i in ids]),
-            objects=len(ids),
-        )
+        self._bulk_write("DELETE", endpoint, [{"id": i} for i in ids])
 
     def create_one(self, endpoint: str, item: dict[str, Any]) -> dict[str, Any]:
         body = self.request("POST", endpoint.rstrip("/") + "/", json=self._with_message([item])[0], objects=1)
