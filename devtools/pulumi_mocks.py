@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import runpy
+import shutil
+import subprocess
 import sys
 import threading
 from collections.abc import Mapping
@@ -162,3 +164,52 @@ def run_program(main: Path, mocks: Recorder, config: Mapping[str, str], project:
         return pulumi.Output.from_input(None)
 
     go()
+
+
+# --- checks both programs' tests make ---------------------------------------------------------
+
+OLD_URN_ALIAS = {"name": "", "type": "", "parent_urn": "", "no_parent": True}
+"""The alias every component child carries: its URN from before the components (same name and type,
+parented by the stack), so an existing stack adopts it instead of replacing it."""
+
+
+def assert_children_keep_their_urns(rec: Recorder) -> None:
+    for r in rec.resources.values():
+        assert r.parent in rec.components, r.name
+        assert r.aliases == [OLD_URN_ALIAS], r.name
+
+
+def assert_providers_pickled_under_the_package(rec: Recorder) -> None:
+    for r in rec.resources.values():
+        if r.provider_class:
+            assert r.provider_module.startswith(
+                ("zwvl.platform.providers.postgres.", "zwvl.platform.providers.rt.")
+            )
+
+
+def cli_preview(project: Path, tmp_path: Path, config: Mapping[str, str]) -> None:
+    """`pulumi preview` of a project with the real CLI, in a throw-away local backend. The caller skips
+    when the CLI is missing (it cannot be downloaded on these machines)."""
+    cli = shutil.which("pulumi")
+    assert cli is not None
+    env = {
+        "PULUMI_BACKEND_URL": f"file://{tmp_path}",
+        "PULUMI_CONFIG_PASSPHRASE": "test",
+        "PULUMI_SKIP_UPDATE_CHECK": "1",
+        "PATH": str(Path(cli).parent) + ":/usr/bin:/bin",
+        "HOME": str(tmp_path),
+    }
+    subprocess.run([cli, "stack", "init", "dev"], cwd=project, env=env, check=True, timeout=300)
+    for key, value in config.items():
+        subprocess.run([cli, "config", "set", key, value], cwd=project, env=env, check=True, timeout=300)
+    proc = subprocess.run(
+        [cli, "preview", "--non-interactive"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "to create" in proc.stdout

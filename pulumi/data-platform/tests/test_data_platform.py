@@ -8,13 +8,18 @@ tests check the program against the domain model rather than against itself.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from devtools.pulumi_mocks import Recorder, run_program
+from devtools.pulumi_mocks import (
+    Recorder,
+    assert_children_keep_their_urns,
+    assert_providers_pickled_under_the_package,
+    cli_preview,
+    run_program,
+)
 from zwvl.inventory import Inventory
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -211,48 +216,17 @@ def test_components_per_partner_and_per_dataset(dp: Recorder, inventory: Invento
 
 
 def test_every_resource_keeps_its_urn_from_before_the_components(dp: Recorder) -> None:
-    """Each resource is a component's child and carries the alias to its old URN (same name and type,
-    parented by the stack), so an existing stack adopts it instead of replacing it."""
-    old_urn = {"name": "", "type": "", "parent_urn": "", "no_parent": True}
-    for r in dp.resources.values():
-        assert r.parent in dp.components, r.name
-        assert r.aliases == [old_urn], r.name
+    assert_children_keep_their_urns(dp)
 
 
 def test_providers_are_pickled_under_their_module_in_the_package(dp: Recorder) -> None:
-    for r in dp.resources.values():
-        if r.provider_class:
-            assert r.provider_module.startswith(
-                ("zwvl.platform.providers.postgres.", "zwvl.platform.providers.rt.")
-            )
+    assert_providers_pickled_under_the_package(dp)
 
 
 # --- the real CLI, where it exists -----------------------------------------------------------
 
 
 def test_pulumi_cli_preview(tmp_path: Path) -> None:
-    cli = shutil.which("pulumi")
-    if cli is None:
+    if shutil.which("pulumi") is None:
         pytest.skip("the pulumi CLI is not installed (it cannot be downloaded here); this is the only reason")
-    env = {
-        "PULUMI_BACKEND_URL": f"file://{tmp_path}",
-        "PULUMI_CONFIG_PASSPHRASE": "test",
-        "PULUMI_SKIP_UPDATE_CHECK": "1",
-        "PATH": str(Path(cli).parent) + ":/usr/bin:/bin",
-        "HOME": str(tmp_path),
-    }
-    subprocess.run([cli, "stack", "init", "dev"], cwd=PROJECT, env=env, check=True, timeout=300)
-    subprocess.run(
-        [cli, "config", "set", "zwvl:pgHost", "localhost"], cwd=PROJECT, env=env, check=True, timeout=300
-    )
-    proc = subprocess.run(
-        [cli, "preview", "--non-interactive"],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "to create" in proc.stdout
+    cli_preview(PROJECT, tmp_path, {"zwvl:pgHost": "localhost"})
