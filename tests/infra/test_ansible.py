@@ -1,5 +1,5 @@
 """Ansible on the lab: idempotent, --check --diff shows a NetBox change without making it, a change is
-applied by a graceful reload (no daemon restarted), the fast inventory yields the same configuration,
+applied by a graceful reload (no daemon restarted), the inventory's links follow the one lit rule,
 and the fibre part of ansible/ is clean under ansible-lint (production, offline) and yamllint."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from zwvl.lab.ansible import ansible_dir, run_playbook, venv_bin
+from zwvl.lab.ansible import ansible_dir, build_inventory, run_playbook, venv_bin
 from zwvl.netbox.client import NetboxClient
 
 
@@ -70,18 +70,47 @@ def test_check_diff_then_graceful_reload(lab: Any, infra_netbox: Any, hosts: dic
         assert back.returncode == 0 and back.changed_hosts() == ends, back.output[-3000:]
 
 
-def test_fast_inventory_gives_the_same_configuration(lab: Any, infra_netbox: Any, first_run: Any) -> None:
-    run = run_playbook(
-        lab,
-        infra_netbox.url,
-        infra_netbox.token,
-        inventory="inventory-fast/zwvl_netbox.yml",
-        check=True,
-        diff=True,
-    )
-    assert run.returncode == 0, run.output[-3000:]
-    assert set(run.recap) == {r.name for r in lab.routers()}
-    assert run.changed == 0, run.output[-3000:]
+def _plain(value: Any) -> Any:
+    """ansible-inventory --list shows NetBox text as {"__ansible_unsafe": ...}."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def test_inventory_links_are_the_labs_and_follow_circuit_status(
+    lab: Any, infra_netbox: Any, first_run: Any
+) -> None:
+    """One rule for the lit backbone (zwvl.backbone): the inventory plugin gives every router exactly
+    the links the lab was built from, and a circuit NetBox marks decommissioned leaves both ends'
+    frr.conf (--check --diff), with no lookup in the play."""
+    url, token = infra_netbox.url, infra_netbox.token
+    _s, data = build_inventory(url, token, "inventory/zwvl_netbox.yml")
+    hostvars = _plain(data["_meta"]["hostvars"])  # type: ignore[index]
+    spec = lab.spec()
+    for router in spec.routers:
+        got = {(lk["cid"], lk["interface"], lk["address"]) for lk in hostvars[router]["backbone_links"]}
+        ends_of = [(lk.cid, lk.end(router)) for lk in spec.links_of(router)]
+        want = {(cid, end.interface, str(end.address)) for cid, end in ends_of}
+        assert got == want, router
+    lk = sorted(spec.links.values(), key=lambda x: x.cid)[-1]
+    ends = sorted(lk.routers)
+    client = NetboxClient(url, token)
+    ckt = client.list("circuits/circuits", fields=("id", "status"), params={"cid": lk.cid})[0]
+    client.request("PATCH", f"circuits/circuits/{ckt['id']}/", json={"status": "decommissioned"})
+    try:
+        check = run_playbook(lab, url, token, limit=ends, check=True, diff=True)
+        assert check.returncode == 0, check.output[-3000:]
+        assert check.changed_hosts() == ends
+        for router in ends:
+            itf = lk.end(router).interface
+            assert re.search(rf"^-\s*interface {re.escape(itf)}$", check.output, re.M), (router, itf)
+        assert len(re.findall(rf"^-\s*description {re.escape(lk.cid)} to ", check.output, re.M)) == 2
+    finally:
+        client.request("PATCH", f"circuits/circuits/{ckt['id']}/", json={"status": ckt["status"]["value"]})
 
 
 def test_platform_hosts_and_client_networks_come_from_netbox(
@@ -95,7 +124,7 @@ def test_platform_hosts_and_client_networks_come_from_netbox(
 
     import yaml
 
-    from zwvl.lab.ansible import ansible_env, build_inventory
+    from zwvl.lab.ansible import ansible_env
 
     _s, data = build_inventory(infra_netbox.url, infra_netbox.token, "inventory-platform/netbox.yml")
     hostvars: dict[str, Any] = data["_meta"]["hostvars"]  # type: ignore[index]
@@ -147,7 +176,7 @@ def _lint_env() -> dict[str, str]:
 
 
 # the fibre backbone's part of ansible/ (the platform's playbooks and roles are linted by tests/platform)
-FIBRE_FILES = ["fibre.yml", "roles/frr_ospf", "inventory", "inventory-fast", "ansible.cfg", ".ansible-lint"]
+FIBRE_FILES = ["fibre.yml", "roles/frr_ospf", "inventory", "inventory-nb", "ansible.cfg", ".ansible-lint"]
 
 
 @pytest.mark.parametrize("tool", ["ansible-lint", "yamllint"])

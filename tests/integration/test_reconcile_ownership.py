@@ -204,8 +204,8 @@ def test_ansible_inventories_list_only_the_devices_zwvl_manages(small_nb: local.
     servers = {d.name for d in inv.devices.values() if d.role == "server"}
     assert routers and servers
     for config, want in (
-        ("inventory-fast/zwvl_netbox.yml", routers),
-        ("inventory/netbox.yml", routers),
+        ("inventory/zwvl_netbox.yml", routers),
+        ("inventory-nb/netbox.yml", routers),
         ("inventory-platform/netbox.yml", servers),
     ):
         _s, data = build_inventory(small_nb.url, small_nb.token, config)

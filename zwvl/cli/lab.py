@@ -16,7 +16,7 @@ from zwvl.lab.errors import LabError
 from zwvl.lab.netns import CUT_MODES
 from zwvl.lab.runtime import Lab
 from zwvl.lab.source import HUB_GROUP, load_spec
-from zwvl.lab.spec import DEFAULT_STATUSES, SpecError
+from zwvl.lab.spec import SpecError
 from zwvl.lab.state import DEFAULT_LAB
 from zwvl.netbox.client import NetboxError
 from zwvl.netbox.settings import NetboxSettingsError
@@ -106,7 +106,7 @@ def up_command(
             sites=_csv(sites),
             routers=_csv(routers),
             hub_group=hub_group or None,
-            statuses=("active",) if active_only else DEFAULT_STATUSES,
+            design=not active_only,
         )
         if not spec.routers:
             raise click.ClickException("NetBox has no router (role router, platform frr) in that scope")

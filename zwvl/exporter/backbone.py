@@ -33,6 +33,7 @@ from typing import Protocol
 
 from prometheus_client.core import Metric
 
+from zwvl.backbone import is_lit
 from zwvl.exporter.base import SourceError, gauge
 from zwvl.exporter.model import ModelCache
 from zwvl.inventory import Inventory
@@ -288,7 +289,7 @@ class BackboneSource:
         live: dict[str, str] = {}
         design: dict[str, str] = {}
         for ckt in sorted(inv.circuits.values(), key=lambda c: c.cid):
-            if ckt.status != "active" or not {ckt.a.device, ckt.z.device} <= covered_set:
+            if not is_lit(ckt.status, design=False) or not {ckt.a.device, ckt.z.device} <= covered_set:
                 live[ckt.cid] = design[ckt.cid] = "decommissioned"
                 continue
             design[ckt.cid] = "active"
@@ -321,8 +322,8 @@ class BackboneSource:
             "Node-disjoint paths from a site to a regional datacenter by design (0, 1 or 2+ as 2).",
             ["site", "partner"],
         )
-        live_topo = Topology(inv, status_override=live, include_planned=False)
-        design_topo = Topology(inv, status_override=design, include_planned=False)
+        live_topo = Topology(inv, status_override=live, design=False)
+        design_topo = Topology(inv, status_override=design, design=False)
         for site in sorted({inv.devices[d].site for d in covered}):
             labels = [site, inv.sites[site].partner]
             paths.add_metric(labels, float(site_paths(live_topo, site)))

@@ -3,7 +3,7 @@ of it or the routers of some partners, sites or routers plus the regional datace
 
 from __future__ import annotations
 
-from zwvl.lab.spec import DEFAULT_STATUSES, LabSpec, spec_from_netbox
+from zwvl.lab.spec import LabSpec, spec_from_netbox
 from zwvl.netbox.reader import client_from_env, fetch_records
 
 HUB_GROUP = "regional-datacenter"
@@ -17,13 +17,13 @@ def load_spec(
     sites: list[str],
     routers: list[str],
     hub_group: str | None,
-    statuses: tuple[str, ...] = DEFAULT_STATUSES,
+    design: bool = True,
     url: str | None = None,
     token: str | None = None,
 ) -> tuple[LabSpec, str, str]:
     """Read NetBox and select the scope. Returns (spec, NetBox URL, scope description)."""
     client = client_from_env(url, token)
-    spec = spec_from_netbox(fetch_records(client), statuses=statuses)
+    spec = spec_from_netbox(fetch_records(client), design=design)
     if everything:
         return spec, client.url, "all"
     hub_sites: list[str] = []

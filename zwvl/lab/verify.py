@@ -32,7 +32,7 @@ def lab_circuit_status(inv: Inventory, spec: LabSpec) -> dict[str, str]:
 
 def lab_topology(inv: Inventory, spec: LabSpec) -> Topology:
     """The policy's topology restricted to the lab."""
-    return Topology(inv, status_override=lab_circuit_status(inv, spec), include_planned=True)
+    return Topology(inv, status_override=lab_circuit_status(inv, spec), design=True)
 
 
 def router_sites(inv: Inventory, spec: LabSpec) -> dict[str, str]:

@@ -10,7 +10,7 @@ from zwvl.policy.topology import Topology
 
 def fibre_coverage(ctx: Context) -> dict[str, tuple[int, int]]:
     """Per partner: public buildings with an in-service fibre path / all public buildings."""
-    live = Topology(ctx.inv, status_override=ctx.circuit_status, include_planned=False)
+    live = Topology(ctx.inv, status_override=ctx.circuit_status, design=False)
     out: dict[str, tuple[int, int]] = {}
     for site in ctx.inv.sites.values():
         if not site.public_building or site.status == "decommissioned":

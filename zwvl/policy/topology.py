@@ -12,6 +12,7 @@ from functools import cached_property
 
 import networkx as nx
 
+from zwvl.backbone import is_lit
 from zwvl.inventory import Inventory
 from zwvl.model import Circuit
 
@@ -23,14 +24,14 @@ class Topology:
     inv: Inventory
     # circuit status as observed (e.g. live from NetBox); falls back to the inventory's status
     status_override: dict[str, str] = field(default_factory=dict)
-    include_planned: bool = True
+    # lit by design (active and planned circuits, zwvl.backbone.is_lit) or live (active only)
+    design: bool = True
 
     def status(self, ckt: Circuit) -> str:
         return self.status_override.get(ckt.cid, ckt.status)
 
     def usable(self, ckt: Circuit) -> bool:
-        st = self.status(ckt)
-        return st == "active" or (self.include_planned and st == "planned")
+        return is_lit(self.status(ckt), design=self.design)
 
     @cached_property
     def graph(self) -> nx.Graph:

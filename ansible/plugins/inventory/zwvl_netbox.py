@@ -1,10 +1,12 @@
 """Ansible inventory plugin: the backbone routers zwvl manages in NetBox, in five requests.
 
-The fast route next to netbox.netbox.nb_inventory (scripts/bench-inventory compares them): the same
-hosts, groups (site_, tenant_, role_, platform_) and the host variables the roles read, without the
-OpenAPI schema download and per-object lookups of nb_inventory. It reads NetBox with the zwvl
-package's reader (zwvl.netbox.reader: devices, interfaces, IP addresses, circuits and circuit terminations
-with ``fields=``; link peers joined by cable).
+The fibre play's inventory (inventory/zwvl_netbox.yml). It gives the hosts and groups (site_, tenant_,
+role_, platform_) and host variables netbox.netbox.nb_inventory gives (inventory-nb/netbox.yml;
+scripts/bench-inventory compares the two), without nb_inventory's OpenAPI schema download and
+per-object lookups, plus ``backbone_links``: each router's lit links from zwvl.backbone, the one place
+that decides which circuits carry OSPF. It reads NetBox with the zwvl package's reader
+(zwvl.netbox.reader: devices, interfaces, IP addresses, circuits and circuit terminations with
+``fields=``; link peers joined by cable).
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ short_description: Routers, interfaces and addresses from NetBox in a few reques
 description:
   - Devices with the given role and platform, their interfaces (with IP addresses, link peers and the
     far end of their circuit) and nb_inventory-compatible host variables.
+  - Host variable C(backbone_links) - the router's lit fibre links as zwvl.backbone decides them (circuit
+    status active or planned, both ends cabled to enabled router interfaces with one IPv4 address each)
+    with circuit id, interface, address, OSPF cost and peer; the frr_ospf role configures OSPF from it.
   - The configuration file's name must end with C(zwvl_netbox.yml) or C(zwvl_netbox.yaml).
 extends_documentation_fragment:
   - constructed
@@ -56,6 +61,7 @@ from typing import Any  # noqa: E402 - after DOCUMENTATION, as Ansible plugins a
 
 from ansible.errors import AnsibleError  # noqa: E402
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable  # noqa: E402
+from ansible.utils.unsafe_proxy import wrap_var  # noqa: E402
 
 CIRCUIT_TERMINATION = "circuits.circuittermination"
 
@@ -76,6 +82,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
         try:
+            from zwvl.backbone import from_netbox
             from zwvl.netbox.client import NetboxClient, NetboxError
             from zwvl.netbox.reader import fetch_records
         except ImportError as exc:
@@ -92,9 +99,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             )
         except NetboxError as exc:
             raise AnsibleError(str(exc)) from exc
-        self._populate(rec)
+        self._populate(rec, from_netbox(rec))
 
-    def _populate(self, rec: Any) -> None:
+    def _populate(self, rec: Any, backbone: Any) -> None:
         ips: dict[int, list[dict[str, Any]]] = {}
         for ip in rec.ip_addresses:
             if ip.get("assigned_object_type") == "dcim.interface":
@@ -149,13 +156,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
                 "platform": _slug(dev.get("platform")),
                 "status": dev.get("status"),
                 "interfaces": by_device.get(dev["id"], []),
+                # the router's lit fibre links (zwvl.backbone): what the frr_ospf template writes
+                "backbone_links": backbone.ospf_links(host),
             }
             if primary:
                 hostvars["primary_ip4"] = primary.split("/")[0]
                 hostvars["ansible_host"] = primary.split("/")[0]
             for key, value in hostvars.items():
                 if value is not None:
-                    self.inventory.set_variable(host, key, value)
+                    # NetBox's text is data, never a template (as nb_inventory marks it)
+                    self.inventory.set_variable(host, key, wrap_var(value))
             for attr in group_by:
                 value = _slug(hostvars.get(attr)) if attr != "status" else _slug(dev.get("status"))
                 if value:
