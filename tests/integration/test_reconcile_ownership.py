@@ -210,3 +210,23 @@ def test_ansible_inventories_list_only_the_devices_zwvl_manages(small_nb: local.
     ):
         _s, data = build_inventory(small_nb.url, small_nb.token, config)
         assert set(data["_meta"]["hostvars"]) == want, config  # type: ignore[index]
+
+
+def test_reader_connected_interfaces_give_the_same_backbone(small_nb: local.Instance) -> None:
+    """The inventory plugin's default (interfaces="connected": cabled or addressed ones, read
+    concurrently) yields the backbone reading every interface yields, with the unused ports left out."""
+    from zwvl.backbone import from_netbox
+    from zwvl.netbox.reader import fetch_records
+
+    client = client_for(small_nb)
+    every = fetch_records(client, device_filters={"tag": TAG})
+    connected = fetch_records(client, device_filters={"tag": TAG}, interfaces="connected")
+    addressed = {ip["assigned_object_id"] for ip in every.ip_addresses}
+    used = sorted(
+        (i for i in every.interfaces if i.get("cable") or i["id"] in addressed), key=lambda i: i["id"]
+    )
+    assert len(used) < len(every.interfaces)
+    assert sorted(connected.interfaces, key=lambda i: i["id"]) == used
+    assert (connected.devices, connected.ip_addresses) == (every.devices, every.ip_addresses)
+    full, fast = from_netbox(every), from_netbox(connected)
+    assert fast.links and (fast.routers, fast.links, fast.skipped) == (full.routers, full.links, full.skipped)

@@ -50,6 +50,13 @@ options:
       - Only devices carrying this tag, zwvl's ownership tag (zwvl.netbox.kinds.TAG) by default, so that
         routers another tool put in NetBox are never configured. An empty value lists every device.
     default: zwvl-managed
+  interfaces:
+    description:
+      - Which interfaces the host variable C(interfaces) lists. C(connected) - those with an IP address or a
+        cable (the loopback and the fibre ports, what the roles read). C(all) - every interface, the unused
+        ports of the device type too, as nb_inventory lists them.
+    choices: [connected, all]
+    default: connected
   group_by:
     description: Groups to make, like nb_inventory with plurals off (site, tenant, role, platform, status).
     type: list
@@ -96,6 +103,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
                 role=self.get_option("role"),
                 platform=self.get_option("platform"),
                 device_filters={"tag": tag} if tag else None,
+                interfaces=self.get_option("interfaces"),
             )
         except NetboxError as exc:
             raise AnsibleError(str(exc)) from exc
