@@ -32,12 +32,11 @@ from zwvl.model import (
     Service,
     Site,
     Software,
-    Src,
     Standards,
     Vlan,
 )
-from zwvl.problems import did_you_mean, position, problem
-from zwvl.yamlsrc import Problem, YamlError, YList, YMap, load_file, locate
+from zwvl.problems import ProblemsError, did_you_mean, position, problem
+from zwvl.yamlsrc import Problem, Src, YamlError, YList, YMap, load_file, locate
 
 DEVICE_TYPE_DIR = "device-types"
 
@@ -80,12 +79,10 @@ _REFERABLE: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-class InventoryError(Exception):
+class InventoryError(ProblemsError[Problem]):
     """The inventory is invalid; `problems` lists every problem found."""
 
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__(f"{len(problems)} problem(s) in the inventory")
-        self.problems = problems
+    where = "in the inventory"
 
 
 @dataclass

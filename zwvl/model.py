@@ -7,30 +7,26 @@ these objects through `zwvl.inventory.load_inventory`, never the YAML itself.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from ipaddress import IPv4Interface, IPv4Network
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from zwvl.yamlsrc import Src
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=100)]
 Status = Literal["active", "planned", "decommissioned"]
 
 
-@dataclass(frozen=True, slots=True)
-class Src:
-    """Where an object was defined: inventory-relative file and 1-based line/column."""
+class Part(BaseModel):
+    """A piece of the inventory: unknown fields are refused and nothing can be changed once loaded."""
 
-    file: str
-    line: int
-    col: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
-
-
-class Obj(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Obj(Part):
+    """An object the inventory lists, with its key and where it was defined."""
+
     # set by the loader for every object; no defaults, so pydantic skips copying them per object
     _src: Src = PrivateAttr()
     _raw: Any = PrivateAttr()
@@ -39,9 +35,12 @@ class Obj(BaseModel):
     def src(self) -> Src:
         return self._src
 
+    key_field: ClassVar[str]
+    """The field that is the object's key, for objects keyed by one field (others override `key`)."""
+
     @property
     def key(self) -> str:
-        raise NotImplementedError
+        return str(getattr(self, self.key_field))
 
     @property
     def label(self) -> str:
@@ -52,17 +51,21 @@ class SlugObj(Obj):
     """An object whose slug (its first field) is its key."""
 
     slug: Slug
+    key_field = "slug"
+
+
+class OnlyObj(Obj):
+    """An object the inventory holds once (the helpdesk, the standards): its key is its kind."""
 
     @property
     def key(self) -> str:
-        return self.slug
+        return type(self).__name__.lower()
 
 
 # --- region and partners -------------------------------------------------------------------
 
 
-class Targets(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Targets(Part):
     magda_document_service_partners: int
     data_platform_min_partners: int
     local_datacenters_today: int
@@ -76,8 +79,7 @@ class Region(SlugObj):
     targets: Targets
 
 
-class HelpdeskMembership(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class HelpdeskMembership(Part):
     queue: str
     headcount: dict[Slug, Annotated[int, Field(ge=0)]] = {}
 
@@ -125,10 +127,9 @@ PUBLIC_BUILDING_KINDS = frozenset(
 DATACENTER_KINDS = frozenset({"local-datacenter", "regional-datacenter"})
 
 
-class Location(BaseModel):
+class Location(Part):
     """A room or hall inside a site (a NetBox location); its slug is unique within the site."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     slug: Slug
     name: Annotated[str, Field(min_length=1, max_length=100)]
     description: str = ""
@@ -174,10 +175,7 @@ class DeviceType(Obj):
     airflow: str | None = None
     comments: str = ""
     interfaces: list[InterfaceTemplate] = []
-
-    @property
-    def key(self) -> str:
-        return self.slug
+    key_field = "slug"
 
     @property
     def label(self) -> str:
@@ -201,14 +199,10 @@ class Device(Obj):
     loopback: IPv4Interface | None = None
     monitoring: DeviceMonitoring = "none"
     description: str = ""
-
-    @property
-    def key(self) -> str:
-        return self.name
+    key_field = "name"
 
 
-class CircuitEnd(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class CircuitEnd(Part):
     site: Slug
     device: str
     interface: str
@@ -226,10 +220,7 @@ class Circuit(Obj):
     a: CircuitEnd
     z: CircuitEnd
     description: str = ""
-
-    @property
-    def key(self) -> str:
-        return self.cid
+    key_field = "cid"
 
 
 class Provider(SlugObj):
@@ -266,8 +257,7 @@ class Prefix(Obj):
 # --- services, data, helpdesk, software -------------------------------------------------------
 
 
-class Hosting(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Hosting(Part):
     model: Literal["cloud", "on-premise"]
     reason: str = ""
 
@@ -287,8 +277,7 @@ class Service(SlugObj):
     description: str = ""
 
 
-class DataSource(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class DataSource(Part):
     name: str
     system: str
     authoritative: bool = False
@@ -316,8 +305,7 @@ class Software(SlugObj):
     partners: list[Slug]
 
 
-class SlaLevel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class SlaLevel(Part):
     name: str
     priority: Annotated[int, Field(ge=1, le=5)]
     acknowledge_minutes: Annotated[int, Field(ge=1)]
@@ -325,21 +313,19 @@ class SlaLevel(BaseModel):
     business_hours: bool = True
 
 
-class BusinessHours(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class BusinessHours(Part):
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]]
     start: Annotated[str, Field(pattern=r"^\d\d:\d\d$")]
     end: Annotated[str, Field(pattern=r"^\d\d:\d\d$")]
 
 
-class PoolGroup(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class PoolGroup(Part):
     slug: Slug
     name: str
     role: Slug
 
 
-class Helpdesk(Obj):
+class Helpdesk(OnlyObj):
     timezone: str = "Europe/Brussels"
     business_hours: BusinessHours
     sla: list[SlaLevel]
@@ -348,13 +334,8 @@ class Helpdesk(Obj):
     roles: dict[Slug, str]
     groups: list[PoolGroup]
 
-    @property
-    def key(self) -> str:
-        return "helpdesk"
 
-
-class Naming(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Naming(Part):
     device: str
     site: str
 
@@ -364,21 +345,16 @@ class Naming(BaseModel):
 ADDRESSING_PLAN = IPv4Network("100.64.0.0/10")
 
 
-class Addressing(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Addressing(Part):
     supernet: IPv4Network
     point_to_point: IPv4Network
     loopbacks: IPv4Network
 
 
-class Standards(Obj):
+class Standards(OnlyObj):
     approved_device_types: list[Slug]
     naming: Naming
     addressing: Addressing
-
-    @property
-    def key(self) -> str:
-        return "standards"
 
 
 class Waiver(Obj):

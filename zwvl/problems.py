@@ -11,6 +11,16 @@ from zwvl.model import Obj
 from zwvl.yamlsrc import Problem, locate
 
 
+class ProblemsError[P](Exception):
+    """Every problem found, at once: `problems` lists them, `str()` counts them and says `where`."""
+
+    where = "found"
+
+    def __init__(self, problems: list[P]) -> None:
+        super().__init__(f"{len(problems)} problem(s) {self.where}")
+        self.problems = problems
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""

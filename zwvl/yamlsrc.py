@@ -41,16 +41,29 @@ recursion limit, so a deep document is refused before the stack runs out."""
 
 
 @dataclass(frozen=True, slots=True)
-class Problem:
-    """One validation problem, printed as `path:line:col: message`."""
+class Src:
+    """Where an object was defined, or a problem found: inventory-relative file and 1-based line/column."""
 
-    path: str
+    file: str
     line: int
     col: int
-    message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.message}"
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem(Src):
+    """One validation problem: where it is and what, printed as `path:line:col: message`."""
+
+    message: str
+
+    @property
+    def path(self) -> str:
+        return self.file
+
+    def __str__(self) -> str:
+        return f"{Src.__str__(self)}: {self.message}"
 
 
 class YamlError(Exception):

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import click
 
-from zwvl.cli.common import inventory_option, load_or_exit, policies_option, print_problems
+from zwvl.cli.common import (
+    file_option,
+    format_option,
+    inventory_option,
+    load_or_exit,
+    policies_option,
+    print_problems,
+)
 from zwvl.files import write_atomic
 from zwvl.inventory import InventoryError
 
@@ -30,20 +37,8 @@ def validate(inventory_dir: Path) -> None:
 @policies_option(
     "Folder with catalogue.yaml and waivers.yaml [default: policies/ beside the inventory, else ./policies]."
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "junit", "sarif", "markdown", "html"]),
-    default="text",
-    show_default=True,
-    help="Report format.",
-)
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the report to this file instead of standard output.",
-)
+@format_option(["text", "json", "junit", "sarif", "markdown", "html"], "Report format.")
+@file_option("--output", help="Write the report to this file instead of standard output.")
 @click.option(
     "--today",
     type=click.DateTime(["%Y-%m-%d"]),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from zwvl.cli.common import inventory_option
+from zwvl.cli.common import file_option, inventory_option
 from zwvl.codeowners import ARCHITECTS, FILENAME, generate
 from zwvl.files import write_atomic
 from zwvl.inventory import InventoryError
@@ -23,10 +23,8 @@ def _display(path: Path) -> str:
 
 @click.command("codeowners")
 @inventory_option
-@click.option(
+@file_option(
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     help=f"The file to write or check [default: {FILENAME} beside the inventory folder].",
 )
 @click.option(

@@ -1,10 +1,10 @@
-"""What every `zwvl` command shares: the --inventory and --policies options, loading the inventory,
-progress lines on standard error."""
+"""What every `zwvl` command shares: the --inventory, --policies, --format, --json and output-file
+options, loading the inventory, progress lines on standard error."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
@@ -31,6 +31,34 @@ def policies_option(help: str) -> Callable[[FC], FC]:
         default=None,
         help=help,
     )
+
+
+def format_option(choices: Sequence[str], help: str) -> Callable[[FC], FC]:
+    """--format (to `fmt`): one of `choices`, text by default."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default="text",
+        show_default=True,
+        help=help,
+    )
+
+
+def file_option(*param_decls: str, help: str, envvar: str | None = None) -> Callable[[FC], FC]:
+    """An optional file the command writes (a Path, None when not given)."""
+    return click.option(
+        *param_decls,
+        envvar=envvar,
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help=help,
+    )
+
+
+def json_option(help: str) -> Callable[[FC], FC]:
+    """--json (to `as_json`): print JSON instead of text."""
+    return click.option("--json", "as_json", is_flag=True, help=help)
 
 
 def progress(message: str) -> None:

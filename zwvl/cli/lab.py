@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from zwvl.cli.common import progress
+from zwvl.cli.common import json_option, progress
 from zwvl.lab.errors import LabError
 from zwvl.lab.netns import CUT_MODES
 from zwvl.lab.runtime import Lab
@@ -80,7 +80,7 @@ def lab_group() -> None:
     help="Light only active circuits [default: active and planned, as the I1 policy counts them].",
 )
 @_name_option
-@click.option("--json", "as_json", is_flag=True, help="Print the lab's status as JSON.")
+@json_option("Print the lab's status as JSON.")
 def up_command(
     everything: bool,
     partners: str,
@@ -141,7 +141,7 @@ def down_command(name: str) -> None:
 
 @lab_group.command("status")
 @_name_option
-@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@json_option("Print the status as JSON.")
 @click.option("--ospf", is_flag=True, help="Also check OSPF adjacencies (vtysh in every router).")
 def status_command(name: str, as_json: bool, ospf: bool) -> None:
     """Routers (processes, FRR daemons, sshd) and links. Exit 0 when everything runs, 1 otherwise."""

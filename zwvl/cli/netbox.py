@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from zwvl.cli.common import progress
+from zwvl.cli.common import json_option, progress
 from zwvl.netbox.settings import DEFAULT_INSTANCE, DEFAULT_PORT, NetboxSettingsError, cache_dir_or_default
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def down_command(purge: bool, cache_dir: Path | None, name: str) -> None:
 
 
 @netbox_group.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@json_option("Print the report as JSON.")
 @_cache_option
 @_name_option
 def status_command(as_json: bool, cache_dir: Path | None, name: str) -> None:

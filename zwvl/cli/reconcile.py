@@ -15,7 +15,7 @@ from typing import NoReturn
 
 import click
 
-from zwvl.cli.common import inventory_option, progress
+from zwvl.cli.common import file_option, format_option, inventory_option, progress
 from zwvl.inventory import InventoryError
 from zwvl.netbox.apps.common import MappingError
 from zwvl.netbox.client import NetboxError
@@ -39,13 +39,9 @@ class _ChangesExitCommand(click.Command):
             raise _UsageError(exc.format_message(), exc.ctx) from None
 
 
-_format_option = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format: text for a terminal, markdown for a pull-request comment, json for tools.",
+_format_option = format_option(
+    ["text", "markdown", "json"],
+    "Output format: text for a terminal, markdown for a pull-request comment, json for tools.",
 )
 _adopt_option = click.option(
     "--adopt",
@@ -97,11 +93,9 @@ def _emit(text: str, out: Path | None = None) -> None:
 @click.command("plan", cls=_ChangesExitCommand)
 @inventory_option
 @_format_option
-@click.option(
+@file_option(
     "--out",
     "out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     help="Also save the plan (JSON, with the fingerprint of the NetBox state it was made from) for "
     "`zwvl apply PLAN`.",
 )
@@ -195,19 +189,10 @@ def plan_command(inventory_dir: Path, fmt: str, out: Path | None, adopt: bool) -
     show_default=True,
     help="Bulk write requests in flight at once (NetBox's gunicorn workers).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format of the summary.",
-)
-@click.option(
+@format_option(["text", "json"], "Output format of the summary.")
+@file_option(
     "--state-file",
     envvar="ZWVL_APPLY_STATE",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     help="After a successful apply (also one with nothing to do), write JSON with finished_at, the "
     "commit and the summary here (read by `zwvl exporter --apply-state`) [env ZWVL_APPLY_STATE].",
 )
@@ -297,10 +282,8 @@ def apply_command(
 @click.command("drift", cls=_ChangesExitCommand)
 @inventory_option
 @_format_option
-@click.option(
+@file_option(
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     help="Write the report to this file instead of standard output (e.g. for the exporter).",
 )
 def drift_command(inventory_dir: Path, fmt: str, output: Path | None) -> None:

@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -71,22 +71,22 @@ class AmbiguousWrite(NetboxError):
 
 
 @dataclass
-class Stats:
+class Counters:
+    """Counts reported as JSON: `as_dict()` gives the int and float fields by name, in field order."""
+
+    def as_dict(self) -> dict[str, Any]:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: v for name, v in values.items() if isinstance(v, int | float)}
+
+
+@dataclass
+class Stats(Counters):
     requests: int = 0
     reads: int = 0
     writes: int = 0
     objects_written: int = 0
     retries: int = 0
     by_endpoint: dict[str, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "requests": self.requests,
-            "reads": self.reads,
-            "writes": self.writes,
-            "objects_written": self.objects_written,
-            "retries": self.retries,
-        }
 
 
 def _auth_header(token: str) -> str:

@@ -24,10 +24,10 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
-from zwvl.netbox.client import AmbiguousWrite, NetboxClient, NetboxError, NetboxRequestError
+from zwvl.netbox.client import AmbiguousWrite, Counters, NetboxClient, NetboxError, NetboxRequestError
 from zwvl.netbox.kinds import BY_NAME, CF_HASH, CF_SOURCE, LEVELS, ORDER, TAG, Ref
 from zwvl.netbox.plan import Op
 from zwvl.netbox.state import State, read_state
@@ -52,7 +52,7 @@ class Chunk:
 
 
 @dataclass
-class ApplyReport:
+class ApplyReport(Counters):
     created: int = 0
     updated: int = 0
     deleted: int = 0
@@ -62,45 +62,34 @@ class ApplyReport:
     levels: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "created": self.created,
-            "updated": self.updated,
-            "deleted": self.deleted,
-            "write_requests": self.write_requests,
-            "objects_written": self.objects_written,
-            "seconds": round(self.seconds, 3),
-        }
+        return {**super().as_dict(), "seconds": round(self.seconds, 3)}
 
 
 def _noop(_: str) -> None:
     return None
 
 
+@dataclass(eq=False)
 class Executor:
-    def __init__(
-        self,
-        client: NetboxClient,
-        state: State,
-        *,
-        concurrency: int = 2,
-        chunk_weight: float = 60.0,
-        max_chunk: int = 250,
-        progress: Progress | None = None,
-    ) -> None:
-        self.client = client
-        self.state = state
-        self.concurrency = max(1, concurrency)
-        self.chunk_weight = chunk_weight
-        self.max_chunk = max_chunk
-        self.progress = progress or _noop
-        self.index: dict[str, dict[tuple[str, ...], int]] = defaultdict(dict)
-        for name, by_key in state.by_key.items():
+    client: NetboxClient
+    state: State
+    _: KW_ONLY
+    concurrency: int = 2
+    chunk_weight: float = 60.0
+    max_chunk: int = 250
+    progress: Progress = _noop
+    index: dict[str, dict[tuple[str, ...], int]] = field(init=False, repr=False)
+    report: ApplyReport = field(init=False, default_factory=ApplyReport)
+    _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.concurrency = max(1, self.concurrency)
+        self.index = defaultdict(dict)
+        for name, by_key in self.state.by_key.items():
             for key in by_key:
-                rec = state.find(name, key)
+                rec = self.state.find(name, key)
                 if rec is not None:
                     self.index[name][key] = rec.id
-        self.report = ApplyReport()
-        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------------------------ payloads
 

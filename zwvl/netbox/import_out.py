@@ -168,7 +168,7 @@ def import_netbox(
             load_inventory(tmp)
         except InventoryError as exc:  # name the problems by the folder asked for, not the temporary one
             raise InventoryError(
-                [dataclasses.replace(p, path=_renamed(p.path, tmp.name, target.name)) for p in exc.problems]
+                [dataclasses.replace(p, file=_renamed(p.path, tmp.name, target.name)) for p in exc.problems]
             ) from None
         _swap(tmp, target, replace, _warn)
     except OSError as exc:

@@ -291,7 +291,7 @@ def apply(
             check_conflicts(p)
             check_cascades(p)
             check_guard(p, max_delete_share, allow_mass_delete)
-        ex = Executor(client, fresh, concurrency=concurrency, progress=progress)
+        ex = Executor(client, fresh, concurrency=concurrency, progress=say)
         outcome.report = ex.execute(p.ops)
     finally:
         lock.release()

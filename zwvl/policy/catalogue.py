@@ -9,10 +9,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from zwvl.inventory import InventoryError
-from zwvl.model import Src, Waiver
+from zwvl.model import Waiver
 from zwvl.policy.findings import Severity
 from zwvl.policy.registry import RULES, WAIVER_RULES
-from zwvl.yamlsrc import Problem, YamlError, YList, YMap, load_file, locate
+from zwvl.yamlsrc import Problem, Src, YamlError, YList, YMap, load_file, locate
 
 
 class RuleSpec(BaseModel):

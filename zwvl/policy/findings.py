@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from zwvl.inventory import Inventory
-from zwvl.model import Obj, Src, Waiver
+from zwvl.model import Obj, Waiver
 from zwvl.policy.topology import Topology
+from zwvl.yamlsrc import Src
 
 Severity = Literal["mandatory", "advisory"]
 Status = Literal["pass", "fail", "waived"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders.dashboard import Dashboard, Row
+from grafana_foundation_sdk.builders.dashboard import Dashboard
 
 from zwvl.monitoring.dashboards.common import (
     ALL_PARTNERS,
@@ -12,6 +12,7 @@ from zwvl.monitoring.dashboards.common import (
     any_is,
     base,
     q,
+    row,
     share_of_all,
     share_panel,
     stat_panel,
@@ -40,117 +41,98 @@ def dashboard() -> Dashboard:
 
 def _now(d: Dashboard) -> Dashboard:
     """The row to read first: what is cut, isolated or left on one path now."""
-    return (
-        d.with_row(Row("Now"))
-        .with_panel(
-            stat_panel(
-                "Sites isolated",
-                RecordName.BACKBONE_SITES_ISOLATED,
-                "Sites with no working path to a regional datacenter "
-                f"(alert {AlertName.FIBRE_SITE_ISOLATED}, critical).",
-                any_is(RED),
-            )
-        )
-        .with_panel(
-            stat_panel(
-                "Sites on a single path",
-                RecordName.BACKBONE_SITES_SINGLE_PATH,
-                "Sites with two disjoint paths by design and one working now "
-                f"(alert {AlertName.FIBRE_REDUNDANCY_LOST}).",
-                any_is(ORANGE),
-            )
-        )
-        .with_panel(
-            stat_panel(
-                "Circuits down",
-                RecordName.BACKBONE_CIRCUITS_DOWN,
-                "Fibre circuits with at least one end down (interface down or no Full OSPF adjacency).",
-                any_is(YELLOW),
-            )
-        )
-        .with_panel(
-            stat_panel(
-                "Routers not answering",
-                f"count({MetricName.BACKBONE_ROUTER_UP} == 0) or vector(0)",
-                "Routers whose FRR the exporter could not read this scrape.",
-                any_is(ORANGE),
-            )
-        )
-        .with_panel(
-            table_panel(
-                "Circuit ends down",
-                "Every circuit end that is down now, with the site, device and interface to check.",
-                f"{LINK_UP} == 0",
-            )
-        )
-        .with_panel(
-            table_panel(
-                "Sites below their designed paths",
-                "Sites with fewer working node-disjoint paths to a regional datacenter than by design.",
-                f"{SITE_PATHS} < {MetricName.BACKBONE_SITE_DESIGN_PATHS}",
-            )
-        )
+    return row(
+        d,
+        "Now",
+        stat_panel(
+            "Sites isolated",
+            RecordName.BACKBONE_SITES_ISOLATED,
+            "Sites with no working path to a regional datacenter "
+            f"(alert {AlertName.FIBRE_SITE_ISOLATED}, critical).",
+            any_is(RED),
+        ),
+        stat_panel(
+            "Sites on a single path",
+            RecordName.BACKBONE_SITES_SINGLE_PATH,
+            "Sites with two disjoint paths by design and one working now "
+            f"(alert {AlertName.FIBRE_REDUNDANCY_LOST}).",
+            any_is(ORANGE),
+        ),
+        stat_panel(
+            "Circuits down",
+            RecordName.BACKBONE_CIRCUITS_DOWN,
+            "Fibre circuits with at least one end down (interface down or no Full OSPF adjacency).",
+            any_is(YELLOW),
+        ),
+        stat_panel(
+            "Routers not answering",
+            f"count({MetricName.BACKBONE_ROUTER_UP} == 0) or vector(0)",
+            "Routers whose FRR the exporter could not read this scrape.",
+            any_is(ORANGE),
+        ),
+        table_panel(
+            "Circuit ends down",
+            "Every circuit end that is down now, with the site, device and interface to check.",
+            f"{LINK_UP} == 0",
+        ),
+        table_panel(
+            "Sites below their designed paths",
+            "Sites with fewer working node-disjoint paths to a regional datacenter than by design.",
+            f"{SITE_PATHS} < {MetricName.BACKBONE_SITE_DESIGN_PATHS}",
+        ),
     )
 
 
 def _history(d: Dashboard) -> Dashboard:
     """Since when: circuits, OSPF adjacencies and paths per site over time."""
-    return (
-        d.with_row(Row("History"))
-        .with_panel(
-            state_timeline_panel(
-                "Circuits",
-                "Each circuit up (both ends) or down over time.",
-                f"min by (circuit) ({LINK_UP})",
-                "{{circuit}}",
-            )
-        )
-        .with_panel(
-            timeseries_panel(
-                "OSPF neighbours by state",
-                "Adjacencies of the monitored routers per OSPF state; anything but Full is converging "
-                "or broken.",
-                [
-                    q(
-                        f"sum by (state) ({MetricName.BACKBONE_OSPF_NEIGHBORS} and on (device) "
-                        f"{selector(MetricName.BACKBONE_ROUTER_UP, ALL_PARTNERS)})",
-                        "{{state}}",
-                    )
-                ],
-            )
-        )
-        .with_panel(
-            timeseries_panel(
-                "Working paths per site",
-                "Paths to a regional datacenter per site over time.",
-                [q(SITE_PATHS, "{{site}}")],
-            )
-        )
+    return row(
+        d,
+        "History",
+        state_timeline_panel(
+            "Circuits",
+            "Each circuit up (both ends) or down over time.",
+            f"min by (circuit) ({LINK_UP})",
+            "{{circuit}}",
+        ),
+        timeseries_panel(
+            "OSPF neighbours by state",
+            "Adjacencies of the monitored routers per OSPF state; anything but Full is converging "
+            "or broken.",
+            [
+                q(
+                    f"sum by (state) ({MetricName.BACKBONE_OSPF_NEIGHBORS} and on (device) "
+                    f"{selector(MetricName.BACKBONE_ROUTER_UP, ALL_PARTNERS)})",
+                    "{{state}}",
+                )
+            ],
+        ),
+        timeseries_panel(
+            "Working paths per site",
+            "Paths to a regional datacenter per site over time.",
+            [q(SITE_PATHS, "{{site}}")],
+        ),
     )
 
 
 def _coverage(d: Dashboard) -> Dashboard:
     """Fibre coverage of public buildings (principle I1)."""
-    return (
-        d.with_row(Row("Coverage"))
-        .with_panel(
-            share_panel(
-                "Public buildings on in-service fibre",
-                "Share of each partner's public buildings with an in-service fibre path (I1).",
-                selector(RecordName.FIBRE_COVERAGE, ALL_PARTNERS),
-                "{{partner}}",
-                0.8,
-                width=16,
-            )
-        )
-        .with_panel(
-            stat_panel(
-                "Region coverage",
-                RecordName.FIBRE_COVERAGE_REGION,
-                "Public buildings of the whole region on in-service fibre.",
-                share_of_all(0.8),
-                unit="percentunit",
-                width=8,
-            )
-        )
+    return row(
+        d,
+        "Coverage",
+        share_panel(
+            "Public buildings on in-service fibre",
+            "Share of each partner's public buildings with an in-service fibre path (I1).",
+            selector(RecordName.FIBRE_COVERAGE, ALL_PARTNERS),
+            "{{partner}}",
+            0.8,
+            width=16,
+        ),
+        stat_panel(
+            "Region coverage",
+            RecordName.FIBRE_COVERAGE_REGION,
+            "Public buildings of the whole region on in-service fibre.",
+            share_of_all(0.8),
+            unit="percentunit",
+            width=8,
+        ),
     )

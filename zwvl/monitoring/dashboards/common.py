@@ -8,12 +8,15 @@ from grafana_foundation_sdk.builders.dashboard import (
     DashboardLink,
     DatasourceVariable,
     QueryVariable,
+    Row,
     ThresholdsConfig,
 )
+from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.models.dashboard import (
     DashboardCursorSync,
     DashboardLinkType,
     DataSourceRef,
+    Panel,
     Threshold,
     ThresholdsMode,
     ValueMap,
@@ -57,6 +60,14 @@ def base(uid: str, title: str, description: str, tags: list[str], partner_metric
     )
     if partner_metric:
         d = d.with_variable(label_variable("partner", "Partner", partner_metric))
+    return d
+
+
+def row(d: Dashboard, title: str, *panels: Builder[Panel]) -> Dashboard:
+    """`d` with a row named `title` and, under it, `panels` in order."""
+    d = d.with_row(Row(title))
+    for panel in panels:
+        d = d.with_panel(panel)
     return d
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders.dashboard import Dashboard, Row
+from grafana_foundation_sdk.builders.dashboard import Dashboard
 
 from zwvl.monitoring.dashboards.common import (
     GREEN,
@@ -15,6 +15,7 @@ from zwvl.monitoring.dashboards.common import (
     days_old,
     label_variable,
     q,
+    row,
     stat_panel,
     steps,
     table_panel,
@@ -42,79 +43,65 @@ def dashboard() -> Dashboard:
 
 def _freshness(d: Dashboard) -> Dashboard:
     """Stale datasets and each dataset's age against its limit."""
-    return (
-        d.with_row(Row("Freshness"))
-        .with_panel(
-            stat_panel(
-                "Stale datasets",
-                f"count({STALENESS} > 1) or vector(0)",
-                f"Datasets loaded longer ago than their limit allows (alert {AlertName.DATASET_STALE}).",
-                any_is(RED),
-            )
-        )
-        .with_panel(
-            stat_panel(
-                "Datasets",
-                f"count({selector(MetricName.DATASET_STALE_AFTER_SECONDS, DOMAIN)})",
-                "Datasets declared in the inventory.",
-                steps((None, GREEN)),
-            )
-        )
-        .with_panel(
-            stat_panel(
-                "Oldest load",
-                f"max({AGE})",
-                "Time since the least recently loaded dataset was loaded.",
-                days_old(),
-                unit="s",
-            )
-        )
-        .with_panel(
-            stat_panel(
-                "Data platform partners",
-                selector(MetricName.INDICATOR_VALUE, 'indicator="data-platform-partners"'),
-                "Partners taking part in at least one dataset.",
-                steps((None, ORANGE), (3, GREEN)),
-            )
-        )
-        .with_panel(
-            bargauge_panel(
-                "Age against limit",
-                "Time since the last load as a share of the dataset's limit; above 100% is stale.",
-                STALENESS,
-                "{{dataset}}",
-                "percentunit",
-                steps((None, GREEN), (0.8, YELLOW), (1, RED)),
-                max_value=1.5,
-            )
-        )
-        .with_panel(
-            table_panel(
-                "Datasets",
-                "Each dataset with its classification, hosting service and time since the last load.",
-                with_info(AGE, "dataset", "classification, open_data, name", MetricName.DATASET_INFO),
-            )
-        )
+    return row(
+        d,
+        "Freshness",
+        stat_panel(
+            "Stale datasets",
+            f"count({STALENESS} > 1) or vector(0)",
+            f"Datasets loaded longer ago than their limit allows (alert {AlertName.DATASET_STALE}).",
+            any_is(RED),
+        ),
+        stat_panel(
+            "Datasets",
+            f"count({selector(MetricName.DATASET_STALE_AFTER_SECONDS, DOMAIN)})",
+            "Datasets declared in the inventory.",
+            steps((None, GREEN)),
+        ),
+        stat_panel(
+            "Oldest load",
+            f"max({AGE})",
+            "Time since the least recently loaded dataset was loaded.",
+            days_old(),
+            unit="s",
+        ),
+        stat_panel(
+            "Data platform partners",
+            selector(MetricName.INDICATOR_VALUE, 'indicator="data-platform-partners"'),
+            "Partners taking part in at least one dataset.",
+            steps((None, ORANGE), (3, GREEN)),
+        ),
+        bargauge_panel(
+            "Age against limit",
+            "Time since the last load as a share of the dataset's limit; above 100% is stale.",
+            STALENESS,
+            "{{dataset}}",
+            "percentunit",
+            steps((None, GREEN), (0.8, YELLOW), (1, RED)),
+            max_value=1.5,
+        ),
+        table_panel(
+            "Datasets",
+            "Each dataset with its classification, hosting service and time since the last load.",
+            with_info(AGE, "dataset", "classification, open_data, name", MetricName.DATASET_INFO),
+        ),
     )
 
 
 def _history(d: Dashboard) -> Dashboard:
     """Age and partners per dataset over time."""
-    return (
-        d.with_row(Row("History"))
-        .with_panel(
-            timeseries_panel(
-                "Time since the last load",
-                "Per dataset; a saw-tooth means regular loads.",
-                [q(AGE, "{{dataset}}")],
-                unit="s",
-            )
-        )
-        .with_panel(
-            timeseries_panel(
-                "Partners per dataset",
-                "Partners taking part in each dataset.",
-                [q(selector(MetricName.DATASET_PARTNERS, DOMAIN), "{{dataset}}")],
-            )
-        )
+    return row(
+        d,
+        "History",
+        timeseries_panel(
+            "Time since the last load",
+            "Per dataset; a saw-tooth means regular loads.",
+            [q(AGE, "{{dataset}}")],
+            unit="s",
+        ),
+        timeseries_panel(
+            "Partners per dataset",
+            "Partners taking part in each dataset.",
+            [q(selector(MetricName.DATASET_PARTNERS, DOMAIN), "{{dataset}}")],
+        ),
     )

@@ -24,16 +24,15 @@ from zwvl.inventory import Inventory
 from zwvl.model import Obj
 from zwvl.netbox.kinds import BY_NAME, Ref, owner_ref
 from zwvl.netbox.state import Record, make_key
+from zwvl.problems import ProblemsError
 
 # ------------------------------------------------------------------------------------------ forward
 
 
-class MappingError(Exception):
+class MappingError(ProblemsError[str]):
     """The inventory cannot be represented in NetBox (e.g. two sites with the same name)."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__(f"{len(problems)} problem(s) mapping the inventory to NetBox")
-        self.problems = problems
+    where = "mapping the inventory to NetBox"
 
 
 @dataclass

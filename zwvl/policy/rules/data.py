@@ -6,9 +6,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from zwvl.model import Dataset, Service, Src
+from zwvl.model import Dataset, Service
 from zwvl.policy.findings import Context, Finding
 from zwvl.policy.registry import rule
+from zwvl.yamlsrc import Src
 
 _CODE_DIRS = ("ansible", "pulumi")
 _CODE_SUFFIXES = {".py", ".yml", ".yaml", ".j2", ".cfg", ".ini", ".toml", ".json", ".sh"}

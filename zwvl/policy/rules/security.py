@@ -8,9 +8,9 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from zwvl.model import Src
 from zwvl.policy.findings import Context, Finding
 from zwvl.policy.registry import rule
+from zwvl.yamlsrc import Src
 
 SECRET_PATTERNS = {
     "private key": re.compile(r"-----BEGIN (?:RSA |EC |OPENSSH |DSA )?PRIVATE KEY-----"),
