@@ -6,7 +6,7 @@ Every part that asks "does this circuit carry OSPF?" asks here:
 - :func:`is_lit`: a status is lit *by design* (``active`` or ``planned``: what the I1 policy counts,
   what the routers are configured for) or *live* (``active`` only: what carries traffic today, what
   the exporter expects an adjacency on). The status words of the domain model (``model.Status``) and
-  NetBox's choices (``netbox.apps.vocab``) are only vocabularies translated into each other.
+  NetBox's choices (``netbox.vocab``) are only vocabularies translated into each other.
 - :func:`from_netbox`: the backbone from NetBox's records (``zwvl.netbox.reader``), with the links
   that are lit and, for every circuit left out, why. The lab builds its namespaces and veth pairs
   from it, and the ``zwvl_netbox`` Ansible inventory plugin gives each router its links as the host
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface
 from typing import Any
 
+from zwvl.netbox.kinds import LOOPBACK_INTERFACE
 from zwvl.netbox.reader import CIRCUIT_TERMINATION, NetboxRecords
 
 LIVE = frozenset({"active"})
@@ -27,7 +28,7 @@ LIVE = frozenset({"active"})
 DESIGN = LIVE | {"planned"}
 """Circuit statuses of the designed backbone: configured on the routers, counted by the I1 policy."""
 
-LOOPBACK_INTERFACE = "lo"
+
 COST_FIELD = "ospf_cost"
 """The NetBox circuit custom field holding the link's OSPF cost (empty: the router's default)."""
 
@@ -133,7 +134,7 @@ def _value(obj: Any) -> str:
 def from_netbox(rec: NetboxRecords, *, design: bool = True, cost_field: str = COST_FIELD) -> Backbone:
     """Routers are the given devices with a loopback; links are lit circuits whose two terminations
     are cabled to enabled interfaces of those routers, each with exactly one IPv4 address."""
-    from zwvl.netbox.apps.vocab import CIRCUIT_STATUS_BACK
+    from zwvl.netbox.vocab import CIRCUIT_STATUS_BACK
 
     bb = Backbone()
     devices = {d["id"]: d for d in rec.devices}

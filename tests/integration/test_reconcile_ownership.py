@@ -213,8 +213,8 @@ def test_ansible_inventories_list_only_the_devices_zwvl_manages(small_nb: local.
 
 
 def test_reader_connected_interfaces_give_the_same_backbone(small_nb: local.Instance) -> None:
-    """The inventory plugin's default (interfaces="connected": cabled or addressed ones, read
-    concurrently) yields the backbone reading every interface yields, with the unused ports left out."""
+    """The inventory plugin's read (interfaces="connected": the cabled ones and the loopbacks) yields
+    the backbone reading every interface yields, with the unused ports left out."""
     from zwvl.backbone import from_netbox
     from zwvl.netbox.reader import fetch_records
 

@@ -38,7 +38,7 @@ def test_design_lights_planned_live_does_not() -> None:
 
 
 def test_netbox_choices_are_read_in_the_inventorys_words() -> None:
-    """NetBox's provisioning is the inventory's planned, offline its decommissioned (netbox.apps.vocab)."""
+    """NetBox's provisioning is the inventory's planned, offline its decommissioned (netbox.vocab)."""
     rec = copy.deepcopy(records())
     by_cid = {c["cid"]: c for c in rec.circuits}
     by_cid["C-1"]["status"] = {"value": "provisioning"}

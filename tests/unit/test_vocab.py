@@ -7,7 +7,7 @@ from typing import get_args
 import pytest
 
 from zwvl.model import Status
-from zwvl.netbox.apps import vocab
+from zwvl.netbox import vocab
 
 PAIRS = [
     (vocab.SITE_STATUS, vocab.SITE_STATUS_BACK),

@@ -7,8 +7,8 @@ One read (circuits with ``fields=cid,status``); NetBox statuses are mapped back 
 
 from __future__ import annotations
 
-from zwvl.netbox.apps.vocab import CIRCUIT_STATUS_BACK
 from zwvl.netbox.reconcile import connect
+from zwvl.netbox.vocab import CIRCUIT_STATUS_BACK
 
 
 def circuit_status(url: str | None = None, token: str | None = None) -> tuple[dict[str, str], str]:

@@ -33,6 +33,8 @@ is *not* managed (where it holds a desired key it is a conflict; ``--adopt`` tak
 OWNER = "zwvl"
 """Name of the NetBox owner (``users.owner``) of zwvl's objects, and the mark of its schema objects."""
 OWNER_KIND = "users.owner"
+LOOPBACK_INTERFACE = "lo"
+"""The interface zwvl adds to every device for its loopback address (the router id)."""
 TAG_MARK = "Managed by zwvl"
 """How the ownership tag's description begins when zwvl made it (its mark, as the owner is for the
 custom fields)."""

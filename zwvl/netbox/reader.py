@@ -1,5 +1,6 @@
-"""Read the backbone from NetBox in five requests (plus pages): what the lab and the fast Ansible
-inventory plugin build from, on zwvl's one NetBox client (retries, every page).
+"""Read the backbone from NetBox in two rounds of concurrent requests: what ``zwvl.backbone`` builds
+the lab and the Ansible inventory plugin's host variables from, on zwvl's one NetBox client
+(retries, every page).
 
 ``fields=`` keeps each answer small and cheap for NetBox to build: the routers (devices filtered by
 role and platform), their interfaces, the IP addresses on those interfaces, the circuits (status and
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from zwvl.netbox.client import NetboxClient
+from zwvl.netbox.kinds import LOOPBACK_INTERFACE
 
 CIRCUIT_TERMINATION = "circuits.circuittermination"
 
@@ -74,9 +76,10 @@ def fetch_records(
 ) -> NetboxRecords:
     """Devices with this role and platform, and their interfaces, IP addresses and circuits.
 
-    ``interfaces="connected"`` reads only the interfaces that carry an IP address or a cable (what the
-    backbone is made of; a router's unused ports from its device type are left out), ``"all"`` every
-    one. After the devices, the other lists are read concurrently.
+    ``interfaces="connected"`` reads only the interfaces the backbone is made of: the cabled ones and
+    the loopback (``lo``), leaving out a router's unused ports; ``"all"`` reads every one. The reads
+    run concurrently in two rounds: the devices, circuits, terminations (and, with a role, the
+    interfaces by device role) first; then what is filtered by device id.
     """
     if interfaces not in ("all", "connected"):
         raise ValueError(f"interfaces must be 'all' or 'connected', not {interfaces!r}")
@@ -88,35 +91,53 @@ def fetch_records(
             params[key] = value
         else:
             fields.append(key)
-    devices = client.list("dcim/devices", fields=fields, params=params)
+    # interface filters: every interface, or the cabled ones and the loopbacks (one list each)
+    kinds: list[dict[str, Any]] = (
+        [{}] if interfaces == "all" else [{"cabled": "true"}, {"name": LOOPBACK_INTERFACE}]
+    )
+    first: list[_Read] = [
+        ("dcim/devices", fields, params),
+        ("circuits/circuits", CIRCUIT_FIELDS, {}),
+        ("circuits/circuit-terminations", TERMINATION_FIELDS, {}),
+    ]
+    if role:  # by device role: no need to wait for the device ids (the rest is dropped below)
+        first += [("dcim/interfaces", INTERFACE_FIELDS, {"device_role": role, **kind}) for kind in kinds]
+    answers = _read_all(client, first)
+    devices, circuits, terminations = answers[0], answers[1], answers[2]
+    if not devices:
+        return NetboxRecords(devices=[], interfaces=[], ip_addresses=[], circuits=[])
     for dev in devices:
         for key, value in (("role", role), ("platform", platform)):
             if value:
                 dev[key] = {"slug": value}
-    if not devices:
-        return NetboxRecords(devices=[], interfaces=[], ip_addresses=[], circuits=[])
     chunks = _chunks(sorted(d["id"] for d in devices))
-    itf_params: dict[str, Any] = {"cabled": "true"} if interfaces == "connected" else {}
-    jobs: list[tuple[str, Sequence[str], dict[str, Any]]] = [
-        ("circuits/circuits", CIRCUIT_FIELDS, {}),
-        ("circuits/circuit-terminations", TERMINATION_FIELDS, {}),
+    second: list[_Read] = [
+        ("ipam/ip-addresses", IP_FIELDS, {"device_id": chunk, "assigned_to_interface": "true"})
+        for chunk in chunks
     ]
-    for chunk in chunks:
-        jobs.append(("dcim/interfaces", INTERFACE_FIELDS, {"device_id": chunk, **itf_params}))
-        jobs.append(("ipam/ip-addresses", IP_FIELDS, {"device_id": chunk, "assigned_to_interface": "true"}))
-    with ThreadPoolExecutor(max_workers=_READERS, thread_name_prefix="zwvl-nb-read") as pool:
-        answers = list(pool.map(lambda job: client.list(job[0], fields=job[1], params=job[2]), jobs))
-    circuits, terminations = answers[0], answers[1]
-    itfs = [rec for answer in answers[2::2] for rec in answer]
-    ips = [rec for answer in answers[3::2] for rec in answer]
-    if interfaces == "connected":
-        have = {i["id"] for i in itfs}
-        missing = sorted({ip["assigned_object_id"] for ip in ips} - have)
-        for chunk in _chunks(missing):
-            itfs += client.list("dcim/interfaces", fields=INTERFACE_FIELDS, params={"id": chunk})
-        itfs.sort(key=lambda i: i["id"])
+    if not role:
+        second += [
+            ("dcim/interfaces", INTERFACE_FIELDS, {"device_id": chunk, **kind})
+            for chunk in chunks
+            for kind in kinds
+        ]
+    more = _read_all(client, second)
+    ids = {d["id"] for d in devices}
+    ips = [rec for answer in more[: len(chunks)] for rec in answer]
+    found = [rec for answer in answers[3:] + more[len(chunks) :] for rec in answer]
+    unique = {i["id"]: i for i in found if (i.get("device") or {}).get("id") in ids}
+    itfs = [unique[k] for k in sorted(unique)]
     join_link_peers(itfs, terminations)
     return NetboxRecords(devices=devices, interfaces=itfs, ip_addresses=ips, circuits=circuits)
+
+
+_Read = tuple[str, Sequence[str], dict[str, Any]]
+
+
+def _read_all(client: NetboxClient, reads: list[_Read]) -> list[list[dict[str, Any]]]:
+    """Each (endpoint, fields, params) listed, concurrently; answers in the order asked."""
+    with ThreadPoolExecutor(max_workers=_READERS, thread_name_prefix="zwvl-nb-read") as pool:
+        return list(pool.map(lambda read: client.list(read[0], fields=read[1], params=read[2]), reads))
 
 
 def client_from_env(url: str | None = None, token: str | None = None) -> NetboxClient:

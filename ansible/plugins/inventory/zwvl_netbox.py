@@ -17,9 +17,10 @@ short_description: Routers, interfaces and addresses from NetBox in a few reques
 description:
   - Devices with the given role and platform, their interfaces (with IP addresses, link peers and the
     far end of their circuit) and nb_inventory-compatible host variables.
-  - Host variable C(backbone_links) - the router's lit fibre links as zwvl.backbone decides them (circuit
-    status active or planned, both ends cabled to enabled router interfaces with one IPv4 address each)
-    with circuit id, interface, address, OSPF cost and peer; the frr_ospf role configures OSPF from it.
+  - Host variables C(backbone_loopback) - the router's loopback (CIDR; the IPv4 address of interface lo, else
+    the primary IPv4) and C(backbone_links) - its lit fibre links (circuit status active or planned, both ends
+    cabled to enabled router interfaces with one IPv4 address each) with circuit id, interface, address,
+    OSPF cost and peer, both as zwvl.backbone decides them; the frr_ospf role configures OSPF from them.
   - The configuration file's name must end with C(zwvl_netbox.yml) or C(zwvl_netbox.yaml).
 extends_documentation_fragment:
   - constructed
@@ -52,11 +53,12 @@ options:
     default: zwvl-managed
   interfaces:
     description:
-      - Which interfaces the host variable C(interfaces) lists. C(connected) - those with an IP address or a
-        cable (the loopback and the fibre ports, what the roles read). C(all) - every interface, the unused
-        ports of the device type too, as nb_inventory lists them.
-    choices: [connected, all]
-    default: connected
+      - Which interfaces the host variable C(interfaces) lists, in nb_inventory's shape. C(none) - no such
+        variable (the roles read C(backbone_loopback) and C(backbone_links)). C(connected) - those with an
+        IP address or a cable (the loopback and the fibre ports). C(all) - every interface, the unused ports
+        of the device type too, as nb_inventory lists them.
+    choices: [none, connected, all]
+    default: none
   group_by:
     description: Groups to make, like nb_inventory with plurals off (site, tenant, role, platform, status).
     type: list
@@ -103,13 +105,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
                 role=self.get_option("role"),
                 platform=self.get_option("platform"),
                 device_filters={"tag": tag} if tag else None,
-                interfaces=self.get_option("interfaces"),
+                interfaces="all" if self.get_option("interfaces") == "all" else "connected",
             )
         except NetboxError as exc:
             raise AnsibleError(str(exc)) from exc
-        self._populate(rec, from_netbox(rec))
+        self._populate(rec, from_netbox(rec), with_interfaces=self.get_option("interfaces") != "none")
 
-    def _populate(self, rec: Any, backbone: Any) -> None:
+    def _populate(self, rec: Any, backbone: Any, *, with_interfaces: bool) -> None:
         ips: dict[int, list[dict[str, Any]]] = {}
         for ip in rec.ip_addresses:
             if ip.get("assigned_object_type") == "dcim.interface":
@@ -157,14 +159,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             host = dev["name"]
             self.inventory.add_host(host)
             primary = (dev.get("primary_ip4") or {}).get("address")
+            router = backbone.routers.get(host)
             hostvars: dict[str, Any] = {
                 "site": _slug(dev.get("site")),
                 "tenant": _slug(dev.get("tenant")),
                 "role": _slug(dev.get("role")),
                 "platform": _slug(dev.get("platform")),
                 "status": dev.get("status"),
-                "interfaces": by_device.get(dev["id"], []),
-                # the router's lit fibre links (zwvl.backbone): what the frr_ospf template writes
+                "interfaces": by_device.get(dev["id"], []) if with_interfaces else None,
+                # the router's loopback and lit fibre links (zwvl.backbone): what frr_ospf writes
+                "backbone_loopback": str(router.loopback) if router else None,
                 "backbone_links": backbone.ospf_links(host),
             }
             if primary:

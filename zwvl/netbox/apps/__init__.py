@@ -10,7 +10,6 @@ so that importing a NetBox zwvl manages and then planning against it shows no ch
 - ``dcim``: the region, sites and locations, device types, devices (with their loopback);
 - ``circuits``: providers, circuits (with their terminations, cables, /31s and addresses);
 - ``ipam``: the standards' pools, VLANs, the partners' prefixes; the standards on import;
-- ``vocab``: the status and choice vocabularies, both directions;
 - ``common``: ``Desired`` / ``DesiredState`` / ``MappingError`` (forward), ``Imported`` (reverse).
 
 ``desired_state`` and ``import_state`` below call the apps in dependency order. Writing the import

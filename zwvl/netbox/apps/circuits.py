@@ -18,9 +18,9 @@ from typing import Any
 from zwvl.inventory import Inventory
 from zwvl.model import Circuit, Provider, Status
 from zwvl.netbox.apps.common import DesiredState, Imported, file_of, key_of, source_where
-from zwvl.netbox.apps.vocab import CABLE_STATUS, CIRCUIT_STATUS, CIRCUIT_STATUS_BACK, IP_STATUS, PREFIX_STATUS
 from zwvl.netbox.kinds import Ref
 from zwvl.netbox.state import Record
+from zwvl.netbox.vocab import CABLE_STATUS, CIRCUIT_STATUS, CIRCUIT_STATUS_BACK, IP_STATUS, PREFIX_STATUS
 
 P2P_ROLE = ("point-to-point", "Point-to-point link")
 

@@ -20,24 +20,21 @@ the address on ``lo``).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, get_args
 
 from zwvl.inventory import DEVICE_TYPE_DIR, Inventory
-from zwvl.model import Device, DeviceType, Region, Site
+from zwvl.model import Device, DeviceMonitoring, DeviceRole, DeviceType, Region, Site, SiteKind
 from zwvl.netbox.apps.common import DesiredState, Imported, file_of, key_of, slugify, source_where
-from zwvl.netbox.apps.vocab import (
-    DEVICE_ROLES,
+from zwvl.netbox.kinds import LOOPBACK_INTERFACE, Ref
+from zwvl.netbox.state import Record
+from zwvl.netbox.vocab import (
     DEVICE_STATUS,
     DEVICE_STATUS_BACK,
     IP_STATUS,
     LOCATION_STATUS,
-    MONITORING,
-    SITE_KINDS,
     SITE_STATUS,
     SITE_STATUS_BACK,
 )
-from zwvl.netbox.kinds import Ref
-from zwvl.netbox.state import Record
 
 SITE_GROUPS = {
     "town-hall": "Town halls",
@@ -50,9 +47,12 @@ SITE_GROUPS = {
     "local-datacenter": "Local datacenters",
     "regional-datacenter": "Regional datacenter",
 }
+# what the domain model accepts on import; anything else NetBox holds maps to a default
+SITE_KINDS = frozenset(get_args(SiteKind))
+DEVICE_ROLES = frozenset(get_args(DeviceRole))
+MONITORING = frozenset(get_args(DeviceMonitoring))
 ROLE_COLORS = {"router": "2196f3", "switch": "4caf50", "server": "9c27b0", "firewall": "f44336"}
 PLATFORM_NAMES = {"frr": "FRRouting", "debian-12": "Debian 12", "junos": "Junos"}
-LOOPBACK_INTERFACE = "lo"
 
 # ------------------------------------------------------------------------------------------ forward
 

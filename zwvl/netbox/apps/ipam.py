@@ -17,10 +17,9 @@ import ipaddress
 from zwvl.inventory import Inventory
 from zwvl.model import Prefix, Standards, Vlan
 from zwvl.netbox.apps.common import DesiredState, Imported, file_of, key_of, slugify, source_where
-from zwvl.netbox.apps.dcim import LOOPBACK_INTERFACE
-from zwvl.netbox.apps.vocab import PREFIX_CONTAINER, PREFIX_STATUS, PREFIX_STATUS_BACK, VLAN_STATUS
-from zwvl.netbox.kinds import Ref
+from zwvl.netbox.kinds import LOOPBACK_INTERFACE, Ref
 from zwvl.netbox.state import Record
+from zwvl.netbox.vocab import PREFIX_CONTAINER, PREFIX_STATUS, PREFIX_STATUS_BACK, VLAN_STATUS
 
 POOL_ROLES = {
     "supernet": ("backbone-supernet", "Backbone supernet"),

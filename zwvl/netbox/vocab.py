@@ -2,16 +2,11 @@
 
 Forward (``*_STATUS``): the inventory's status (active, planned, decommissioned) as the NetBox choice
 zwvl writes. Back (``*_STATUS_BACK``): every NetBox choice as the inventory status the import writes;
-the inverse of the forward table plus the NetBox choices zwvl never writes. The domain model's own
-choices (``SITE_KINDS``, ``DEVICE_ROLES``, ``MONITORING``) are what the import accepts; anything else
-NetBox holds maps to a default.
+the inverse of the forward table plus the NetBox choices zwvl never writes. Plain data with no
+imports: the backbone reader (``zwvl.backbone``) uses it in the Ansible inventory plugin.
 """
 
 from __future__ import annotations
-
-from typing import get_args
-
-from zwvl.model import DeviceMonitoring, DeviceRole, SiteKind
 
 SITE_STATUS: dict[str, str] = {"active": "active", "planned": "planned", "decommissioned": "retired"}
 DEVICE_STATUS: dict[str, str] = {
@@ -52,8 +47,3 @@ CIRCUIT_STATUS_BACK = _reverse(
     {"provisioning": "planned", "offline": "decommissioned", "deprovisioning": "decommissioned"},
 )
 PREFIX_STATUS_BACK = _reverse(PREFIX_STATUS, {PREFIX_CONTAINER: "active"})
-
-# what the domain model accepts; anything else NetBox holds maps to a default
-SITE_KINDS = frozenset(get_args(SiteKind))
-DEVICE_ROLES = frozenset(get_args(DeviceRole))
-MONITORING = frozenset(get_args(DeviceMonitoring))
