@@ -84,18 +84,21 @@ def _plain(value: Any) -> Any:
 def test_inventory_links_are_the_labs_and_follow_circuit_status(
     lab: Any, infra_netbox: Any, first_run: Any
 ) -> None:
-    """One rule for the lit backbone (zwvl.backbone): the inventory plugin gives every router exactly
-    the links the lab was built from, and a circuit NetBox marks decommissioned leaves both ends'
-    frr.conf (--check --diff), with no lookup in the play."""
+    """One rule for the lit backbone (zwvl.backbone): the inventory plugin gives every router of the
+    lab its loopback and exactly the links the lab was built from, and a circuit NetBox marks
+    decommissioned leaves both ends' frr.conf (--check --diff), with no lookup in the play."""
     url, token = infra_netbox.url, infra_netbox.token
     _s, data = build_inventory(url, token, "inventory/zwvl_netbox.yml")
     hostvars = _plain(data["_meta"]["hostvars"])  # type: ignore[index]
     spec = lab.spec()
     for router in spec.routers:
-        got = {(lk["cid"], lk["interface"], lk["address"]) for lk in hostvars[router]["backbone_links"]}
+        # the lab holds a scope of the region: its links are those among its routers
+        links = [lk for lk in hostvars[router]["backbone_links"] if lk["peer"] in spec.routers]
+        got = {(lk["cid"], lk["interface"], lk["address"]) for lk in links}
         ends_of = [(lk.cid, lk.end(router)) for lk in spec.links_of(router)]
         want = {(cid, end.interface, str(end.address)) for cid, end in ends_of}
         assert got == want, router
+        assert hostvars[router]["backbone_loopback"] == str(spec.routers[router].loopback)
     lk = sorted(spec.links.values(), key=lambda x: x.cid)[-1]
     ends = sorted(lk.routers)
     client = NetboxClient(url, token)
