@@ -135,6 +135,7 @@ class ModelSource:
 
         yield from self._policy(inv, result)
         yield from self._indicators(result)
+        yield from self._fibre_coverage(result)
         yield from self._datasets(inv)
 
     def _policy(self, inv: Inventory, result: CheckResult) -> Iterable[Metric]:
@@ -164,18 +165,23 @@ class ModelSource:
         iinfo = info(MetricName.INDICATOR_INFO)
         value = gauge(MetricName.INDICATOR_VALUE)
         target = gauge(MetricName.INDICATOR_TARGET)
-        buildings = gauge(MetricName.FIBRE_PUBLIC_BUILDINGS)
-        connected = gauge(MetricName.FIBRE_PUBLIC_BUILDINGS_CONNECTED)
         for ind in result.indicators:
             iinfo.add_metric([ind["id"]], {"title": ind["title"], "unit": ind["unit"]})
             value.add_metric([ind["id"]], float(ind["value"]))
             if ind.get("target") is not None:
                 target.add_metric([ind["id"]], float(ind["target"]))
+        yield from (iinfo, value, target)
+
+    def _fibre_coverage(self, result: CheckResult) -> Iterable[Metric]:
+        """The per-partner detail of the fibre-coverage indicator: public buildings, and those connected."""
+        buildings = gauge(MetricName.FIBRE_PUBLIC_BUILDINGS)
+        connected = gauge(MetricName.FIBRE_PUBLIC_BUILDINGS_CONNECTED)
+        for ind in result.indicators:
             if ind["id"] == "fibre-coverage":
                 for partner, d in sorted(ind["detail"].items()):
                     buildings.add_metric([partner], float(d["total"]))
                     connected.add_metric([partner], float(d["connected"]))
-        yield from (iinfo, value, target, buildings, connected)
+        yield from (buildings, connected)
 
     def _datasets(self, inv: Inventory) -> Iterable[Metric]:
         dinfo = info(MetricName.DATASET_INFO)
