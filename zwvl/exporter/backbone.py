@@ -253,16 +253,8 @@ class BackboneSource:
         covered = sorted(self.access.covered(routers(inv)))
         states = self.read_all(covered)
 
-        router_up = gauge(
-            MetricName.BACKBONE_ROUTER_UP,
-            "1 when the router's FRR answered this scrape.",
-            ["device", "site", "partner"],
-        )
-        neighbors = gauge(
-            MetricName.BACKBONE_OSPF_NEIGHBORS,
-            "OSPF neighbours of a router per adjacency state.",
-            ["device", "state"],
-        )
+        router_up = gauge(MetricName.BACKBONE_ROUTER_UP)
+        neighbors = gauge(MetricName.BACKBONE_OSPF_NEIGHBORS)
         for dev in covered:
             site = inv.devices[dev].site
             st = states[dev]
@@ -271,20 +263,9 @@ class BackboneSource:
             for s in OSPF_STATES:
                 neighbors.add_metric([dev, s], float(counts.get(s, 0)))
 
-        end_labels = ["circuit", "site", "peer_site", "device", "interface", "partner"]
-        iface_up = gauge(
-            MetricName.BACKBONE_INTERFACE_UP, "Operational state of a circuit end's interface.", end_labels
-        )
-        adj_full = gauge(
-            MetricName.BACKBONE_OSPF_ADJACENCY_FULL,
-            "1 when the OSPF adjacency on a circuit end is Full.",
-            end_labels,
-        )
-        link_up = gauge(
-            MetricName.BACKBONE_LINK_UP,
-            "1 when a fibre circuit end is up: interface up and OSPF adjacency Full.",
-            end_labels,
-        )
+        iface_up = gauge(MetricName.BACKBONE_INTERFACE_UP)
+        adj_full = gauge(MetricName.BACKBONE_OSPF_ADJACENCY_FULL)
+        link_up = gauge(MetricName.BACKBONE_LINK_UP)
         covered_set = set(covered)
         live: dict[str, str] = {}
         design: dict[str, str] = {}
@@ -312,16 +293,8 @@ class BackboneSource:
                 both = both and up_if and full
             live[ckt.cid] = "active" if both else "decommissioned"
 
-        paths = gauge(
-            MetricName.BACKBONE_SITE_PATHS,
-            "Node-disjoint paths from a site to a regional datacenter that are up now (0, 1 or 2+ as 2).",
-            ["site", "partner"],
-        )
-        design_paths = gauge(
-            MetricName.BACKBONE_SITE_DESIGN_PATHS,
-            "Node-disjoint paths from a site to a regional datacenter by design (0, 1 or 2+ as 2).",
-            ["site", "partner"],
-        )
+        paths = gauge(MetricName.BACKBONE_SITE_PATHS)
+        design_paths = gauge(MetricName.BACKBONE_SITE_DESIGN_PATHS)
         live_topo = Topology(inv, status_override=live, design=False)
         design_topo = Topology(inv, status_override=design, design=False)
         for site in sorted({inv.devices[d].site for d in covered}):

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 
-from zwvl.monitoring.names import PREFIX
+from zwvl.monitoring.names import METRICS, MetricName
 
 
 class SourceError(RuntimeError):
@@ -23,24 +23,22 @@ class Source(Protocol):
     def collect(self) -> Iterable[Metric]: ...
 
 
-def metric_name(name: str) -> str:
-    """The family's full name. Sources pass a `zwvl.monitoring.names.MetricName` (prefix included);
-    a bare name without the prefix still gets it (``"up"`` is ``zwvl_up``)."""
-    return str(name) if name.startswith(f"{PREFIX}_") else f"{PREFIX}_{name}"
+def gauge(name: MetricName) -> GaugeMetricFamily:
+    """An empty gauge family with the help text and labels of the catalogue (`METRICS`)."""
+    spec = METRICS[name]
+    return GaugeMetricFamily(str(name), spec.help, labels=list(spec.labels))
 
 
-def gauge(name: str, doc: str, labels: Sequence[str] = (), unit: str = "") -> GaugeMetricFamily:
-    return GaugeMetricFamily(metric_name(name), doc, labels=list(labels), unit=unit)
-
-
-def counter(name: str, doc: str, labels: Sequence[str] = ()) -> CounterMetricFamily:
+def counter(name: MetricName) -> CounterMetricFamily:
     # exposed as <family>_total: prometheus_client drops a given _total and appends it itself
-    return CounterMetricFamily(metric_name(name), doc, labels=list(labels))
+    spec = METRICS[name]
+    return CounterMetricFamily(str(name), spec.help, labels=list(spec.labels))
 
 
-def info(name: str, doc: str, labels: Sequence[str] = ()) -> InfoMetricFamily:
-    # exposed as <family>_info: the name is given as PromQL reads it (with _info) or without it
-    return InfoMetricFamily(metric_name(name).removesuffix("_info"), doc, labels=list(labels))
+def info(name: MetricName) -> InfoMetricFamily:
+    # exposed as <family>_info: the name is given as PromQL reads it, with _info
+    spec = METRICS[name]
+    return InfoMetricFamily(str(name).removesuffix("_info"), spec.help, labels=list(spec.labels))
 
 
 def add_info(fam: InfoMetricFamily, labels: Sequence[str], value: Mapping[str, str]) -> None:

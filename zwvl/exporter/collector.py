@@ -61,12 +61,8 @@ class ZwvlCollector(Collector):
 
     def _collect(self, start: float) -> Iterable[Metric]:
         self.scrapes += 1
-        src_up = gauge(
-            MetricName.SOURCE_UP, "1 when the source was read successfully this scrape.", ["source"]
-        )
-        src_dur = gauge(
-            MetricName.SOURCE_SCRAPE_DURATION_SECONDS, "Time spent reading a source this scrape.", ["source"]
-        )
+        src_up = gauge(MetricName.SOURCE_UP)
+        src_dur = gauge(MetricName.SOURCE_SCRAPE_DURATION_SECONDS)
         out: list[Metric] = []
         for src in self.sources:
             t0 = time.perf_counter()
@@ -87,25 +83,23 @@ class ZwvlCollector(Collector):
         yield from out
         yield src_up
         yield src_dur
-        errors = counter(
-            MetricName.SOURCE_ERRORS_TOTAL, "Failed reads per source since the exporter started.", ["source"]
-        )
+        errors = counter(MetricName.SOURCE_ERRORS_TOTAL)
         for src in self.sources:
             errors.add_metric([src.name], float(self.errors.get(src.name, 0)))
         yield errors
-        up = gauge(MetricName.UP, "1 while the zwvl exporter answers scrapes.")
+        up = gauge(MetricName.UP)
         up.add_metric([], 1.0)
         yield up
-        build = info(MetricName.BUILD_INFO, "Version of the zwvl exporter.")
+        build = info(MetricName.BUILD_INFO)
         build.add_metric(
             [],
             {"version": __version__, "revision": self.revision, "python_version": platform.python_version()},
         )
         yield build
-        scrapes = counter(MetricName.SCRAPES_TOTAL, "Scrapes served since the exporter started.")
+        scrapes = counter(MetricName.SCRAPES_TOTAL)
         scrapes.add_metric([], float(self.scrapes))
         yield scrapes
-        dur = gauge(MetricName.SCRAPE_DURATION_SECONDS, "Time this scrape took to build every metric.")
+        dur = gauge(MetricName.SCRAPE_DURATION_SECONDS)
         dur.add_metric([], time.perf_counter() - start)
         yield dur
 

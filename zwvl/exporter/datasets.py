@@ -66,11 +66,7 @@ class DatasetFreshnessSource:
     def collect(self) -> Iterable[Metric]:
         loads = self.read()
         inv = self.cache.get().inv
-        last = gauge(
-            MetricName.DATASET_LAST_LOAD_TIMESTAMP_SECONDS,
-            "When a dataset was last loaded into the data platform (0: never).",
-            ["dataset", "domain"],
-        )
+        last = gauge(MetricName.DATASET_LAST_LOAD_TIMESTAMP_SECONDS)
         for ds in sorted(inv.datasets.values(), key=lambda d: d.slug):
             last.add_metric([ds.slug, ds.domain], loads.get(ds.slug, 0.0))
         yield last

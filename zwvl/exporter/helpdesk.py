@@ -32,6 +32,7 @@ from prometheus_client.core import Metric
 
 from zwvl.exporter.base import SourceError, counter, gauge, parse_time
 from zwvl.exporter.model import ModelCache
+from zwvl.monitoring.names import MetricName
 from zwvl.platform.providers.rt.client import RtClient
 
 DEFAULT_CATEGORY_FIELD = "ITIL category"
@@ -222,26 +223,18 @@ class HelpdeskSource:
         known = self._categories()
         partners = sorted({*self._queues().values(), *(p for p, _ in d.open)})
         categories = [*known, "none", *sorted({c for _, c in d.open if c not in known and c != "none"})]
-        open_ = gauge(
-            "helpdesk_open_tickets",
-            "Open (active) tickets per partner queue and ITIL category.",
-            ["partner", "category"],
-        )
-        breached = gauge(
-            "helpdesk_sla_breached_tickets",
-            "Open tickets past their SLA due date, per partner queue and ITIL category.",
-            ["partner", "category"],
-        )
+        open_ = gauge(MetricName.HELPDESK_OPEN_TICKETS)
+        breached = gauge(MetricName.HELPDESK_SLA_BREACHED_TICKETS)
         for p in partners:
             for c in categories:
                 open_.add_metric([p, c], float(d.open.get((p, c), 0)))
                 breached.add_metric([p, c], float(d.breached.get((p, c), 0)))
-        created = counter("helpdesk_tickets_created", "Tickets created, per ITIL category.", ["category"])
-        resolved = counter("helpdesk_tickets_resolved", "Tickets resolved, per ITIL category.", ["category"])
+        created = counter(MetricName.HELPDESK_TICKETS_CREATED_TOTAL)
+        resolved = counter(MetricName.HELPDESK_TICKETS_RESOLVED_TOTAL)
         for c, n in d.created.items():
             created.add_metric([c], float(n))
         for c, n in d.resolved.items():
             resolved.add_metric([c], float(n))
-        last = gauge("helpdesk_last_read_timestamp_seconds", "When the helpdesk was last read successfully.")
+        last = gauge(MetricName.HELPDESK_LAST_READ_TIMESTAMP_SECONDS)
         last.add_metric([], d.read_at)
         yield from (open_, breached, created, resolved, last)

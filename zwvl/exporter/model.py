@@ -122,44 +122,28 @@ class ModelSource:
         snap = self.cache.get()
         inv, result = snap.inv, snap.result
 
-        valid = gauge(MetricName.INVENTORY_VALID, "1 when the inventory on disk loads and validates, else 0.")
+        valid = gauge(MetricName.INVENTORY_VALID)
         valid.add_metric([], 1.0 if self.cache.valid else 0.0)
         yield valid
-        loaded = gauge(
-            MetricName.INVENTORY_LAST_LOAD_TIMESTAMP_SECONDS,
-            "When the inventory and policies last loaded successfully.",
-        )
+        loaded = gauge(MetricName.INVENTORY_LAST_LOAD_TIMESTAMP_SECONDS)
         loaded.add_metric([], snap.loaded_at)
         yield loaded
-        objects = gauge(MetricName.INVENTORY_OBJECTS, "Objects in the domain model by kind.", ["kind"])
+        objects = gauge(MetricName.INVENTORY_OBJECTS)
         for kind, n in sorted(inv.counts().items()):
             objects.add_metric([kind], float(n))
         yield objects
 
         yield from self._policy(inv, result)
         yield from self._indicators(result)
+        yield from self._fibre_coverage(result)
         yield from self._datasets(inv)
 
     def _policy(self, inv: Inventory, result: CheckResult) -> Iterable[Metric]:
-        pinfo = info(
-            MetricName.POLICY_PRINCIPLE_INFO, "Architecture principles of the catalogue.", ["principle"]
-        )
-        pstatus = gauge(
-            MetricName.POLICY_PRINCIPLE_STATUS,
-            "Current status of each principle (1 for the status it has, 0 for the others).",
-            ["principle", "group", "status"],
-        )
-        rinfo = info(MetricName.POLICY_RULE_INFO, "Executable policy rules.", ["rule"])
-        failures = gauge(
-            MetricName.POLICY_RULE_FAILURES,
-            "Unwaived failing findings per rule (0 when the rule passes).",
-            ["principle", "rule", "severity"],
-        )
-        findings = gauge(
-            MetricName.POLICY_FINDINGS,
-            "Policy findings per principle, rule, severity, status and partner.",
-            ["principle", "rule", "severity", "status", "partner"],
-        )
+        pinfo = info(MetricName.POLICY_PRINCIPLE_INFO)
+        pstatus = gauge(MetricName.POLICY_PRINCIPLE_STATUS)
+        rinfo = info(MetricName.POLICY_RULE_INFO)
+        failures = gauge(MetricName.POLICY_RULE_FAILURES)
+        findings = gauge(MetricName.POLICY_FINDINGS)
         for p in result.principles:
             pinfo.add_metric([p.spec.id], {"group": p.spec.group, "kind": p.spec.kind, "title": p.spec.title})
             for st in PRINCIPLE_STATUSES:
@@ -178,42 +162,31 @@ class ModelSource:
         yield from (pinfo, pstatus, rinfo, failures, findings)
 
     def _indicators(self, result: CheckResult) -> Iterable[Metric]:
-        iinfo = info(MetricName.INDICATOR_INFO, "Programme indicators.", ["indicator"])
-        value = gauge(MetricName.INDICATOR_VALUE, "Current value of a programme indicator.", ["indicator"])
-        target = gauge(
-            MetricName.INDICATOR_TARGET, "Target of a programme indicator (where one is set).", ["indicator"]
-        )
-        buildings = gauge(
-            MetricName.FIBRE_PUBLIC_BUILDINGS,
-            "Public buildings (not decommissioned) per partner.",
-            ["partner"],
-        )
-        connected = gauge(
-            MetricName.FIBRE_PUBLIC_BUILDINGS_CONNECTED,
-            "Public buildings with an in-service fibre path to the regional datacenter, per partner.",
-            ["partner"],
-        )
+        iinfo = info(MetricName.INDICATOR_INFO)
+        value = gauge(MetricName.INDICATOR_VALUE)
+        target = gauge(MetricName.INDICATOR_TARGET)
         for ind in result.indicators:
             iinfo.add_metric([ind["id"]], {"title": ind["title"], "unit": ind["unit"]})
             value.add_metric([ind["id"]], float(ind["value"]))
             if ind.get("target") is not None:
                 target.add_metric([ind["id"]], float(ind["target"]))
+        yield from (iinfo, value, target)
+
+    def _fibre_coverage(self, result: CheckResult) -> Iterable[Metric]:
+        """The per-partner detail of the fibre-coverage indicator: public buildings, and those connected."""
+        buildings = gauge(MetricName.FIBRE_PUBLIC_BUILDINGS)
+        connected = gauge(MetricName.FIBRE_PUBLIC_BUILDINGS_CONNECTED)
+        for ind in result.indicators:
             if ind["id"] == "fibre-coverage":
                 for partner, d in sorted(ind["detail"].items()):
                     buildings.add_metric([partner], float(d["total"]))
                     connected.add_metric([partner], float(d["connected"]))
-        yield from (iinfo, value, target, buildings, connected)
+        yield from (buildings, connected)
 
     def _datasets(self, inv: Inventory) -> Iterable[Metric]:
-        dinfo = info(MetricName.DATASET_INFO, "Datasets of the shared data platform.", ["dataset"])
-        stale = gauge(
-            MetricName.DATASET_STALE_AFTER_SECONDS,
-            "Age of the last load after which a dataset counts as stale.",
-            ["dataset", "domain"],
-        )
-        partners = gauge(
-            MetricName.DATASET_PARTNERS, "Partners taking part in a dataset.", ["dataset", "domain"]
-        )
+        dinfo = info(MetricName.DATASET_INFO)
+        stale = gauge(MetricName.DATASET_STALE_AFTER_SECONDS)
+        partners = gauge(MetricName.DATASET_PARTNERS)
         for ds in sorted(inv.datasets.values(), key=lambda d: d.slug):
             dinfo.add_metric(
                 [ds.slug],

@@ -189,29 +189,17 @@ class NetboxStateSource:
     def collect(self) -> Iterable[Metric]:
         if self.drift is not None:
             report = self.drift()
-            detected = gauge(
-                MetricName.NETBOX_DRIFT_DETECTED, "1 when managed NetBox objects were changed by hand."
-            )
+            detected = gauge(MetricName.NETBOX_DRIFT_DETECTED)
             detected.add_metric([], 1.0 if report.drift else 0.0)
-            objects = gauge(
-                MetricName.NETBOX_DRIFT_OBJECTS,
-                "Managed NetBox objects changed by hand, per object kind.",
-                ["kind"],
-            )
+            objects = gauge(MetricName.NETBOX_DRIFT_OBJECTS)
             for kind, n in sorted(report.objects.items()):
                 objects.add_metric([kind], float(n))
-            checked = gauge(
-                MetricName.NETBOX_DRIFT_LAST_CHECK_TIMESTAMP_SECONDS,
-                "When drift was last checked successfully.",
-            )
+            checked = gauge(MetricName.NETBOX_DRIFT_LAST_CHECK_TIMESTAMP_SECONDS)
             checked.add_metric([], report.checked_at)
             yield from (detected, objects, checked)
         if self.apply_state is not None:
             when = self.apply_state()
-            last = gauge(
-                MetricName.NETBOX_LAST_APPLY_SUCCESS_TIMESTAMP_SECONDS,
-                "When the reconciler last applied the inventory to NetBox successfully (0: never).",
-            )
+            last = gauge(MetricName.NETBOX_LAST_APPLY_SUCCESS_TIMESTAMP_SECONDS)
             last.add_metric([], when or 0.0)
             yield last
 

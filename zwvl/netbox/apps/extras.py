@@ -11,12 +11,143 @@ with the objects that carry them (tenancy, dcim, circuits).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from zwvl.netbox.apps.common import DesiredState
 from zwvl.netbox.kinds import CF_HASH, CF_SOURCE, KINDS, OWNER, OWNER_KIND, TAG, TAG_MARK, Ref
 
 MAGDA_CHOICES = "zwvl-magda-document-service"
 MONITORING_CHOICES = "zwvl-monitoring"
-TAGGABLE_TYPES = sorted(k.name for k in KINDS if k.taggable)
+TAGGABLE_TYPES = tuple(sorted(k.name for k in KINDS if k.taggable))
+
+
+@dataclass(frozen=True)
+class CustomField:
+    """A custom field zwvl writes: name, data type, the object types that carry it, label and
+    description; choice set, validation range, UI group and weight where it has them."""
+
+    name: str
+    type: str
+    object_types: tuple[str, ...]
+    label: str
+    description: str
+    choice_set: str | None = None
+    visible: str = "always"
+    editable: str = "yes"
+    minimum: int | None = None
+    maximum: int | None = None
+    group: str = ""
+    weight: int = 100
+
+    def fields(self) -> dict[str, Any]:
+        """The ``extras.customfield`` object's fields."""
+        choices = Ref("extras.customfieldchoiceset", (self.choice_set,)) if self.choice_set else None
+        return {
+            "name": self.name,
+            "type": self.type,
+            "object_types": sorted(self.object_types),
+            "label": self.label,
+            "group_name": self.group,
+            "description": self.description,
+            "choice_set": choices,
+            "ui_visible": self.visible,
+            "ui_editable": self.editable,
+            "validation_minimum": self.minimum,
+            "validation_maximum": self.maximum,
+            "weight": self.weight,
+        }
+
+
+TENANT = ("tenancy.tenant",)
+REGION = ("dcim.region",)
+
+CUSTOM_FIELDS: tuple[CustomField, ...] = (
+    # bookkeeping, hidden or read-only in the UI
+    CustomField(
+        CF_SOURCE,
+        "text",
+        TAGGABLE_TYPES,
+        "Inventory file",
+        "Where zwvl manages this object (path in the repository)",
+        editable="no",
+        group="zwvl",
+        weight=1000,
+    ),
+    CustomField(
+        CF_HASH,
+        "text",
+        TAGGABLE_TYPES,
+        "Last written state",
+        "Hash of the fields zwvl last wrote (drift detection)",
+        visible="hidden",
+        editable="hidden",
+        group="zwvl",
+        weight=1001,
+    ),
+    # partners
+    CustomField("partner_code", "text", TENANT, "Partner code", "Three-character partner code"),
+    CustomField("partner_team", "text", TENANT, "Team", "Owning team (code owners)"),
+    CustomField(
+        "digital_satisfaction_pct",
+        "integer",
+        TENANT,
+        "Digital satisfaction (%)",
+        "Satisfaction with digital services (Stads- en Gemeentemonitor 2020)",
+        minimum=0,
+        maximum=100,
+    ),
+    CustomField(
+        "it_challenges_2022",
+        "integer",
+        TENANT,
+        "IT challenges 2022",
+        "IT challenges named in the 2022 survey",
+        minimum=0,
+    ),
+    CustomField(
+        "it_projects_2022",
+        "integer",
+        TENANT,
+        "IT projects 2022",
+        "IT projects named in the 2022 survey",
+        minimum=0,
+    ),
+    CustomField("ebox", "boolean", TENANT, "eBox sender", "Delivers documents to citizens' eBox"),
+    CustomField(
+        "magda_document_service",
+        "select",
+        TENANT,
+        "MAGDA document service",
+        "Use of the MAGDA document service",
+        choice_set=MAGDA_CHOICES,
+    ),
+    CustomField(
+        "helpdesk", "json", TENANT, "Helpdesk pool", "Membership of the pooled helpdesk: queue and headcount"
+    ),
+    # the region, devices and circuits
+    CustomField("inhabitants", "integer", REGION, "Inhabitants", "Inhabitants of the region", minimum=0),
+    CustomField("time_zone", "text", REGION, "Time zone", "Time zone of the region"),
+    CustomField("targets", "json", REGION, "Programme targets", "Targets of the regional programme"),
+    CustomField(
+        "monitoring",
+        "select",
+        ("dcim.device",),
+        "Monitoring",
+        "How the device is monitored",
+        choice_set=MONITORING_CHOICES,
+    ),
+    CustomField(
+        "ospf_cost",
+        "integer",
+        ("circuits.circuit",),
+        "OSPF cost",
+        "OSPF cost of the link",
+        minimum=1,
+        maximum=65535,
+    ),
+)
+"""Every custom field zwvl writes, in the order they are added."""
 
 
 def map_schema(ds: DesiredState) -> None:
@@ -61,146 +192,5 @@ def map_schema(ds: DesiredState) -> None:
         },
         None,
     )
-    _bookkeeping_fields(ds)
-    _tenant_fields(ds)
-    _other_fields(ds)
-
-
-def _cf(
-    ds: DesiredState,
-    name: str,
-    type_: str,
-    types: list[str],
-    label: str,
-    description: str,
-    *,
-    choice_set: str | None = None,
-    visible: str = "always",
-    editable: str = "yes",
-    minimum: int | None = None,
-    maximum: int | None = None,
-    group: str = "",
-    weight: int = 100,
-) -> None:
-    ds.add(
-        "extras.customfield",
-        {
-            "name": name,
-            "type": type_,
-            "object_types": sorted(types),
-            "label": label,
-            "group_name": group,
-            "description": description,
-            "choice_set": Ref("extras.customfieldchoiceset", (choice_set,)) if choice_set else None,
-            "ui_visible": visible,
-            "ui_editable": editable,
-            "validation_minimum": minimum,
-            "validation_maximum": maximum,
-            "weight": weight,
-        },
-        None,
-    )
-
-
-def _bookkeeping_fields(ds: DesiredState) -> None:
-    _cf(
-        ds,
-        CF_SOURCE,
-        "text",
-        TAGGABLE_TYPES,
-        "Inventory file",
-        "Where zwvl manages this object (path in the repository)",
-        editable="no",
-        group="zwvl",
-        weight=1000,
-    )
-    _cf(
-        ds,
-        CF_HASH,
-        "text",
-        TAGGABLE_TYPES,
-        "Last written state",
-        "Hash of the fields zwvl last wrote (drift detection)",
-        visible="hidden",
-        editable="hidden",
-        group="zwvl",
-        weight=1001,
-    )
-
-
-def _tenant_fields(ds: DesiredState) -> None:
-    tenant = ["tenancy.tenant"]
-    _cf(ds, "partner_code", "text", tenant, "Partner code", "Three-character partner code")
-    _cf(ds, "partner_team", "text", tenant, "Team", "Owning team (code owners)")
-    _cf(
-        ds,
-        "digital_satisfaction_pct",
-        "integer",
-        tenant,
-        "Digital satisfaction (%)",
-        "Satisfaction with digital services (Stads- en Gemeentemonitor 2020)",
-        minimum=0,
-        maximum=100,
-    )
-    _cf(
-        ds,
-        "it_challenges_2022",
-        "integer",
-        tenant,
-        "IT challenges 2022",
-        "IT challenges named in the 2022 survey",
-        minimum=0,
-    )
-    _cf(
-        ds,
-        "it_projects_2022",
-        "integer",
-        tenant,
-        "IT projects 2022",
-        "IT projects named in the 2022 survey",
-        minimum=0,
-    )
-    _cf(ds, "ebox", "boolean", tenant, "eBox sender", "Delivers documents to citizens' eBox")
-    _cf(
-        ds,
-        "magda_document_service",
-        "select",
-        tenant,
-        "MAGDA document service",
-        "Use of the MAGDA document service",
-        choice_set=MAGDA_CHOICES,
-    )
-    _cf(
-        ds,
-        "helpdesk",
-        "json",
-        tenant,
-        "Helpdesk pool",
-        "Membership of the pooled helpdesk: queue and headcount",
-    )
-
-
-def _other_fields(ds: DesiredState) -> None:
-    region = ["dcim.region"]
-    _cf(ds, "inhabitants", "integer", region, "Inhabitants", "Inhabitants of the region", minimum=0)
-    _cf(ds, "time_zone", "text", region, "Time zone", "Time zone of the region")
-    _cf(ds, "targets", "json", region, "Programme targets", "Targets of the regional programme")
-    _cf(
-        ds,
-        "monitoring",
-        "select",
-        ["dcim.device"],
-        "Monitoring",
-        "How the device is monitored",
-        choice_set=MONITORING_CHOICES,
-    )
-    _cf(
-        ds,
-        "ospf_cost",
-        "integer",
-        ["circuits.circuit"],
-        "OSPF cost",
-        "OSPF cost of the link",
-        minimum=1,
-        maximum=65535,
-    )
+    for cf in CUSTOM_FIELDS:
+        ds.add("extras.customfield", cf.fields(), None)
