@@ -86,3 +86,13 @@ def test_topology_reads_the_same_rule() -> None:
         got = {cid for _a, _z, data in topo.graph.edges(data=True) for cid in data["circuits"]}
         assert got <= want
         assert all(topo.usable(c) == is_lit(c.status, design=design) for c in inv.circuits.values())
+
+
+@pytest.mark.parametrize("n", [0, 1, 149, 150, 151, 216, 301, 1000])
+def test_device_ids_go_in_equal_chunks_of_at_most_150(n: int) -> None:
+    from zwvl.netbox.reader import _chunks
+
+    chunks = _chunks(list(range(n)))
+    assert [i for c in chunks for i in c] == list(range(n))
+    assert all(len(c) <= 150 for c in chunks)
+    assert not chunks or max(map(len, chunks)) - min(map(len, chunks)) <= 1

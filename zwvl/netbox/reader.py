@@ -45,7 +45,15 @@ _READERS = 4
 
 
 def _chunks(ids: Sequence[int], n: int = _ID_CHUNK) -> list[list[int]]:
-    return [list(ids[i : i + n]) for i in range(0, len(ids), n)]
+    """At most ``n`` ids a chunk, in chunks of equal size: read concurrently, none lags behind."""
+    count = -(-len(ids) // n)
+    out: list[list[int]] = []
+    start = 0
+    for k in range(count):
+        size = len(ids) // count + (k < len(ids) % count)
+        out.append(list(ids[start : start + size]))
+        start += size
+    return out
 
 
 def join_link_peers(interfaces: list[dict[str, Any]], terminations: list[dict[str, Any]]) -> None:
