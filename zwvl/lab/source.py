@@ -23,7 +23,7 @@ def load_spec(
 ) -> tuple[LabSpec, str, str]:
     """Read NetBox and select the scope. Returns (spec, NetBox URL, scope description)."""
     client = client_from_env(url, token)
-    spec = spec_from_netbox(fetch_records(client), design=design)
+    spec = spec_from_netbox(fetch_records(client, interfaces="connected"), design=design)
     if everything:
         return spec, client.url, "all"
     hub_sites: list[str] = []
