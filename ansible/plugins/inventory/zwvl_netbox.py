@@ -54,8 +54,8 @@ options:
   interfaces:
     description:
       - Which interfaces the host variable C(interfaces) lists, in nb_inventory's shape. C(none) - no such
-        variable (the roles read C(backbone_loopback) and C(backbone_links)). C(connected) - those with an
-        IP address or a cable (the loopback and the fibre ports). C(all) - every interface, the unused ports
+        variable (the roles read C(backbone_loopback) and C(backbone_links)). C(connected) - the cabled ones
+        and the loopback (lo). C(all) - every interface, the unused ports
         of the device type too, as nb_inventory lists them.
     choices: [none, connected, all]
     default: none
