@@ -1,4 +1,4 @@
-"""Ansible inventory plugin: the backbone routers zwvl manages in NetBox, in five requests.
+"""Ansible inventory plugin: the backbone routers zwvl manages in NetBox, in two rounds of requests.
 
 The fibre play's inventory (inventory/zwvl_netbox.yml). It gives the hosts and groups (site_, tenant_,
 role_, platform_) and host variables netbox.netbox.nb_inventory gives (inventory-nb/netbox.yml;
