@@ -197,20 +197,26 @@ def _added_lines(log: str) -> Iterator[tuple[str, str, list[str], list[int]]]:
         yield commit, path, lines, numbers
 
 
-def scan_history(scanner: Scanner, root: Path, max_commits: int) -> tuple[list[Hit], int]:
+def scan_history(
+    scanner: Scanner, root: Path, max_commits: int, current: dict[str, set[str]] | None = None
+) -> tuple[list[Hit], int]:
     """Secrets in the lines the last max_commits commits (of every branch) added, with the commit
-    that added each, and how many commits were read."""
+    that added each, and how many commits were read. A line the file still holds (current: the
+    lines of each file of the tree) is skipped: the tree scan reports what it holds."""
     cmd = ["git", "-C", str(root), "log", "--all", "-p", "--no-color", "--no-ext-diff", "-U0", "--no-renames"]
     out = subprocess.run(
         [*cmd, f"-n{max_commits}", "--format=%x00%H"], capture_output=True, check=True, timeout=120
     ).stdout.decode("utf-8", errors="replace")
-    hits, commits = [], set()
+    hits = []
     for commit, path, lines, numbers in _added_lines(out):
-        commits.add(commit)
-        hits += [
-            Hit(h.file, h.line, h.kind, h.hashed, h.length, commit)
-            for h in scanner.scan_lines(path, lines, numbers)
-        ]
+        if path == BASELINE:  # its hashes are no secrets
+            continue
+        still = (current or {}).get(path, set())
+        keep = [i for i, line in enumerate(lines) if line not in still]
+        if not keep:
+            continue
+        found = scanner.scan_lines(path, [lines[i] for i in keep], [numbers[i] for i in keep])
+        hits += [Hit(h.file, h.line, h.kind, h.hashed, h.length, commit) for h in found]
     return hits, out.count("\0")
 
 

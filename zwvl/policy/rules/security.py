@@ -49,8 +49,10 @@ def repo_files(root: Path) -> tuple[list[Path], set[Path] | None]:
 
 
 def _tree_hits(
-    scanner: Scanner, root: Path, files: list[Path], tracked: set[Path] | None
-) -> tuple[list, int]:
+    scanner: Scanner, root: Path, files: list[Path], tracked: set[Path] | None, lines: dict[str, set[str]]
+) -> tuple[list[tuple[Hit, bool]], int]:
+    """The hits in every file (and whether git tracks it), how many tracked files were read; lines
+    gets the lines of each file, which the history scan need not read again."""
     hits: list[tuple[Hit, bool]] = []
     tracked_scanned = 0
     for path in files:
@@ -62,15 +64,17 @@ def _tree_hits(
             continue
         is_tracked = tracked is not None and path in tracked
         tracked_scanned += is_tracked
-        hits += [(h, is_tracked) for h in scanner.scan_text(path.relative_to(root).as_posix(), text)]
+        rel = path.relative_to(root).as_posix()
+        lines[rel] = set(text.split("\n"))
+        hits += [(h, is_tracked) for h in scanner.scan_text(rel, text)]
     return hits, tracked_scanned
 
 
-def _history(scanner: Scanner, root: Path) -> list[Hit] | None:
+def _history(scanner: Scanner, root: Path, lines: dict[str, set[str]]) -> list[Hit] | None:
     """The history's hits; None if git cannot read it (the tree scan still counts). Other branches
     move on their own, so how many commits were read is left out of the (reproducible) report."""
     try:
-        return scan_history(scanner, root, HISTORY_COMMITS)[0]
+        return scan_history(scanner, root, HISTORY_COMMITS, lines)[0]
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -80,8 +84,9 @@ def no_secrets(ctx: Context) -> Iterator[Finding]:
     files, tracked = repo_files(ctx.repo_root)
     allowed = load_baseline(ctx.repo_root)
     with Scanner() as scanner:
-        found, tracked_scanned = _tree_hits(scanner, ctx.repo_root, files, tracked)
-        history = _history(scanner, ctx.repo_root) if tracked is not None else None
+        lines: dict[str, set[str]] = {}
+        found, tracked_scanned = _tree_hits(scanner, ctx.repo_root, files, tracked, lines)
+        history = _history(scanner, ctx.repo_root, lines) if tracked is not None else None
     removed = [
         h
         for h in removed_secrets(history or [], [h for h, _ in found])
