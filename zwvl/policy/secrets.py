@@ -90,8 +90,9 @@ def _prefilter(plugins: list[BasePlugin]) -> re.Pattern[str]:
     for p in plugins:
         for r in getattr(p, "triggers", None) or getattr(p, "denylist", None) or ():
             pattern = r.pattern.removeprefix("(?i)")
-            ignore = r.flags & re.IGNORECASE or pattern != r.pattern
-            parts.append(f"(?i:{pattern})" if ignore else f"(?:{pattern})")
+            flags = "i" if r.flags & re.IGNORECASE or pattern != r.pattern else ""
+            flags += "x" if r.flags & re.VERBOSE else ""  # each part keeps its own flags
+            parts.append(f"(?{flags}:{pattern})")
     return re.compile("|".join(parts), re.MULTILINE)
 
 
