@@ -282,7 +282,7 @@ def test_listen_must_be_an_address_and_port() -> None:
 
 def test_no_secret_reaches_the_log(tmp_path: Path) -> None:
     """A failing data platform connection logs the error class, not the connection string."""
-    secret = "s3cr3t-password-value"  # zwvl: allow-secret (a fake, to prove it is never logged)
+    secret = "s3cr3t-password-value"  # a fake, to prove it is never logged
     env = {
         **os.environ,
         "ZWVL_DATASETS_DSN": f"host=127.0.0.1 port=1 dbname=x user=u password={secret} connect_timeout=1",

@@ -136,7 +136,7 @@ def helper(api: str, cwd: Path, *args: str, **env: str) -> subprocess.CompletedP
         "PATH": "/usr/bin:/bin",
         "CI_API_V4_URL": api,
         "CI_PROJECT_ID": "zwvl/main",
-        "GITLAB_API_TOKEN": "test-token-value",  # zwvl: allow-secret (a fake for the fake server)
+        "GITLAB_API_TOKEN": "test-token-value",  # a fake for the fake server
         "CI_PIPELINE_URL": "https://gitlab.example/zwvl/main/-/pipelines/1",
         "CI_COMMIT_SHORT_SHA": "abc1234",
     }

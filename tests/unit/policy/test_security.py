@@ -9,15 +9,111 @@ import pytest
 from tests.conftest import Region, find
 from tests.unit.policy.support import failed, findings
 
+# fake secrets are assembled at run time so that this file itself holds none
+PW = "PASS" + "WORD"
+HEX40 = "9f" + "3c1a7be0d24c58e6a1b7c09d3e5f2a4b6c8d0e1f2a"[:38]
+PLANTED = {
+    "shell": (f'ZWVL_RT_{PW}="x"\n', "run.sh", "ZWVL password or token"),
+    "env short": (f"ZWVL_NETBOX_DB_{PW}=x\n", ".env", "ZWVL password or token"),
+    "python": (f'db_{PW.lower()} = "x"\n', "app.py", "ZWVL password or token"),
+    "ini": (f"[db]\ndb_{PW.lower()} = x\n", "db.ini", "ZWVL password or token"),
+    "netbox v1 env": (f"NETBOX_TOKEN={HEX40}\n", "nb.env", "NetBox token"),
+    "netbox v1 yaml": (f"token: {HEX40}\n", "nb.yml", "NetBox token"),
+    "netbox v2": (
+        "t = " + "nbt_" + "abcdefgh1234" + "." + "Zq8xW2pL9kR4tY7uI0oP3aS6dF1gH5jK\n",
+        "x.txt",
+        "NetBox token",
+    ),
+    "yaml": (f"{PW.lower()}: x\n", "vars.yml", "ZWVL password or token"),
+    "yaml key": (f"rt_root_{PW.lower()}: hunter2\n", "vars.yml", "ZWVL password or token"),
+    "json": (f'{{"{PW.lower()}": "x"}}\n', "c.json", "ZWVL password or token"),
+    "private key": ("-----BEGIN OPENSSH " + "PRIVATE KEY-----\nxx\n", "key.pem", "Private Key"),
+    "aws": ("k = " + "AKIA" + "Z7Q4X2N8B5V3C6M1\n", "aws.txt", "AWS Access Key"),
+    "github": ("t = " + "ghp_" + "aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5\n", "gh.txt", "GitHub Token"),
+    "entropy": (
+        "k = '" + "c2VjcmV0LWtleS0xMjM0NTY3ODkwYWJjZGVmZ2hpams=" + "'\n",
+        "k.txt",
+        "Base64 High Entropy String",
+    ),
+}
+REFERENCES = [
+    f"{PW.lower()}: \"{{{{ lookup('env', 'ZWVL_RT_{PW}') }}}}\"",
+    f"{PW.lower()}: '{{{{ vault_pw }}}}'",
+    f"ZWVL_RT_{PW}=${{ZWVL_RT_{PW}_FILE}}",
+    f"ZWVL_RT_{PW}=$OTHER",
+    f'db_{PW.lower()} = os.environ["ZWVL_DB_{PW}"]',
+    f"{PW.lower()}:",
+    f'{PW.lower()}: ""',
+    f"ZWVL_RT_{PW}=",
+    f"{PW.lower()}: !vault |",
+    f"the role's {PW.lower()}: from the controller's environment",
+    f"def login(user: str, {PW.lower()}: str) -> None:",
+]
+
+
+@pytest.mark.parametrize("name", sorted(PLANTED))
+def test_scanner_finds_each_planted_secret(name: str) -> None:
+    from zwvl.policy.secrets import Scanner
+
+    text, rel, kind = PLANTED[name]
+    with Scanner() as s:
+        hits = s.scan_text(rel, text)
+    assert kind in {h.kind for h in hits}, (name, hits)
+
+
+@pytest.mark.parametrize("line", REFERENCES)
+def test_scanner_ignores_references_and_empty_values(line: str) -> None:
+    from zwvl.policy.secrets import Scanner
+
+    rel = "a.py" if line.startswith(("db_", "def ")) else "a.yml" if ":" in line else "a.sh"
+    with Scanner() as s:
+        assert s.scan_text(rel, line + "\n") == []
+
 
 def test_sec_no_secrets(region: Region) -> None:
-    # fake secrets are assembled at run time so that this file itself holds none
     token = "nbt_" + "abcdefgh12345678" + "." + "0123456789abcdef0123"
     region.write("ansible/group_vars/all.yml", f"netbox_token: '{token}'\n")
     region.write("pulumi/key.pem", "-----BEGIN OPENSSH " + "PRIVATE KEY-----\nxx\n")
     region.write("ansible/ok.yml", 'password: \'{{ lookup("env", "PG_PASSWORD") }}\'\n')
     bad = failed(region.check(), "SEC-no-secrets")
     assert set(bad) == {"file:ansible/group_vars/all.yml", "file:pulumi/key.pem"}
+    f = bad["file:ansible/group_vars/all.yml"]
+    assert f.src is not None and f.src.line == 1 and f.evidence["kind"] == "NetBox token"
+    assert token not in str(f.evidence) and token not in f.message and "masked" in f.evidence["secret"]
+
+
+def test_sec_no_secrets_baseline_and_history(region: Region) -> None:
+    """A secret committed and removed later is reported with its commit; the baseline silences one."""
+    import json
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(region.root), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+
+    git("init", "-q")
+    region.write("ansible/rt.env", f"ZWVL_RT_{PW}=hunter2\n")
+    git("add", ".")
+    git("commit", "-qm", "oops")
+    sha = git("rev-parse", "HEAD")
+    region.write("ansible/rt.env", f"ZWVL_RT_{PW}=${{ZWVL_RT_{PW}}}\n")
+    git("commit", "-qam", "fix")
+    bad = failed(region.check(), "SEC-no-secrets")
+    assert set(bad) == {f"history:{sha}:ansible/rt.env"}
+    f = bad[f"history:{sha}:ansible/rt.env"]
+    assert f.evidence["commit"] == sha and f.evidence["line"] == 1 and "hunter2" not in str(f.evidence)
+    import hashlib
+
+    entry = {"type": "ZWVL password or token", "hashed_secret": hashlib.sha1(b"hunter2").hexdigest()}
+    region.write(".secrets.baseline", json.dumps({"results": {"ansible/rt.env": [entry]}}))
+    assert failed(region.check(), "SEC-no-secrets") == {}
+    git("add", ".secrets.baseline")
+    git("commit", "-qm", "baseline")  # its committed hashes are no secrets of the history either
+    assert failed(region.check(), "SEC-no-secrets") == {}
 
 
 def test_sec_exposed_tls_mfa(region: Region) -> None:

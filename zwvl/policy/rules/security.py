@@ -3,38 +3,16 @@
 from __future__ import annotations
 
 import difflib
-import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 from zwvl.policy.findings import Context, Finding
 from zwvl.policy.registry import rule
+from zwvl.policy.secrets import BASELINE, PLUGINS, Hit, Scanner, load_baseline, removed_secrets, scan_history
 from zwvl.yamlsrc import Src
 
-SECRET_PATTERNS = {
-    "private key": re.compile(r"-----BEGIN (?:RSA |EC |OPENSSH |DSA )?PRIVATE KEY-----"),
-    "NetBox token": re.compile(r"\bnbt_[A-Za-z0-9]{8,}\.[A-Za-z0-9]{16,}"),
-    "GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"),
-    "AWS access key": re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
-    "password assignment": re.compile(
-        r"""(?i:\b(?:password|passwd|secret|api_token|token)\b)\s*[:=]\s*["']([^"'\s{}$<>]{8,})["']"""
-    ),
-}
-# literal words at least one of which every pattern needs: a cheap filter before the regexes
-_TRIGGERS = (
-    "private key",
-    "nbt_",
-    "ghp_",
-    "gho_",
-    "ghu_",
-    "ghs_",
-    "ghr_",
-    "akia",
-    "passw",
-    "secret",
-    "token",
-)
+HISTORY_COMMITS = 500  # the newest commits of every branch whose added lines are scanned as well
 _SKIP_DIRS = {
     ".git",
     ".venv",
@@ -70,13 +48,15 @@ def repo_files(root: Path) -> tuple[list[Path], set[Path] | None]:
         return sorted(files), None
 
 
-@rule("SEC-no-secrets")
-def no_secrets(ctx: Context) -> Iterator[Finding]:
-    hits = []
+def _tree_hits(
+    scanner: Scanner, root: Path, files: list[Path], tracked: set[Path] | None, lines: dict[str, set[str]]
+) -> tuple[list[tuple[Hit, bool]], int]:
+    """The hits in every file (and whether git tracks it), how many tracked files were read; lines
+    gets the lines of each file, which the history scan need not read again."""
+    hits: list[tuple[Hit, bool]] = []
     tracked_scanned = 0
-    files, tracked = repo_files(ctx.repo_root)
     for path in files:
-        if not path.is_file() or path.stat().st_size > _MAX_BYTES:
+        if not path.is_file() or path.stat().st_size > _MAX_BYTES or path.name == BASELINE:
             continue
         try:
             text = path.read_text(encoding="utf-8")
@@ -84,36 +64,76 @@ def no_secrets(ctx: Context) -> Iterator[Finding]:
             continue
         is_tracked = tracked is not None and path in tracked
         tracked_scanned += is_tracked
-        low = text.lower()
-        if not any(t in low for t in _TRIGGERS):
-            continue
-        rel = path.relative_to(ctx.repo_root).as_posix()
-        for no, line in enumerate(text.splitlines(), 1):
-            if "zwvl: allow-secret" in line:  # test fixtures that must contain a fake secret
-                continue
-            for kind, pat in SECRET_PATTERNS.items():
-                m = pat.search(line)
-                if m:
-                    hits.append((rel, no, m.start() + 1, kind, is_tracked))
-    for rel, no, col, kind, is_tracked in hits:
+        rel = path.relative_to(root).as_posix()
+        lines[rel] = set(text.split("\n"))
+        hits += [(h, is_tracked) for h in scanner.scan_text(rel, text)]
+    return hits, tracked_scanned
+
+
+def _history(scanner: Scanner, root: Path, lines: dict[str, set[str]]) -> list[Hit] | None:
+    """The history's hits; None if git cannot read it (the tree scan still counts). Other branches
+    move on their own, so how many commits were read is left out of the (reproducible) report."""
+    try:
+        return scan_history(scanner, root, HISTORY_COMMITS, lines)[0]
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+@rule("SEC-no-secrets")
+def no_secrets(ctx: Context) -> Iterator[Finding]:
+    files, tracked = repo_files(ctx.repo_root)
+    allowed = load_baseline(ctx.repo_root)
+    with Scanner() as scanner:
+        lines: dict[str, set[str]] = {}
+        found, tracked_scanned = _tree_hits(scanner, ctx.repo_root, files, tracked, lines)
+        history = _history(scanner, ctx.repo_root, lines) if tracked is not None else None
+    removed = [
+        h
+        for h in removed_secrets(history or [], [h for h, _ in found])
+        if (h.file, h.kind, h.hashed) not in allowed
+    ]
+    hits = [(h, t) for h, t in found if (h.file, h.kind, h.hashed) not in allowed]
+    for h, is_tracked in hits:
         yield ctx.finding(
             "SEC-no-secrets",
-            f"file:{rel}",
+            f"file:{h.file}",
             False,
-            f"{kind} committed at line {no}"
+            f"{h.kind} committed at line {h.line}"
             if is_tracked
-            else f"{kind} at line {no}" + (" (untracked, not committed yet)" if tracked is not None else ""),
-            Src(rel, no, col),
-            kind=kind,
-            line=no,
+            else f"{h.kind} at line {h.line}"
+            + (" (untracked, not committed yet)" if tracked is not None else ""),
+            Src(h.file, h.line, 1),
+            file=h.file,
+            line=h.line,
+            kind=h.kind,
             tracked=is_tracked,
+            secret=h.masked,
         )
-    if not hits:
+    for h in removed:
+        yield ctx.finding(
+            "SEC-no-secrets",
+            f"history:{h.commit}:{h.file}",
+            False,
+            f"{h.kind} committed in {h.commit} at line {h.line} of {h.file}, removed since but still in the "
+            "history (rotate it)",
+            Src(h.file, h.line, 1),
+            file=h.file,
+            line=h.line,
+            kind=h.kind,
+            commit=h.commit,
+            secret=h.masked,
+        )
+    if not hits and not removed:
         if tracked is None:
             msg, scope = "no secret found in any file (not a git checkout)", "every file of the folder"
         else:
-            msg = f"no secret found in {tracked_scanned} tracked files, nor in untracked ones"
-            scope = "files git tracks, and untracked ones it does not ignore (scanned, not counted)"
+            where = "untracked ones or the history" if history is not None else "nor in untracked ones"
+            msg = f"no secret found in {tracked_scanned} tracked files, {where}"
+            msg += "" if history is not None else " (the history was not readable)"
+            scope = (
+                "files git tracks, and untracked ones it does not ignore (scanned, not counted); the lines "
+                f"added by the newest {HISTORY_COMMITS} commits of every branch"
+            )
         yield ctx.finding(
             "SEC-no-secrets",
             "repository",
@@ -121,7 +141,9 @@ def no_secrets(ctx: Context) -> Iterator[Finding]:
             msg,
             scope=scope,
             tracked_files_scanned=tracked_scanned if tracked is not None else None,
-            patterns=sorted(SECRET_PATTERNS),
+            history_scanned=history is not None,
+            baseline_entries=len(allowed),
+            detectors=sorted(p["name"] for p in PLUGINS) + ["NetBoxTokenDetector", "ZwvlPasswordDetector"],
         )
 
 
