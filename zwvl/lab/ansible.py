@@ -1,7 +1,7 @@
 """Run the repository's Ansible (ansible/) against a lab: environment, playbook runs, PLAY RECAP.
 
-Ansible reads NetBox itself (``netbox.netbox.nb_inventory`` wants ``NETBOX_API`` and ``NETBOX_TOKEN``;
-``nb_lookup`` also takes ``NETBOX_URL``); the lab only adds how to reach its routers: ``ssh -F
+Ansible reads NetBox itself (the inventory plugins want ``NETBOX_API`` and ``NETBOX_TOKEN``; ``nb_lookup``
+also takes ``NETBOX_URL``); the lab only adds how to reach its routers: ``ssh -F
 <lab>/ssh_config`` (ProxyCommand into the router's namespace, ControlPath) and a ``--limit`` to the
 routers the lab runs.
 """
