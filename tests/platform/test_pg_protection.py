@@ -51,3 +51,41 @@ def test_name_prefix_change_is_refused_and_nothing_is_dropped(pg_env: PgServer) 
     finally:
         sql(pg_env, f"DROP DATABASE IF EXISTS {P}pr_db WITH (FORCE)")
         roles.delete(P + "pr_owner", role)
+
+
+def test_table_update_never_drops_an_undeclared_column(pg_env: PgServer) -> None:
+    """A column added by hand, and one no longer declared, keep their data through an update."""
+    roles, tables = pg.RoleProvider(), pg.TableProvider()
+    role = {"conn": pg_env.conn, "name": P + "uc_owner", "login": False, "inherit": True, "password": None}
+    roles.create(role)
+    pg.DatabaseProvider().create({"conn": pg_env.conn, "name": P + "uc_db", "owner": P + "uc_owner"})
+    props = {
+        "conn": pg_env.conn,
+        "database": P + "uc_db",
+        "schema": "public",
+        "name": "obs",
+        "owner": P + "uc_owner",
+        "columns": [["n", "integer", True], ["old", "text", False]],
+        "force_destroy": False,
+    }
+    try:
+        rid = str(tables.create(props).id)
+        sql(pg_env, "ALTER TABLE obs ADD COLUMN by_hand text", db=P + "uc_db")
+        sql(pg_env, "INSERT INTO obs VALUES (1, 'kept', 'mine')", db=P + "uc_db")
+        read = tables.read(rid, props).outs
+        assert read is not None and read["undeclared_columns"] == ["by_hand"]
+        assert not tables.diff(rid, read, props).changes  # reported, never repaired away
+        # `old` no longer declared, a new column declared: added, and nothing dropped
+        new = dict(props, columns=[["n", "integer", True], ["extra", "bigint", False]])
+        assert tables.diff(rid, read, new).changes
+        outs = tables.update(rid, read, new).outs
+        assert outs is not None and outs["undeclared_columns"] == ["old", "by_hand"]
+        assert sql(pg_env, "SELECT n, old, by_hand, extra FROM obs", db=P + "uc_db") == [
+            (1, "kept", "mine", None)
+        ]
+        after = tables.read(rid, new).outs
+        assert after is not None and not tables.diff(rid, after, new).changes
+        assert after["undeclared_columns"] == ["old", "by_hand"]
+    finally:
+        sql(pg_env, f"DROP DATABASE IF EXISTS {P}uc_db WITH (FORCE)")
+        roles.delete(P + "uc_owner", role)

@@ -341,9 +341,13 @@ def test_table_lifecycle_and_drift(pg_env: PgServer, scratch_db: dict[str, str])
     drifted = p.read(created.id, props).outs
     assert drifted is not None and set(p.changed(drifted, props)) == {"columns", "owner"}
     assert ["loaded_at", "timestamp without time zone", True] in drifted["columns"]
-    p.update(created.id, drifted, props)
+    assert drifted["undeclared_columns"] == ["note"]  # reported, not a diff: it is never dropped
+    updated = p.update(created.id, drifted, props).outs
+    assert updated is not None and updated["undeclared_columns"] == ["note"]
     no_diff(p, created.id, props)
-    assert sql(pg_env, "SELECT dataset FROM platform.dataset_loads", db=db) == [("telraam-counts",)]
+    assert sql(pg_env, "SELECT dataset, note FROM platform.dataset_loads", db=db) == [
+        ("telraam-counts", None)
+    ]
 
     # renaming is refused; a table with rows is kept unless force_destroy
     with pytest.raises(pg.ReplaceRefused):
