@@ -89,3 +89,48 @@ def test_table_update_never_drops_an_undeclared_column(pg_env: PgServer) -> None
     finally:
         sql(pg_env, f"DROP DATABASE IF EXISTS {P}uc_db WITH (FORCE)")
         roles.delete(P + "uc_owner", role)
+
+
+def test_privilege_granted_by_hand_on_one_table_shows_as_a_diff(pg_env: PgServer) -> None:
+    roles, grants = pg.RoleProvider(), pg.GrantProvider()
+    names = {k: f"{P}hg_{k}" for k in ("owner", "reader")}
+    for name in names.values():
+        roles.create({"conn": pg_env.conn, "name": name, "login": False, "inherit": True, "password": None})
+    db = P + "hg_db"
+    pg.DatabaseProvider().create({"conn": pg_env.conn, "name": db, "owner": names["owner"]})
+    props = {
+        "conn": pg_env.conn,
+        "role": names["reader"],
+        "object_type": "tables",
+        "database": db,
+        "schema": "public",
+        "owner": names["owner"],
+        "privileges": ["SELECT"],
+        "extra_privileges": [],
+    }
+    try:
+        sql(pg_env, f"SET ROLE {names['owner']}; CREATE TABLE a (n int); CREATE TABLE b (n int)", db=db)
+        rid = str(grants.create(props).id)
+        read = grants.read(rid, props).outs
+        assert read is not None and not grants.diff(rid, read, props).changes
+
+        sql(pg_env, f"GRANT INSERT, DELETE ON public.b TO {names['reader']}", db=db)  # by hand, one table
+        drifted = grants.read(rid, props).outs
+        assert drifted is not None and drifted["privileges"] == ["SELECT"]
+        assert drifted["extra_privileges"] == ["public.b: DELETE", "public.b: INSERT"]
+        diff = grants.diff(rid, drifted, props)
+        assert diff.changes and grants.changed(drifted, props) == ["extra_privileges"] and not diff.replaces
+
+        grants.update(rid, drifted, props)  # the update revokes it
+        repaired = grants.read(rid, props).outs
+        assert repaired is not None and not grants.diff(rid, repaired, props).changes
+        assert sql(
+            pg_env, f"SELECT has_table_privilege('{names['reader']}', 'public.b', 'INSERT')", db=db
+        ) == [(False,)]
+        # a state written before extra_privileges existed shows no diff
+        old_state = {k: v for k, v in repaired.items() if k != "extra_privileges"}
+        assert not grants.diff(rid, old_state, props).changes
+    finally:
+        sql(pg_env, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        for name in names.values():
+            roles.delete(name, {"conn": pg_env.conn})

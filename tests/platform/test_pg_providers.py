@@ -201,7 +201,9 @@ def test_grant_on_tables_with_default_privileges_and_drift(
     # drift: SELECT revoked on one table behind the provider's back
     sql(pg_env, f"REVOKE SELECT ON public.after FROM {reader}", db=db)
     drifted = p.read(created.id, props).outs
-    assert drifted is not None and drifted["privileges"] == [] and p.changed(drifted, props) == ["privileges"]
+    assert drifted is not None and drifted["privileges"] == []
+    assert drifted["extra_privileges"] == ["(default privileges): SELECT", "public.before: SELECT"]
+    assert p.changed(drifted, props) == ["privileges", "extra_privileges"]
     p.update(created.id, drifted, props)
     no_diff(p, created.id, props)
     assert sql(pg_env, "SELECT n FROM public.after", db=db, user=reader, password=PW["reader"]) == [(2,)]
