@@ -188,3 +188,13 @@ def test_dropping_a_non_empty_schema_is_refused(pg_env: PgServer) -> None:
         assert schemas.read(rid, props).id is None
     finally:
         sql(pg_env, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+
+
+def test_an_unknown_name_in_preview_is_an_update_not_a_refusal() -> None:
+    """In a preview a name may not be known yet (its database is being updated): the real diff during
+    `up` refuses if it changed; the preview shows an update, never a replacement."""
+    from zwvl.platform.providers.dynamic import UNKNOWN
+
+    schema = {"conn": {}, "database": P + "db", "name": "counts", "owner": "o", "force_destroy": False}
+    diff = pg.SchemaProvider().diff("id", schema, dict(schema, database=UNKNOWN))
+    assert diff.changes and diff.replaces == [] and not diff.delete_before_replace
