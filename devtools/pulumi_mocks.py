@@ -1,7 +1,7 @@
 """Run a Pulumi program of `pulumi/<project>/` without the Pulumi CLI, under `pulumi.runtime.set_mocks`.
 
-`Recorder` records every registered resource with its type, inputs, parent, aliases, dependencies
-and secret outputs, returning fake ids: the resource graph the programs' unit tests check
+`Recorder` records every registered resource with its type, inputs, parent, aliases, dependencies,
+secret outputs and `protect`, returning fake ids: the resource graph the programs' unit tests check
 (`pulumi/<project>/tests/`). Components (`pulumi.ComponentResource`) are recorded apart from the
 resources the providers manage. `tests/platform/harness.Applier` builds on it to apply a program to
 real services.
@@ -42,6 +42,7 @@ class Registered:
     aliases: list[dict[str, Any]] = field(default_factory=list)  # the alias specs sent to the engine
     dependencies: set[str] = field(default_factory=set)  # logical names
     secret_outputs: list[str] = field(default_factory=list)
+    protect: bool = False  # the resource option `protect`
     id: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
 
@@ -126,7 +127,8 @@ class Recorder(pulumi.runtime.Mocks):
 
 
 class RecordingMonitor(pmocks.MockMonitor):
-    """Also records each resource's parent, aliases, dependencies and additional secret outputs."""
+    """Also records each resource's parent, aliases, dependencies, additional secret outputs and
+    `protect`."""
 
     def __init__(self, mocks: Recorder) -> None:
         super().__init__(mocks)
@@ -142,6 +144,7 @@ class RecordingMonitor(pmocks.MockMonitor):
         if reg is not None:
             reg.dependencies = deps
             reg.secret_outputs = list(request.additionalSecretOutputs)
+            reg.protect = bool(request.protect)
             reg.parent = _parent(request.parent)
             reg.aliases = [_alias(a) for a in request.aliases]
         return resp

@@ -54,9 +54,11 @@ class _PgComponent(pulumi.ComponentResource):
         self.out.roles[key] = role
         return role
 
-    def database(self, key: str, name: str, owner: pg.Role) -> pg.Database:
+    def database(self, key: str, name: str, owner: pg.Role, protect: bool = False) -> pg.Database:
+        """`protect`: Pulumi refuses to delete it (destroying a partner's data needs intent)."""
         args = pg.DatabaseArgs(conn=self.conn, name=name, owner=owner.name)
-        db = self.out.databases[key] = pg.Database(key, args, child_opts(self))
+        opts = pulumi.ResourceOptions.merge(child_opts(self), pulumi.ResourceOptions(protect=protect))
+        db = self.out.databases[key] = pg.Database(key, args, opts)
         return db
 
     def schema(self, key: str, database: pg.Database, name: str, owner: pg.Role) -> pg.Schema:
@@ -175,9 +177,9 @@ class SharedDataset(_PgComponent):
 
 
 class PartnerDatabase(_PgComponent):
-    """A partner's database with its owner, writer and reader login roles (generated passwords),
-    their grants, and the reader's membership in the read role of every dataset the partner takes
-    part in."""
+    """A partner's database (`protect=True`: Pulumi never deletes it) with its owner, writer and
+    reader login roles (generated passwords), their grants, and the reader's membership in the read
+    role of every dataset the partner takes part in."""
 
     def __init__(
         self,
@@ -191,7 +193,7 @@ class PartnerDatabase(_PgComponent):
         owner = self.login_role(f"{p.partner}-owner", p.owner)
         writer = self.login_role(f"{p.partner}-writer", p.writer)
         reader = self.login_role(f"{p.partner}-reader", p.reader)
-        db = self.database(p.partner, p.database, owner)
+        db = self.database(p.partner, p.database, owner, protect=True)
         self.grant(f"{p.partner}-writer-connect", writer, "database", db, ("CONNECT", "TEMPORARY"))
         self.grant(f"{p.partner}-writer-usage", writer, "schema", db, ("USAGE",), schema="public")
         for kind, privileges in (

@@ -80,6 +80,8 @@ def platform(postgres: PgServer, inventory: Inventory) -> Iterator[Platform]:
     finally:
         for ds in inventory.datasets:
             p.admin(f"DROP TABLE IF EXISTS {ds.replace('-', '_')}.obs", ident("shared"))
+        for slug in inventory.partners:  # a database holding tables is never dropped (nor a schema)
+            p.admin("DROP TABLE IF EXISTS public.facts", ident(slug))
         p.admin("DELETE FROM platform.dataset_loads", ident("shared"))  # a load log with rows is kept
         applier.destroy()
         with psycopg.connect(postgres.dsn(), autocommit=True) as c:

@@ -70,8 +70,9 @@ def test_role_lifecycle_and_drift(pg_env: PgServer) -> None:
     no_diff(p, created.id, new)
     assert sql(pg_env, f"SELECT rolsuper FROM pg_roles WHERE rolname = '{P}role'") == [(False,)]
 
-    # rename means replacement
-    assert p.diff(created.id, new, dict(new, name=P + "other")).replaces == ["name"]
+    # a rename would replace it: refused
+    with pytest.raises(pg.ReplaceRefused, match="Rename it in the server"):
+        p.diff(created.id, new, dict(new, name=P + "other"))
 
     p.delete(created.id, new)
     assert p.read(created.id, new).id is None
@@ -127,7 +128,7 @@ def scratch_db(pg_env: PgServer) -> Any:
     db = pg.DatabaseProvider()
     db.create({"conn": pg_env.conn, "name": P + "s_db", "owner": names["owner"]})
     yield dict(names, db=P + "s_db")
-    db.delete(P + "s_db", {"conn": pg_env.conn})
+    sql(pg_env, f"DROP DATABASE {P}s_db WITH (FORCE)")  # it holds the tests' tables: the provider refuses
     for name in names.values():
         roles.delete(name, {"conn": pg_env.conn})
 
@@ -153,7 +154,7 @@ def test_schema_lifecycle_and_drift(pg_env: PgServer, scratch_db: dict[str, str]
 
     # a schema with data is not dropped unless force_destroy
     sql(pg_env, "CREATE TABLE telraam_counts.t (n int)", db=scratch_db["db"])
-    with pytest.raises(psycopg.errors.DependentObjectsStillExist):
+    with pytest.raises(RuntimeError, match=r"holds 1 object\(s\) \(table t\): not dropped"):
         p.delete(created.id, props)
     p.delete(created.id, dict(props, force_destroy=True))
     assert p.read(created.id, props).id is None
@@ -200,7 +201,9 @@ def test_grant_on_tables_with_default_privileges_and_drift(
     # drift: SELECT revoked on one table behind the provider's back
     sql(pg_env, f"REVOKE SELECT ON public.after FROM {reader}", db=db)
     drifted = p.read(created.id, props).outs
-    assert drifted is not None and drifted["privileges"] == [] and p.changed(drifted, props) == ["privileges"]
+    assert drifted is not None and drifted["privileges"] == []
+    assert drifted["extra_privileges"] == ["(default privileges): SELECT", "public.before: SELECT"]
+    assert p.changed(drifted, props) == ["privileges", "extra_privileges"]
     p.update(created.id, drifted, props)
     no_diff(p, created.id, props)
     assert sql(pg_env, "SELECT n FROM public.after", db=db, user=reader, password=PW["reader"]) == [(2,)]
@@ -340,12 +343,17 @@ def test_table_lifecycle_and_drift(pg_env: PgServer, scratch_db: dict[str, str])
     drifted = p.read(created.id, props).outs
     assert drifted is not None and set(p.changed(drifted, props)) == {"columns", "owner"}
     assert ["loaded_at", "timestamp without time zone", True] in drifted["columns"]
-    p.update(created.id, drifted, props)
+    assert drifted["undeclared_columns"] == ["note"]  # reported, not a diff: it is never dropped
+    updated = p.update(created.id, drifted, props).outs
+    assert updated is not None and updated["undeclared_columns"] == ["note"]
     no_diff(p, created.id, props)
-    assert sql(pg_env, "SELECT dataset FROM platform.dataset_loads", db=db) == [("telraam-counts",)]
+    assert sql(pg_env, "SELECT dataset, note FROM platform.dataset_loads", db=db) == [
+        ("telraam-counts", None)
+    ]
 
-    # renaming replaces; a table with rows is kept unless force_destroy
-    assert p.diff(created.id, props, dict(props, name="loads")).replaces == ["name"]
+    # renaming is refused; a table with rows is kept unless force_destroy
+    with pytest.raises(pg.ReplaceRefused):
+        p.diff(created.id, props, dict(props, name="loads"))
     with pytest.raises(RuntimeError, match="holds rows"):
         p.delete(created.id, props)
     p.delete(created.id, dict(props, force_destroy=True))

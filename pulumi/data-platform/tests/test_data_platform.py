@@ -100,6 +100,13 @@ def test_data_platform_names(dp: Recorder, inventory: Inventory) -> None:
     assert {r.inputs["conn"]["host"] for r in dp.of("RoleProvider")} == {"localhost"}
 
 
+def test_partner_databases_are_protected(dp: Recorder, inventory: Inventory) -> None:
+    """Destroying a partner's data needs intent: Pulumi refuses to delete a protected resource."""
+    protected = {r.name for r in dp.resources.values() if r.protect}
+    assert protected == set(inventory.partners)
+    assert all(dp.resources[p].provider_class == "DatabaseProvider" for p in protected)
+
+
 def test_data_platform_dependencies(dp: Recorder) -> None:
     r = dp.resources
     assert "kortrijk-owner" in r["kortrijk"].dependencies

@@ -66,10 +66,16 @@ class Provider(ResourceProvider):
 
     `managed` are the input properties compared by `diff`; `replace_on` those whose change needs a new
     object (deleted first, since names are unique); `set_like` are lists compared without order.
+    `refuse_replace` (a subset of `replace_on`, for objects that hold data): `diff` raises
+    `ReplaceRefused` instead of replacing, since a replacement drops the object and what it holds (a
+    rename, or a `namePrefix` change that renames everything). An unknown value there (preview) is
+    an update, not a replacement: the real diff during `up` sees the value and refuses if it changed.
     """
 
+    kind: str = "object"
     managed: tuple[str, ...] = ()
     replace_on: tuple[str, ...] = ()
+    refuse_replace: tuple[str, ...] = ()
     set_like: tuple[str, ...] = ()
 
     def __init__(self) -> None:
@@ -107,13 +113,26 @@ class Provider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = self.changed(olds, news)
-        replaces = [k for k in changed if k in self.replace_on]
+        refused = [k for k in changed if k in self.refuse_replace and news.get(k) != UNKNOWN]
+        if refused:
+            moves = ", ".join(f"{k} {olds.get(k)!r} -> {news.get(k)!r}" for k in refused)
+            raise ReplaceRefused(
+                f"{self.kind} {_id}: {moves} would replace it (drop it with what it holds, create it "
+                f"empty): refused. Rename it in the server itself (e.g. ALTER {self.kind.upper()} ... "
+                "RENAME TO ...), then move it in the stack with `pulumi state` (or `pulumi import` "
+                "under the new name) instead"
+            )
+        replaces = [k for k in changed if k in self.replace_on and k not in self.refuse_replace]
         return DiffResult(
             changes=bool(changed),
             replaces=replaces,
             stables=[k for k in self.replace_on if k not in changed],
             delete_before_replace=bool(replaces),
         )
+
+
+class ReplaceRefused(RuntimeError):
+    """A change that would replace (drop and re-create) an object holding data."""
 
 
 def inputs_of(props: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:

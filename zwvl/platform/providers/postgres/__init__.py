@@ -9,6 +9,7 @@ the admin password is the stack secret `zwvl:pgAdminPassword`, else `$ZWVL_PG_AD
 libpq's own (`PGPASSWORD`, `~/.pgpass`). It is never written to the state.
 """
 
+from zwvl.platform.providers.dynamic import ReplaceRefused
 from zwvl.platform.providers.postgres.base import ADVISORY_LOCK, Conn, PgArgs, PgProvider
 from zwvl.platform.providers.postgres.database import Database, DatabaseArgs, DatabaseProvider
 from zwvl.platform.providers.postgres.grant import PRIVILEGES, Grant, GrantArgs, GrantProvider
@@ -36,6 +37,7 @@ __all__ = [
     "PasswordProvider",
     "PgArgs",
     "PgProvider",
+    "ReplaceRefused",
     "Role",
     "RoleArgs",
     "RoleProvider",

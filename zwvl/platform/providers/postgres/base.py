@@ -22,6 +22,33 @@ class Conn(TypedDict, total=False):
     sslmode: str
 
 
+# the objects a schema holds, for the refusal to drop it: (kind, name, is a table)
+SCHEMA_OBJECTS = (
+    "SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' "
+    "WHEN 'f' THEN 'foreign table' ELSE 'table' END, c.relname, c.relkind IN ('r', 'p') FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = %(schema)s AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') "
+    "UNION ALL SELECT 'function', p.proname, false FROM pg_proc p "
+    "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = %(schema)s "
+    "UNION ALL SELECT 'type', t.typname, false FROM pg_type t "
+    "JOIN pg_namespace n ON n.oid = t.typnamespace "
+    "WHERE n.nspname = %(schema)s AND t.typtype IN ('d', 'e', 'r') "
+    "ORDER BY 1, 2"
+)
+# the user tables a database holds, for the refusal to drop it
+USER_TABLES = (
+    "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relkind IN ('r', 'p', 'm', 'f') AND n.nspname <> 'information_schema' "
+    "AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1"
+)
+
+
+def listed(items: list[str], most: int = 5) -> str:
+    """`a, b, c` — at most `most` of them, then how many more."""
+    more = f" and {len(items) - most} more" if len(items) > most else ""
+    return ", ".join(items[:most]) + more
+
+
 ADVISORY_LOCK = 0x7A77_6C70  # "zwlp": serializes this provider's changes per database
 
 

@@ -11,14 +11,20 @@ from psycopg import sql
 import pulumi
 from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 from zwvl.platform.providers.dynamic import DynamicResource, inputs_of
-from zwvl.platform.providers.postgres.base import PgArgs, PgProvider
+from zwvl.platform.providers.postgres.base import USER_TABLES, PgArgs, PgProvider, listed
 
 
 class DatabaseProvider(PgProvider):
-    """A database with its owner; CONNECT and TEMPORARY are revoked from PUBLIC (`public_access`)."""
+    """A database with its owner; CONNECT and TEMPORARY are revoked from PUBLIC (`public_access`).
+
+    Deleting refuses a database that holds any user table, naming them (nothing is dropped):
+    destroying a partner's data needs intent, so its tables must be dropped (or moved) first.
+    """
 
     managed = ("conn", "name", "owner", "public_access")
+    kind = "database"
     replace_on = ("name",)
+    refuse_replace = ("name",)  # a rename (or a namePrefix change) would drop the data
 
     def _outs(self, props: Mapping[str, Any]) -> dict[str, Any]:
         return dict(inputs_of(props, ("conn", "name", "owner")), public_access=[])
@@ -54,6 +60,16 @@ class DatabaseProvider(PgProvider):
         return UpdateResult(self._outs(news))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
+        if not self.database_exists(props["conn"], id_):
+            return
+        with self.connect(props["conn"], id_) as c:
+            tables = [str(r[0]) for r in c.execute(USER_TABLES).fetchall()]
+        if tables:
+            raise RuntimeError(
+                f"database {id_} holds {len(tables)} table(s) ({listed(tables)}): not dropped. Destroying "
+                "its data needs intent: drop or move those tables first (a protected database also "
+                "needs `pulumi state unprotect`)"
+            )
         self.execute(
             props["conn"], sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(id_))
         )

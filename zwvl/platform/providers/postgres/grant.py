@@ -46,17 +46,26 @@ class GrantProvider(PgProvider):
 
     For tables and sequences the grant covers the existing objects and, through ALTER DEFAULT
     PRIVILEGES FOR ROLE `owner`, the ones the schema owner creates later. `read` reports what
-    PostgreSQL really holds: the privileges present on the default ACL and on every existing object.
+    PostgreSQL really holds: `privileges` present on the default ACL and on every existing object,
+    and `extra_privileges` (declared empty) those held on some of them only, per object
+    (`"public.t: INSERT"`), so a privilege granted by hand on one table shows as a diff and the
+    update revokes it.
     """
 
-    managed = ("conn", "role", "object_type", "database", "schema", "owner", "privileges")
+    managed = ("conn", "role", "object_type", "database", "schema", "owner", "privileges", "extra_privileges")
     replace_on = ("role", "object_type", "database", "schema", "owner")
     set_like = ("privileges",)
 
     def _outs(self, props: Mapping[str, Any]) -> dict[str, Any]:
         outs = inputs_of(props, ("conn", "role", "object_type", "database", "schema", "owner"))
         outs["privileges"] = _privs(props["object_type"], props.get("privileges") or [])
+        outs["extra_privileges"] = []
         return outs
+
+    def changed(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+        # a state written before `extra_privileges` existed had none (and none are ever declared)
+        none: dict[str, Any] = {"extra_privileges": []}
+        return super().changed(dict(none, **olds), dict(none, **news))
 
     @staticmethod
     def grant_id(props: Mapping[str, Any]) -> str:
@@ -91,8 +100,9 @@ class GrantProvider(PgProvider):
         rows = c.execute(_ACL_QUERY[kind], (target, oid)).fetchall()
         return sorted({r[0] for r in rows})
 
-    def _current(self, props: Mapping[str, Any]) -> list[str] | None:
-        """Privileges the role holds now; None when the target (database/schema/role) is gone."""
+    def _current(self, props: Mapping[str, Any]) -> tuple[list[str], list[str], list[str]] | None:
+        """(privileges the role holds on everything, `"object: PRIVILEGE"` it holds on some objects
+        only, every privilege it holds anywhere); None when the target (database/schema/role) is gone."""
         kind = props["object_type"]
         conn = props["conn"]
         if not self.database_exists(conn, props["database"]):
@@ -102,13 +112,15 @@ class GrantProvider(PgProvider):
             if oid is None:
                 return None
             if kind == "database":
-                return self._held_on(c, kind, props["database"], oid)
+                held = self._held_on(c, kind, props["database"], oid)
+                return held, [], held
             nsp = self.one(c, "SELECT oid FROM pg_namespace WHERE nspname = %s", props["schema"])
             if nsp is None:
                 return None
             if kind == "schema":
-                return self._held_on(c, kind, nsp, oid)
-            held = {
+                held = self._held_on(c, kind, nsp, oid)
+                return held, [], held
+            default = {
                 r[0]
                 for r in c.execute(
                     "SELECT a.privilege_type FROM pg_default_acl d, aclexplode(d.defaclacl) a "
@@ -118,18 +130,31 @@ class GrantProvider(PgProvider):
                 ).fetchall()
             }
             objects = c.execute(
-                "SELECT ARRAY(SELECT a.privilege_type FROM aclexplode(COALESCE(c.relacl, "
+                "SELECT c.relname, ARRAY(SELECT a.privilege_type FROM aclexplode(COALESCE(c.relacl, "
                 "acldefault((CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END)::\"char\", c.relowner))) a "
                 "WHERE a.grantee = %s) FROM pg_class c WHERE c.relnamespace = %s AND c.relkind = ANY(%s)",
                 (oid, nsp, list(_RELKIND[kind])),
             ).fetchall()
-            for (privs,) in objects:
-                held &= set(privs)
-            return sorted(held)
+        return self._per_object(str(props["schema"]), default, [(str(r), set(p)) for r, p in objects])
+
+    @staticmethod
+    def _per_object(
+        schema: str, default: set[str], objects: list[tuple[str, set[str]]]
+    ) -> tuple[list[str], list[str], list[str]]:
+        """What the default ACL and every object hold, what some hold only, and all of it."""
+        held, anywhere = set(default), set(default)
+        for _name, privs in objects:
+            held &= privs
+            anywhere |= privs
+        extra = [f"(default privileges): {p}" for p in sorted(default - held)]
+        for name, privs in sorted(objects):
+            extra += [f"{schema}.{name}: {p}" for p in sorted(privs - held)]
+        return sorted(held), extra, sorted(anywhere)
 
     def _set(self, props: Mapping[str, Any], want: list[str]) -> None:
-        have = self._current(props) or []
-        # revoke what is held but not wanted, then grant everything wanted (also repairs partial drift)
+        current = self._current(props)
+        have = current[2] if current else []
+        # revoke what is held (on any object) but not wanted, then grant everything wanted
         extra = sorted(set(have) - set(want))
         revokes = self._statements(props, extra, revoke=True)
         grants = self._statements(props, want, revoke=False)
@@ -144,7 +169,7 @@ class GrantProvider(PgProvider):
         current = self._current(props)
         if current is None:
             return ReadResult(None, {})
-        return ReadResult(id_, dict(self._outs(props), privileges=current))
+        return ReadResult(id_, dict(self._outs(props), privileges=current[0], extra_privileges=current[1]))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         outs = self._outs(news)
@@ -176,7 +201,9 @@ class GrantArgs(PgArgs):
             raise ValueError("grants on tables/sequences need the schema owner for default privileges")
 
     def props(self) -> dict[str, Any]:
-        return dict(super().props(), privileges=_privs(self.object_type, self.privileges))
+        return dict(
+            super().props(), privileges=_privs(self.object_type, self.privileges), extra_privileges=[]
+        )
 
 
 class Grant(DynamicResource[GrantArgs]):

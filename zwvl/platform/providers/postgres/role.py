@@ -22,7 +22,9 @@ class RoleProvider(PgProvider):
     """
 
     managed = ("conn", "name", "login", "inherit", "password", "safe")
+    kind = "role"
     replace_on = ("name",)
+    refuse_replace = ("name",)  # dropping it would drop its grants; a namePrefix change renames all
 
     def _statement(self, props: Mapping[str, Any], create: bool) -> sql.Composed:
         opts = [

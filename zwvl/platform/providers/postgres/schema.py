@@ -6,19 +6,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from psycopg import sql
 
 import pulumi
 from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 from zwvl.platform.providers.dynamic import DynamicResource, inputs_of
-from zwvl.platform.providers.postgres.base import PgArgs, PgProvider
+from zwvl.platform.providers.postgres.base import SCHEMA_OBJECTS, PgArgs, PgProvider, listed
 
 
 class SchemaProvider(PgProvider):
-    """A schema in a database, with its owner. Deleting drops it only when empty unless `force_destroy`."""
+    """A schema in a database, with its owner. Deleting drops it only when empty unless `force_destroy`:
+    otherwise it refuses, naming what the schema holds (which tables hold rows), and drops nothing."""
 
     managed = ("conn", "database", "name", "owner", "force_destroy")
+    kind = "schema"
     replace_on = ("database", "name")
+    refuse_replace = ("database", "name")
 
     def _outs(self, props: Mapping[str, Any]) -> dict[str, Any]:
         return inputs_of(props, ("conn", "database", "name", "owner", "force_destroy"))
@@ -50,9 +54,26 @@ class SchemaProvider(PgProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         if not self.database_exists(props["conn"], props["database"]):
             return
+        name = props["name"]
         mode = sql.SQL("CASCADE" if props.get("force_destroy") else "RESTRICT")
-        drop = sql.SQL("DROP SCHEMA IF EXISTS {} {}").format(sql.Identifier(props["name"]), mode)
-        self.execute(props["conn"], drop, dbname=props["database"])
+        drop = sql.SQL("DROP SCHEMA IF EXISTS {} {}").format(sql.Identifier(name), mode)
+        with self.connect(props["conn"], props["database"]) as c:
+            held = [] if props.get("force_destroy") else self._held(c, name)
+            if held:
+                raise RuntimeError(
+                    f"schema {name} in database {props['database']} holds {len(held)} object(s) "
+                    f"({listed(held)}): not dropped. Drop them first, or set force_destroy"
+                )
+            c.execute(drop)
+
+    def _held(self, c: psycopg.Connection[Any], schema: str) -> list[str]:
+        """What the schema holds, as `table obs (holds rows)`, `view v`, `function f`."""
+        held = []
+        for kind, obj, is_table in c.execute(SCHEMA_OBJECTS, {"schema": schema}).fetchall():
+            table = sql.SQL("SELECT 1 FROM {}.{} LIMIT 1").format(sql.Identifier(schema), sql.Identifier(obj))
+            rows = is_table and c.execute(table).fetchone() is not None
+            held.append(f"{kind} {obj}" + (" (holds rows)" if rows else ""))
+        return held
 
 
 @dataclass(kw_only=True)

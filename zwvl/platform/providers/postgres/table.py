@@ -18,24 +18,35 @@ from zwvl.platform.providers.postgres.base import PgArgs, PgProvider
 class TableProvider(PgProvider):
     """A table with its columns and owner: `columns` is a list of `[name, type, not_null]`.
 
-    `read` reports the columns as PostgreSQL holds them (types as `format_type` spells them), so a
-    column dropped, added or retyped by hand shows as a diff; `update` repairs it with ALTER TABLE
-    (added columns are appended, undeclared ones dropped, types and NOT NULL set). Deleting refuses
-    a table holding rows unless `force_destroy`, like the schemas. Column order is set at creation
-    only (PostgreSQL cannot reorder columns), so it is not compared.
+    `read` reports the declared columns as PostgreSQL holds them (types as `format_type` spells
+    them), so a column dropped or retyped by hand shows as a diff; `update` repairs it with ALTER
+    TABLE (missing columns are appended, types and NOT NULL set). A column that is not declared (added
+    by hand, or no longer declared) is never dropped: it is left alone with its data and reported in
+    the output `undeclared_columns`. Deleting refuses a table holding rows unless `force_destroy`,
+    like the schemas. Column order is set at creation only (PostgreSQL cannot reorder columns), so
+    it is not compared.
     """
 
     managed = ("conn", "database", "schema", "name", "owner", "columns", "force_destroy")
+    kind = "table"
     replace_on = ("database", "schema", "name")
+    refuse_replace = ("database", "schema", "name")
     set_like = ("columns",)
 
     @staticmethod
     def _cols(columns: Iterable[Iterable[Any]] | None) -> list[list[Any]]:
         return [[str(n), str(t), bool(nn)] for n, t, nn in (columns or [])]
 
-    def _outs(self, props: Mapping[str, Any]) -> dict[str, Any]:
+    def _outs(self, props: Mapping[str, Any], held: list[list[Any]] | None = None) -> dict[str, Any]:
+        """The outputs; with `held` (the columns PostgreSQL holds), `columns` are those of them that
+        are declared and `undeclared_columns` the names of the others."""
         outs = inputs_of(props, ("conn", "database", "schema", "name", "owner", "force_destroy"))
         outs["columns"] = self._cols(props.get("columns"))
+        outs["undeclared_columns"] = []
+        if held is not None:
+            declared = {col[0] for col in outs["columns"]}
+            outs["columns"] = [col for col in held if col[0] in declared]
+            outs["undeclared_columns"] = [col[0] for col in held if col[0] not in declared]
         return outs
 
     def _table(self, props: Mapping[str, Any]) -> sql.Composed:
@@ -93,7 +104,7 @@ class TableProvider(PgProvider):
         if held is None:
             return ReadResult(None, {})
         owner, columns = held
-        return ReadResult(id_, dict(self._outs(props), owner=owner, columns=columns))
+        return ReadResult(id_, dict(self._outs(props, columns), owner=owner))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         want = self._cols(news.get("columns"))
@@ -102,11 +113,7 @@ class TableProvider(PgProvider):
             held = self._held(c, news)
             if held is None:
                 raise RuntimeError(f"table {news['schema']}.{news['name']} is gone: refresh to re-create it")
-            have = {col[0]: col for col in held[1]}
-            declared = {col[0] for col in want}
-            for name in have:
-                if name not in declared:
-                    c.execute(sql.SQL("ALTER TABLE {} DROP COLUMN {}").format(table, sql.Identifier(name)))
+            have = {col[0]: col for col in held[1]}  # undeclared columns are left alone, never dropped
             for name, typ, not_null in want:
                 if name not in have:
                     c.execute(
@@ -126,7 +133,8 @@ class TableProvider(PgProvider):
                         sql.SQL("ALTER TABLE {} ALTER COLUMN {} " + verb + " NOT NULL").format(table, col)
                     )
             c.execute(sql.SQL("ALTER TABLE {} OWNER TO {}").format(table, sql.Identifier(news["owner"])))
-        return UpdateResult(self._outs(news))
+        declared = {col[0] for col in want}
+        return UpdateResult(dict(self._outs(news), undeclared_columns=[n for n in have if n not in declared]))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         if not self.database_exists(props["conn"], props["database"]):
