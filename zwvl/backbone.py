@@ -9,8 +9,9 @@ Every part that asks "does this circuit carry OSPF?" asks here:
   NetBox's choices (``netbox.vocab``) are only vocabularies translated into each other.
 - :func:`from_netbox`: the backbone from NetBox's records (``zwvl.netbox.reader``), with the links
   that are lit and, for every circuit left out, why. The lab builds its namespaces and veth pairs
-  from it, and the ``zwvl_netbox`` Ansible inventory plugin gives each router its links as the host
-  variable ``frr_ospf_links`` (:meth:`Backbone.ospf_links`) that the ``frr_ospf`` template writes.
+  from it, and the ``zwvl_netbox`` Ansible inventory plugin gives each router its loopback and links
+  as the host variables ``backbone_loopback`` and ``backbone_links`` (:meth:`Backbone.ospf_links`)
+  that the ``frr_ospf`` role writes into frr.conf.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from zwvl.netbox.kinds import LOOPBACK_INTERFACE
 from zwvl.netbox.reader import CIRCUIT_TERMINATION, NetboxRecords
+from zwvl.netbox.vocab import CIRCUIT_STATUS_BACK
 
 LIVE = frozenset({"active"})
 """Circuit statuses that carry traffic today."""
@@ -134,8 +136,6 @@ def _value(obj: Any) -> str:
 def from_netbox(rec: NetboxRecords, *, design: bool = True, cost_field: str = COST_FIELD) -> Backbone:
     """Routers are the given devices with a loopback; links are lit circuits whose two terminations
     are cabled to enabled interfaces of those routers, each with exactly one IPv4 address."""
-    from zwvl.netbox.vocab import CIRCUIT_STATUS_BACK
-
     bb = Backbone()
     devices = {d["id"]: d for d in rec.devices}
     ifaces = {i["id"]: i for i in rec.interfaces if (i.get("device") or {}).get("id") in devices}

@@ -3,10 +3,10 @@
 The fibre play's inventory (inventory/zwvl_netbox.yml). It gives the hosts and groups (site_, tenant_,
 role_, platform_) and host variables netbox.netbox.nb_inventory gives (inventory-nb/netbox.yml;
 scripts/bench-inventory compares the two), without nb_inventory's OpenAPI schema download and
-per-object lookups, plus ``backbone_links``: each router's lit links from zwvl.backbone, the one place
-that decides which circuits carry OSPF. It reads NetBox with the zwvl package's reader
-(zwvl.netbox.reader: devices, interfaces, IP addresses, circuits and circuit terminations with
-``fields=``; link peers joined by cable).
+per-object lookups, plus ``backbone_loopback`` and ``backbone_links``: each router's loopback and lit
+links from zwvl.backbone, the one place that decides which circuits carry OSPF. It reads NetBox with
+the zwvl package's reader (zwvl.netbox.reader: devices, interfaces, IP addresses, circuits and circuit
+terminations with ``fields=``; link peers joined by cable).
 """
 
 from __future__ import annotations
@@ -72,13 +72,57 @@ from ansible.errors import AnsibleError  # noqa: E402
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable  # noqa: E402
 from ansible.utils.unsafe_proxy import wrap_var  # noqa: E402
 
-CIRCUIT_TERMINATION = "circuits.circuittermination"
-
 
 def _slug(obj: Any) -> str | None:
     if isinstance(obj, dict):
         return obj.get("slug") or obj.get("value") or obj.get("name")
     return obj
+
+
+def _interfaces(rec: Any, circuit_termination: str) -> dict[int, list[dict[str, Any]]]:
+    """Each device's interfaces in nb_inventory's shape: IP addresses, link peers and the far end of
+    their circuit as connected_endpoints (only built when the option interfaces asks for them)."""
+    ips: dict[int, list[dict[str, Any]]] = {}
+    for ip in rec.ip_addresses:
+        if ip.get("assigned_object_type") == "dcim.interface":
+            ips.setdefault(ip["assigned_object_id"], []).append(
+                {"address": ip["address"], "status": ip.get("status"), "role": ip.get("role")}
+            )
+    by_device: dict[int, list[dict[str, Any]]] = {}
+    ends: dict[str, dict[str, dict[str, Any]]] = {}
+    for itf in sorted(rec.interfaces, key=lambda i: i["id"]):
+        item = {
+            k: itf.get(k)
+            for k in (
+                "id",
+                "name",
+                "enabled",
+                "type",
+                "description",
+                "mtu",
+                "cable",
+                "link_peers",
+                "link_peers_type",
+            )
+        }
+        item["ip_addresses"] = ips.get(itf["id"], [])
+        item["connected_endpoints"] = []
+        by_device.setdefault(itf["device"]["id"], []).append(item)
+        if itf.get("link_peers_type") == circuit_termination:
+            for peer in itf.get("link_peers") or []:
+                cid = (peer.get("circuit") or {}).get("cid")
+                if cid:
+                    ends.setdefault(cid, {})[str(peer.get("term_side"))] = {
+                        "item": item,
+                        "device": itf["device"],
+                    }
+    # the far end of each circuit, as nb_inventory's connected_endpoints (cable path through it)
+    for sides in ends.values():
+        if set(sides) == {"A", "Z"}:
+            a, z = sides["A"], sides["Z"]
+            a["item"]["connected_endpoints"] = [{"name": z["item"]["name"], "device": z["device"]}]
+            z["item"]["connected_endpoints"] = [{"name": a["item"]["name"], "device": a["device"]}]
+    return by_device
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable):
@@ -93,7 +137,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         try:
             from zwvl.backbone import from_netbox
             from zwvl.netbox.client import NetboxClient, NetboxError
-            from zwvl.netbox.reader import fetch_records
+            from zwvl.netbox.reader import CIRCUIT_TERMINATION, fetch_records
         except ImportError as exc:
             raise AnsibleError(f"zwvl_netbox needs the zwvl package in Ansible's Python: {exc}") from exc
         url = str(self.get_option("api_endpoint")).rstrip("/")
@@ -109,50 +153,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             )
         except NetboxError as exc:
             raise AnsibleError(str(exc)) from exc
-        self._populate(rec, from_netbox(rec), with_interfaces=self.get_option("interfaces") != "none")
+        by_device = _interfaces(rec, CIRCUIT_TERMINATION) if self.get_option("interfaces") != "none" else None
+        self._populate(rec, from_netbox(rec), by_device)
 
-    def _populate(self, rec: Any, backbone: Any, *, with_interfaces: bool) -> None:
-        ips: dict[int, list[dict[str, Any]]] = {}
-        for ip in rec.ip_addresses:
-            if ip.get("assigned_object_type") == "dcim.interface":
-                ips.setdefault(ip["assigned_object_id"], []).append(
-                    {"address": ip["address"], "status": ip.get("status"), "role": ip.get("role")}
-                )
-        by_device: dict[int, list[dict[str, Any]]] = {}
-        ends: dict[str, dict[str, dict[str, Any]]] = {}
-        for itf in sorted(rec.interfaces, key=lambda i: i["id"]):
-            item = {
-                k: itf.get(k)
-                for k in (
-                    "id",
-                    "name",
-                    "enabled",
-                    "type",
-                    "description",
-                    "mtu",
-                    "cable",
-                    "link_peers",
-                    "link_peers_type",
-                )
-            }
-            item["ip_addresses"] = ips.get(itf["id"], [])
-            item["connected_endpoints"] = []
-            by_device.setdefault(itf["device"]["id"], []).append(item)
-            if itf.get("link_peers_type") == CIRCUIT_TERMINATION:
-                for peer in itf.get("link_peers") or []:
-                    cid = (peer.get("circuit") or {}).get("cid")
-                    if cid:
-                        ends.setdefault(cid, {})[str(peer.get("term_side"))] = {
-                            "item": item,
-                            "device": itf["device"],
-                        }
-        # the far end of each circuit, as nb_inventory's connected_endpoints (cable path through it)
-        for sides in ends.values():
-            if set(sides) == {"A", "Z"}:
-                a, z = sides["A"], sides["Z"]
-                a["item"]["connected_endpoints"] = [{"name": z["item"]["name"], "device": z["device"]}]
-                z["item"]["connected_endpoints"] = [{"name": a["item"]["name"], "device": a["device"]}]
-
+    def _populate(self, rec: Any, backbone: Any, by_device: dict[int, list[dict[str, Any]]] | None) -> None:
         strict = self.get_option("strict")
         group_by = self.get_option("group_by")
         for dev in sorted(rec.devices, key=lambda d: d["name"]):
@@ -166,7 +170,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
                 "role": _slug(dev.get("role")),
                 "platform": _slug(dev.get("platform")),
                 "status": dev.get("status"),
-                "interfaces": by_device.get(dev["id"], []) if with_interfaces else None,
+                "interfaces": None if by_device is None else by_device.get(dev["id"], []),
                 # the router's loopback and lit fibre links (zwvl.backbone): what frr_ospf writes
                 "backbone_loopback": str(router.loopback) if router else None,
                 "backbone_links": backbone.ospf_links(host),
