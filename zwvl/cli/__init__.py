@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from zwvl import __version__
-from zwvl.cli import check, codeowners, exporter, lab, monitoring, netbox, reconcile
+from zwvl.cli import check, codeowners, exporter, lab, monitoring, netbox, reconcile, relay
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,6 +28,7 @@ for _command in (
     *reconcile.COMMANDS,
     lab.lab_group,
     exporter.exporter_command,
+    relay.relay_command,
     monitoring.monitoring_group,
     monitoring.dashboards_command,
     codeowners.codeowners_command,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 from click.decorators import FC
@@ -31,6 +32,11 @@ def policies_option(help: str) -> Callable[[FC], FC]:
         default=None,
         help=help,
     )
+
+
+def env_option(flag: str, envvar: str, help: str, **kwargs: Any) -> Callable[[FC], FC]:
+    """An option that falls back to an environment variable, which its help names at the end."""
+    return click.option(flag, envvar=envvar, help=f"{help} [env {envvar}].", **kwargs)
 
 
 def format_option(choices: Sequence[str], help: str) -> Callable[[FC], FC]:

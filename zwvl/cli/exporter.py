@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
-from click.decorators import FC
 
-from zwvl.cli.common import inventory_option, policies_option
-
-
-def env_option(flag: str, envvar: str, help: str, **kwargs: Any) -> Callable[[FC], FC]:
-    """An option that falls back to an environment variable, which its help names at the end."""
-    return click.option(flag, envvar=envvar, help=f"{help} [env {envvar}].", **kwargs)
+from zwvl.cli.common import env_option, inventory_option, policies_option
 
 
 @click.command("exporter")

@@ -13,7 +13,7 @@ from zwvl.inventory import Inventory
 from zwvl.monitoring.names import AlertName
 from zwvl.monitoring.scrape import generated_yaml
 
-RELAY = "http://127.0.0.1:9096"  # the notification relay beside Alertmanager (pager, chat, tickets)
+RELAY = "http://127.0.0.1:9096"  # `zwvl alert-relay` beside Alertmanager: partner queues and tickets
 
 
 def _alertname(names: list[AlertName]) -> str:
