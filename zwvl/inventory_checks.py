@@ -76,6 +76,10 @@ def check_references(inv: Inventory, problems: list[Problem]) -> None:
             refs.check(svc, ("site",), svc.site, inv.sites, "site")
         for i, dev in enumerate(svc.devices):
             refs.check(svc, ("devices", i), dev, inv.devices, "device")
+        if svc.devices and not svc.ports:
+            problems.append(
+                problem(svc, ("ports",), "a service on devices needs its ports (NetBox's service)")
+            )
     for ds in inv.datasets.values():
         refs.check(ds, ("service",), ds.service, inv.services, "service")
         for i, slug in enumerate(ds.partners):
@@ -160,6 +164,45 @@ def _check_circuits(inv: Inventory, refs: _Refs, problems: list[Problem]) -> Non
                 )
 
 
+def _check_primary_addresses(inv: Inventory, used: dict[Any, Device], problems: list[Problem]) -> None:
+    """A server's address: on one of its device type's interfaces, inside one of its partner's
+    (non-container) prefixes with that prefix's length, used once; a router's primary is its loopback."""
+    for dev in inv.devices.values():
+        if dev.primary_ip4 is None:
+            continue
+        at = ("primary_ip4",)
+        if dev.loopback is not None:
+            problems.append(problem(dev, at, "a device with a loopback has that as its primary address"))
+            continue
+        dtype = inv.device_types.get(dev.device_type)
+        names = [i.name for i in dtype.interfaces] if dtype else []
+        if dtype and dev.primary_ip4.interface not in names:
+            hint = did_you_mean(dev.primary_ip4.interface, names)
+            problems.append(
+                problem(
+                    dev,
+                    (*at, "interface"),
+                    f"{dev.device_type} has no interface {dev.primary_ip4.interface!r}{hint}",
+                )
+            )
+        addr = dev.primary_ip4.address
+        site = inv.sites.get(dev.site)
+        nets = [pf.prefix for pf in inv.prefixes if not pf.container and site and pf.partner == site.partner]
+        if not any(addr.network == net for net in nets):
+            problems.append(
+                problem(
+                    dev,
+                    (*at, "address"),
+                    f"{addr} is in no prefix of partner {site.partner if site else '?'!r}",
+                )
+            )
+        if addr.ip in used:
+            problems.append(
+                problem(dev, (*at, "address"), f"{addr.ip} is already used by {used[addr.ip].name}")
+            )
+        used[addr.ip] = dev
+
+
 def check_addressing(inv: Inventory, problems: list[Problem]) -> None:
     std = inv.standards
     # every prefix-like object, for one overlap sweep
@@ -198,6 +241,7 @@ def check_addressing(inv: Inventory, problems: list[Problem]) -> None:
                 )
             )
         loopbacks[dev.loopback.ip] = dev
+    _check_primary_addresses(inv, loopbacks, problems)
     if std:
         if not std.addressing.supernet.subnet_of(ADDRESSING_PLAN):
             problems.append(

@@ -186,6 +186,13 @@ DeviceRole = Literal["router", "switch", "server", "firewall"]
 DeviceMonitoring = Literal["node-exporter", "frr-exporter", "snmp", "none"]
 
 
+class DeviceAddress(Part):
+    """A server's address on one of its interfaces: NetBox's primary IPv4 of the device."""
+
+    interface: str
+    address: IPv4Interface
+
+
 class Device(Obj):
     name: str
     site: Slug
@@ -197,9 +204,20 @@ class Device(Obj):
     status: Status = "active"
     serial: str = ""
     loopback: IPv4Interface | None = None
+    primary_ip4: DeviceAddress | None = None
+    """A device without a loopback (a server): its address and interface, NetBox's primary IPv4."""
     monitoring: DeviceMonitoring = "none"
     description: str = ""
     key_field = "name"
+
+    @property
+    def primary_address(self) -> IPv4Interface | None:
+        """What NetBox holds as the primary IPv4: the loopback of a router, else the server's address."""
+        return (
+            self.loopback
+            if self.loopback is not None
+            else (self.primary_ip4.address if self.primary_ip4 else None)
+        )
 
 
 class CircuitEnd(Part):
@@ -274,6 +292,9 @@ class Service(SlugObj):
     tls: bool | None = None
     mfa: bool | None = None
     monitoring: Literal["node-exporter", "blackbox", "postgres-exporter", "http", "none"] = "none"
+    protocol: Literal["tcp", "udp", "sctp"] = "tcp"
+    ports: list[Annotated[int, Field(ge=1, le=65535)]] = []
+    """Where it listens on its devices: NetBox's application service on each device."""
     description: str = ""
 
 

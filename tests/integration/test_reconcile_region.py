@@ -33,7 +33,7 @@ from zwvl.monitoring.scrape import (
 )
 from zwvl.netbox.kinds import BY_NAME, TAG, Ref
 from zwvl.netbox.reconcile import apply, load_desired, plan
-from zwvl.platform.hosts import HostError, netbox_address, service_device
+from zwvl.platform.hosts import HostError, netbox_address, netbox_service_address
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,8 @@ def test_full_apply_of_the_region(region_nb: local.Instance, applied: dict[str, 
     assert counts["dcim.cable"] == 150
     assert counts["dcim.interface"] == 1549 + 72  # from the templates, plus one lo per router
     assert counts["tenancy.tenant"] == 15
-    assert counts["ipam.vlan"] == 90
+    assert counts["ipam.vlan"] == 91
+    assert counts["ipam.service"] == 4
     # loopbacks sit on lo and are the routers' primary IPv4; circuit ends on the right interfaces
     rtr = state.find("dcim.device", ("kor-th-rtr01",))
     assert rtr is not None and rtr.fields["primary_ip4"] == Ref("ipam.ipaddress", ("100.126.0.20/32",))
@@ -107,6 +108,15 @@ def test_full_apply_of_the_region(region_nb: local.Instance, applied: dict[str, 
     assert hall.fields["site"] == Ref("dcim.site", ("regional-datacenter",))
     srv = state.find("dcim.device", ("lei-rdc-srv02",))
     assert srv is not None and srv.fields["location"] == Ref("dcim.location", hall.key)
+    # a server: its address on its interface is its primary IPv4, its services are NetBox services
+    assert srv.fields["primary_ip4"] == Ref("ipam.ipaddress", ("10.1.230.12/24",))
+    srv_ip = state.find("ipam.ipaddress", ("10.1.230.12/24",))
+    assert srv_ip is not None and srv_ip.fields["assigned_object"] == Ref(
+        "dcim.interface", ("lei-rdc-srv02", "eno1")
+    )
+    helpdesk = state.find("ipam.service", ("dcim.device:lei-rdc-srv02", "helpdesk"))
+    assert helpdesk is not None and helpdesk.managed
+    assert (helpdesk.fields["protocol"], helpdesk.fields["ports"]) == ("tcp", [80, 443])
     lib = state.find("dcim.device", ("kor-lib-rtr01",))
     assert lib is not None and lib.fields["location"] is None
     cable = state.find("dcim.cable", ("ZWVL-FO-0015/Z",))
@@ -178,35 +188,39 @@ DATA_PLATFORM = REPO / "pulumi" / "data-platform"
 def test_pulumi_finds_the_platform_host_in_netbox(
     region_nb: local.Instance, applied: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The Pulumi programs' host lookup reads the real NetBox: a router's primary address; a server
-    without one is an error naming it; once NetBox gives the server an address the data-platform
-    program connects there. Restores the server afterwards."""
+    """The Pulumi programs' host lookup reads the real NetBox: the service's application service, on
+    its device, at the device's primary IPv4, all written by the apply from the inventory. A service
+    NetBox does not run is an error naming it, as is a service whose device has no address; a
+    service moved to another device in NetBox is found there. Restores what it changed."""
     monkeypatch.setenv("NETBOX_URL", region_nb.url)
     monkeypatch.setenv("NETBOX_TOKEN", region_nb.token)
     inv = load_inventory(FULL)
     router = inv.devices["kor-th-rtr01"]
     assert router.loopback is not None and netbox_address(router.name) == str(router.loopback.ip)
-    server = service_device(inv, "data-platform")
-    with pytest.raises(HostError, match=f"{server!r} has no primary IPv4"):
-        netbox_address(server)
+    server = inv.devices[inv.services["data-platform"].devices[0]]
+    assert server.primary_ip4 is not None
+    assert netbox_service_address("data-platform") == str(server.primary_ip4.address.ip)
+    rec = Recorder()
+    run_program(DATA_PLATFORM / "__main__.py", rec, {"namePrefix": "dp_"}, "zwvl-data-platform")
+    assert {r.inputs["conn"]["host"] for r in rec.of("DatabaseProvider")} == {
+        str(server.primary_ip4.address.ip)
+    }
+    with pytest.raises(HostError, match="runs no service 'open-data-portal'"):
+        netbox_service_address("open-data-portal")  # in the inventory, on no device
 
+    # someone moves the service in NetBox to a switch without an address: named in the error
     client = client_for(region_nb)
-    dev = client.list("dcim/devices", params={"name": server}, fields=["id"])[0]
-    itf = client.list("dcim/interfaces", params={"device_id": dev["id"]}, fields=["id"])[0]
-    address = "198.18.0.10/32"  # a test range, added by hand for this test only
-    ip = client.create_one(
-        "ipam/ip-addresses",
-        {"address": address, "assigned_object_type": "dcim.interface", "assigned_object_id": itf["id"]},
-    )
-    client.request("PATCH", f"dcim/devices/{dev['id']}/", json={"primary_ip4": ip["id"]})
+    svc = client.list("ipam/services", params={"name": "data-platform"}, fields=["id", "parent_object_id"])[0]
+    switch = client.list("dcim/devices", params={"name": "lei-rdc-sw01"}, fields=["id"])[0]
+    client.request("PATCH", f"ipam/services/{svc['id']}/", json={"parent_object_id": switch["id"]})
     try:
-        assert netbox_address(server) == "198.18.0.10"
-        rec = Recorder()
-        run_program(DATA_PLATFORM / "__main__.py", rec, {"namePrefix": "dp_"}, "zwvl-data-platform")
-        assert {r.inputs["conn"]["host"] for r in rec.of("DatabaseProvider")} == {"198.18.0.10"}
+        with pytest.raises(HostError, match="runs on lei-rdc-sw01 .* no primary IPv4"):
+            netbox_service_address("data-platform")
+        assert zwvl("drift", "--inventory", FULL, env=env_for(region_nb)).returncode == 2
     finally:
-        client.request("PATCH", f"dcim/devices/{dev['id']}/", json={"primary_ip4": None})
-        client.request("DELETE", f"ipam/ip-addresses/{ip['id']}/")
+        client.request(
+            "PATCH", f"ipam/services/{svc['id']}/", json={"parent_object_id": svc["parent_object_id"]}
+        )
     assert zwvl("drift", "--inventory", FULL, env=env_for(region_nb)).returncode == 0
 
 

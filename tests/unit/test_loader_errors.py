@@ -23,6 +23,17 @@ MENEN_NETWORK = "inventory/partners/menen/network.yaml"
 MENEN_PARTNER = "inventory/partners/menen/partner.yaml"
 POOL = "inventory/helpdesk/pool.yaml"
 STANDARDS = "inventory/standards.yaml"
+LEIEDAL_DEVICES = "inventory/partners/leiedal/devices.yaml"
+SERVICES = "inventory/platform/services.yaml"
+
+
+def _server(region: Region, **change: Any) -> None:
+    def edit(d: dict[str, Any]) -> None:
+        dev = find(d["devices"], name="lei-rdc-srv02")
+        dev.update(change.pop("device", {}))
+        dev["primary_ip4"] = dict(dev["primary_ip4"], **change)
+
+    region.edit(LEIEDAL_DEVICES, edit)
 
 
 def _first_circuit(region: Region, change: Callable[[dict[str, Any]], None]) -> None:
@@ -171,6 +182,36 @@ CASES: list[tuple[str, Callable[[Region], None], str, str]] = [
         ),
         KORTRIJK_DEVICES,
         "device 'kor-lib-rtr01': loopback 100.126.0.20 is already used by kor-th-rtr01",
+    ),
+    (
+        "server-interface-unknown",
+        lambda r: _server(r, interface="eth9"),
+        LEIEDAL_DEVICES,
+        "device 'lei-rdc-srv02': dell-poweredge-r650 has no interface 'eth9'",
+    ),
+    (
+        "server-address-in-no-prefix",
+        lambda r: _server(r, address="10.9.9.9/24"),
+        LEIEDAL_DEVICES,
+        "device 'lei-rdc-srv02': 10.9.9.9/24 is in no prefix of partner 'leiedal'",
+    ),
+    (
+        "server-address-twice",
+        lambda r: _server(r, address="10.1.230.11/24"),
+        LEIEDAL_DEVICES,
+        "device 'lei-rdc-srv02': 10.1.230.11 is already used by lei-rdc-srv01",
+    ),
+    (
+        "server-with-a-loopback",
+        lambda r: _server(r, device={"loopback": "100.126.0.250/32"}),
+        LEIEDAL_DEVICES,
+        "device 'lei-rdc-srv02': a device with a loopback has that as its primary address",
+    ),
+    (
+        "service-on-devices-without-ports",
+        lambda r: r.edit(SERVICES, lambda d: find(d["services"], slug="helpdesk").pop("ports")),
+        SERVICES,
+        "service 'helpdesk': a service on devices needs its ports",
     ),
     (
         "pool-outside-supernet",

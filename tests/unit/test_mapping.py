@@ -48,9 +48,11 @@ def test_the_region_maps_to_the_expected_objects(desired: DesiredState) -> None:
     assert _count(desired, "dcim.interface") == 1549 + 72
     assert sum(1 for d in desired.objects["dcim.interface"].values() if d.implicit) == 1549
     assert c["circuits.circuit"] == 75 and c["circuits.circuittermination"] == 150 and c["dcim.cable"] == 150
-    assert c["ipam.ipaddress"] == 150 + 72  # both ends of every circuit, one loopback per router
-    assert c["ipam.prefix"] == 105 + 75 + 3  # partners' prefixes, one /31 per circuit, three pools
-    assert c["ipam.vlangroup"] == 15 and c["ipam.vlan"] == 90
+    # both ends of every circuit, one loopback per router, the three platform servers' addresses
+    assert c["ipam.ipaddress"] == 150 + 72 + 3
+    assert c["ipam.prefix"] == 106 + 75 + 3  # partners' prefixes, one /31 per circuit, three pools
+    assert c["ipam.vlangroup"] == 15 and c["ipam.vlan"] == 91
+    assert c["ipam.service"] == 4  # the four services with devices, one device each
     assert c["tenancy.contact"] == 45 and c["tenancy.contactassignment"] == 45
     assert c["extras.tag"] == 1 and c["extras.customfield"] >= 14
 
@@ -255,3 +257,16 @@ def test_the_ownership_names_live_in_kinds_only() -> None:
     doc = yaml.safe_load(plugin.split('DOCUMENTATION = r"""', 1)[1].split('"""', 1)[0])
     assert doc["options"]["tag"]["default"] == TAG
     assert f"tag={TAG}" in (ansible / "data-platform.yml").read_text()
+
+
+def test_a_server_has_its_address_on_its_interface_and_its_services(desired: DesiredState) -> None:
+    """The platform servers: the primary IPv4 on the interface the inventory names (not a loopback),
+    and each service on them as NetBox's application service with its ports."""
+    dev = desired.objects["dcim.device"][("lei-rdc-srv02",)]
+    assert dev.fields["primary_ip4"] == Ref("ipam.ipaddress", ("10.1.230.12/24",))
+    ip = desired.objects["ipam.ipaddress"][("10.1.230.12/24",)]
+    assert ip.fields["assigned_object"] == Ref("dcim.interface", ("lei-rdc-srv02", "eno1"))
+    assert ip.fields["role"] is None
+    svc = desired.objects["ipam.service"][("dcim.device:lei-rdc-srv02", "helpdesk")]
+    assert svc.fields["protocol"] == "tcp" and svc.fields["ports"] == [80, 443]
+    assert svc.fields["parent_object"] == Ref("dcim.device", ("lei-rdc-srv02",))

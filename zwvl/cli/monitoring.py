@@ -58,7 +58,7 @@ def _write_or_check(path: Path, text: str, check: bool) -> None:
     show_default=True,
     help="Where the devices come from: the domain model, or NetBox (NETBOX_URL/NETBOX_TOKEN or the "
     "local one; active devices, their monitoring field, tenant and primary IPv4). Services always come "
-    "from the model, as NetBox does not hold them. After `zwvl apply` both give the same file (tested).",
+    "from the model (their monitoring kind). After `zwvl apply` both give the same file (tested).",
 )
 @output_options("monitoring/prometheus/prometheus.yml")
 @click.option("--stdout", "to_stdout", is_flag=True, help="Print instead of writing the file.")

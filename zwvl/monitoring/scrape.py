@@ -48,8 +48,8 @@ class Target:
     labels: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
-def _device_address(name: str, loopback: str | None, kind: str) -> str:
-    host = loopback.split("/")[0] if loopback else name
+def _device_address(name: str, primary: str | None, kind: str) -> str:
+    host = primary.split("/")[0] if primary else name
     port = PORTS.get(kind)
     return f"{host}:{port}" if port else host
 
@@ -61,8 +61,8 @@ def targets_from_inventory(inv: Inventory) -> list[Target]:
             continue
         site = inv.sites[dev.site]
         labels = (("device", dev.name), ("partner", site.partner), ("role", dev.role), ("site", dev.site))
-        loop = str(dev.loopback) if dev.loopback else None
-        out.append(Target(JOB_OF[dev.monitoring], _device_address(dev.name, loop, dev.monitoring), labels))
+        primary = str(dev.primary_address) if dev.primary_address else None
+        out.append(Target(JOB_OF[dev.monitoring], _device_address(dev.name, primary, dev.monitoring), labels))
     out += service_targets(inv)
     return out
 

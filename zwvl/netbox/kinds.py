@@ -370,6 +370,15 @@ KINDS: list[Kind] = [
         after=("dcim.interface",),
         extra_read=("vrf",),
     ),
+    _k(
+        "ipam.service",
+        "ipam/services",
+        ("parent_object", "name"),
+        ("protocol", "ports", "description"),
+        generic={"parent_object": ("parent_object_type", "parent_object_id")},
+        sorted_lists=frozenset({"ports"}),
+        after=("dcim.device",),
+    ),
     # contacts
     _k("tenancy.contactrole", "tenancy/contact-roles", ("slug",), ("name", "description")),
     _k("tenancy.contact", "tenancy/contacts", ("name",), ("email", "phone", "description")),
@@ -392,6 +401,7 @@ CASCADES: dict[str, tuple[str, ...]] = {
     "dcim.interface": ("device",),
     "circuits.circuittermination": ("circuit",),
     "ipam.ipaddress": ("assigned_object",),
+    "ipam.service": ("parent_object",),
     "tenancy.contactassignment": ("object",),
 }
 """Reference fields whose target's deletion makes NetBox delete the referring object too (a Django

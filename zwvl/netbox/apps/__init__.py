@@ -7,9 +7,11 @@ so that importing a NetBox zwvl manages and then planning against it shows no ch
 
 - ``extras``: zwvl's owner, tag, custom fields and choice sets (forward only);
 - ``tenancy``: partners (tenants), contacts; the helpdesk stub on import;
-- ``dcim``: the region, sites and locations, device types, devices (with their loopback);
+- ``dcim``: the region, sites and locations, device types, devices (with their loopback or, for a
+  server, its address on its interface);
 - ``circuits``: providers, circuits (with their terminations, cables, /31s and addresses);
-- ``ipam``: the standards' pools, VLANs, the partners' prefixes; the standards on import;
+- ``ipam``: the standards' pools, VLANs, the partners' prefixes, the services on their devices; the
+  standards on import;
 - ``common``: ``Desired`` / ``DesiredState`` / ``MappingError`` (forward), ``Imported`` (reverse).
 
 ``desired_state`` and ``import_state`` below call the apps in dependency order. Writing the import
@@ -43,6 +45,7 @@ def desired_state(inv: Inventory) -> DesiredState:
     ipam.map_pools(ds, inv)
     ipam.map_vlans(ds, inv)
     ipam.map_prefixes(ds, inv)
+    ipam.map_services(ds, inv)
     tenancy.map_contacts(ds, inv)
     if ds.problems:
         raise MappingError(ds.problems)
@@ -64,6 +67,7 @@ def import_state(state: State, out: Path, *, url: str, warn: Warn) -> ImportResu
     vlans = ipam.import_vlans(im)
     pools = ipam.import_prefixes(im, vlans)
     ipam.import_standards(im, pools)
+    ipam.import_services(im)
     tenancy.import_helpdesk(im)
     return ImportResult(out, _write(im, out, url), dict(im.counts))
 

@@ -164,6 +164,8 @@ class Imported:
     partner_file: dict[str, str] = field(default_factory=dict)
     sites: dict[str, str] = field(default_factory=dict)
     """site slug -> partner slug"""
+    device_sites: dict[str, str] = field(default_factory=dict)
+    """device name -> site slug (the devices imported)"""
     site_locations: dict[str, set[str]] = field(default_factory=dict)
     device_types: dict[str, int] = field(default_factory=dict)
     """device type slug -> number of interfaces"""

@@ -174,6 +174,7 @@ def _device(ds: DesiredState, inv: Inventory, dev: Device) -> None:
     site = inv.sites[dev.site]
     dtype = inv.device_types[dev.device_type]
     lo_ip = str(dev.loopback) if dev.loopback is not None else None
+    primary = str(dev.primary_address) if dev.primary_address is not None else None
     ds.add(
         "dcim.device",
         {
@@ -188,7 +189,7 @@ def _device(ds: DesiredState, inv: Inventory, dev: Device) -> None:
             "serial": dev.serial,
             "description": dev.description,
             "cf.monitoring": dev.monitoring,
-            "primary_ip4": Ref("ipam.ipaddress", (lo_ip,)) if lo_ip else None,
+            "primary_ip4": Ref("ipam.ipaddress", (primary,)) if primary else None,
         },
         *at,
         weight=1.0 + len(dtype.interfaces),
@@ -216,6 +217,19 @@ def _device(ds: DesiredState, inv: Inventory, dev: Device) -> None:
                 "tenant": Ref("tenancy.tenant", (site.partner,)),
                 "assigned_object": Ref("dcim.interface", (dev.name, LOOPBACK_INTERFACE)),
                 "description": f"Loopback of {dev.name}",
+            },
+            *at,
+        )
+    if dev.primary_ip4 is not None:
+        ds.add(
+            "ipam.ipaddress",
+            {
+                "address": str(dev.primary_ip4.address),
+                "status": IP_STATUS[dev.status],
+                "role": None,
+                "tenant": Ref("tenancy.tenant", (site.partner,)),
+                "assigned_object": Ref("dcim.interface", (dev.name, dev.primary_ip4.interface)),
+                "description": f"Primary address of {dev.name}",
             },
             *at,
         )
@@ -348,6 +362,17 @@ def import_device_types(im: Imported) -> None:
         im.counts["device_types"] += 1
 
 
+def _primary_ip4(im: Imported, d: Record) -> dict[str, str] | None:
+    """A device's primary IPv4 and the interface it is on (a server's; a router's is its loopback)."""
+    ref = d.fields.get("primary_ip4")
+    if not isinstance(ref, Ref):
+        return None
+    for (device, interface), ips in im.ips_on.items():
+        if device == d.key[0] and any(ip.key == ref.key for ip in ips):
+            return {"interface": interface, "address": ref.key[0]}
+    return None
+
+
 def import_devices(im: Imported) -> None:
     for d in im.of("dcim.device"):
         f = d.fields
@@ -366,6 +391,7 @@ def import_devices(im: Imported) -> None:
                 location = None
         on_lo = im.ips_on.get((d.key[0], LOOPBACK_INTERFACE), [])
         loopback = on_lo[0].key[0] if on_lo else None
+        primary = None if loopback else _primary_ip4(im, d)
         monitoring = f.get("cf.monitoring")
         data = im.dump(
             Device,
@@ -379,6 +405,7 @@ def import_devices(im: Imported) -> None:
                 "status": DEVICE_STATUS_BACK.get(str(f.get("status")), "active"),
                 "serial": f.get("serial") or "",
                 "loopback": loopback,
+                "primary_ip4": primary,
                 "monitoring": monitoring if monitoring in MONITORING else "none",
                 "description": f.get("description") or "",
             },
@@ -388,4 +415,5 @@ def import_devices(im: Imported) -> None:
             continue
         assert site is not None
         im.add(file_of(d, f"partners/{im.sites[site]}/devices.yaml"), "devices", data)
+        im.device_sites[d.key[0]] = site
         im.counts["devices"] += 1

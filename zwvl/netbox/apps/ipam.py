@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 
 from zwvl.inventory import Inventory
-from zwvl.model import Prefix, Standards, Vlan
+from zwvl.model import Prefix, Service, Standards, Vlan
 from zwvl.netbox.apps.common import DesiredState, Imported, file_of, key_of, slugify, source_where
 from zwvl.netbox.kinds import LOOPBACK_INTERFACE, Ref
 from zwvl.netbox.state import Record
@@ -28,6 +28,23 @@ POOL_ROLES = {
 }
 
 # ------------------------------------------------------------------------------------------ forward
+
+
+def map_services(ds: DesiredState, inv: Inventory) -> None:
+    """Each service on each of its devices: NetBox's application service (name = the service's slug)."""
+    for svc in inv.services.values():
+        for dev in svc.devices:
+            ds.add(
+                "ipam.service",
+                {
+                    "parent_object": Ref("dcim.device", (dev,)),
+                    "name": svc.slug,
+                    "protocol": svc.protocol,
+                    "ports": sorted(svc.ports),
+                    "description": svc.name,
+                },
+                *source_where(inv, svc),
+            )
 
 
 def map_pools(ds: DesiredState, inv: Inventory) -> None:
@@ -219,3 +236,35 @@ def import_standards(im: Imported, found: Pools) -> None:
     )
     if standards is not None:
         im.set(file_of(pool_rec, "standards.yaml"), "standards", standards)
+
+
+def import_services(im: Imported) -> None:
+    """The application services on imported devices, one service per name (its devices together);
+    the partner and site are the first device's."""
+    by_name: dict[str, list[Record]] = {}
+    for rec in im.of("ipam.service"):
+        parent = rec.fields.get("parent_object")
+        if isinstance(parent, Ref) and parent.kind == "dcim.device" and parent.key[0] in im.device_sites:
+            by_name.setdefault(str(rec.fields.get("name")), []).append(rec)
+        else:
+            im.warn(f"skipped service {' '.join(rec.key)}: not on an imported device")
+    for name, recs in sorted(by_name.items()):
+        first = recs[0].fields
+        devices = sorted(key_of(r.fields["parent_object"]) or "" for r in recs)
+        site = im.device_sites[devices[0]]
+        data = im.dump(
+            Service,
+            {
+                "slug": slugify(name),
+                "name": first.get("description") or name,
+                "partner": im.sites[site],
+                "site": site,
+                "devices": devices,
+                "protocol": first.get("protocol") or "tcp",
+                "ports": sorted(first.get("ports") or []),
+            },
+            f"service {name}",
+        )
+        if data is not None:
+            im.add(file_of(recs[0], "platform/services.yaml"), "services", data)
+            im.counts["services"] += 1
