@@ -86,6 +86,8 @@ def _rename(section: str, d: dict[str, Any], r: _Renamer) -> dict[str, Any]:
         d["name"], d["site"] = r.device(d["name"]), r.slug(d["site"])
         if "loopback" in d:
             d["loopback"] = r.shift(d["loopback"], r.loop_off)
+        if "primary_ip4" in d:  # a server's address moves with its partner's prefixes
+            d["primary_ip4"]["address"] = r.shift(d["primary_ip4"]["address"], r.pfx_off)
     elif section == "providers":
         d["slug"], d["name"] = r.slug(d["slug"]), f"{d['name']} ({r.k})"
     elif section == "circuits":
