@@ -2,7 +2,7 @@
 
 `zwvl lab up` builds the lab from NetBox and the Ansible frr_ospf role configures OSPF; these tests
 are about monitoring, so they build the spec of a few routers straight from the domain model and
-write the OSPF configuration the role would (point-to-point, costs from the circuits, fast timers).
+write the frr_ospf role's own template (its timers: a silent cut is seen within its dead interval).
 """
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ import time
 from collections.abc import Iterable
 from ipaddress import IPv4Interface
 from pathlib import Path
+
+import jinja2
+import yaml
 
 from zwvl.inventory import Inventory
 from zwvl.lab import End, Lab, LabSpec, Link, Router
@@ -38,30 +41,31 @@ def spec_from_inventory(inv: Inventory, routers: Iterable[str] = ROUTERS) -> Lab
     return spec
 
 
+ROLE = Path(__file__).resolve().parents[2] / "ansible/roles/frr_ospf"
+
+
+def _comment(text: str, decoration: str = "# ") -> str:
+    """Ansible's `comment` filter, as the template uses it (one decorated line per line)."""
+    return "\n".join(decoration + line for line in text.splitlines())
+
+
 def frr_conf(spec: LabSpec, router: str) -> str:
-    r = spec.routers[router]
-    lines = [
-        f"hostname {router}",
-        "log file /var/log/frr/frr.log informational",
-        "service integrated-vtysh-config",
-        "!",
-    ]
-    links = spec.links_of(router)
-    for lk in links:
-        end = lk.end(router)
-        lines += [
-            f"interface {end.interface}",
-            " ip ospf network point-to-point",
-            " ip ospf hello-interval 1",
-            " ip ospf dead-interval 3",
-            " ip ospf retransmit-interval 1",
-            f" ip ospf cost {lk.cost or 10}",
-            "!",
-        ]
-    lines += ["router ospf", f" ospf router-id {r.loopback_ip}", " timers throttle spf 0 50 500"]
-    lines += [f" network {r.loopback.network} area 0"]
-    lines += [f" network {lk.end(router).address.network} area 0" for lk in links]
-    return "\n".join(lines) + "\n!\n"
+    """The frr_ospf role's own template, rendered with the role's defaults and derived variables and
+    the host variables the zwvl_netbox inventory plugin gives a router (its loopback and lit links)."""
+    defaults = yaml.safe_load((ROLE / "defaults/main.yml").read_text())
+    derived = yaml.safe_load((ROLE / "vars/main.yml").read_text())
+    # as Ansible's template module renders (trim_blocks)
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True)
+    env.filters["comment"] = _comment
+    variables = {
+        **{k: v for k, v in defaults.items() if not (isinstance(v, str) and "{{" in v)},
+        "ansible_managed": "rendered by tests/monitoring/labkit.py from the frr_ospf role",
+        "inventory_hostname": router,
+        "frr_ospf_loopback": str(spec.routers[router].loopback),
+        "frr_ospf_links": spec.ospf_links(router),
+    }
+    variables["frr_ospf_router_id"] = env.from_string(derived["frr_ospf_router_id"]).render(**variables)
+    return env.from_string((ROLE / "templates/frr.conf.j2").read_text()).render(**variables)
 
 
 def configure_ospf(lab: Lab, spec: LabSpec) -> None:
