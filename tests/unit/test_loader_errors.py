@@ -23,6 +23,11 @@ MENEN_NETWORK = "inventory/partners/menen/network.yaml"
 MENEN_PARTNER = "inventory/partners/menen/partner.yaml"
 POOL = "inventory/helpdesk/pool.yaml"
 STANDARDS = "inventory/standards.yaml"
+SERVICES = "inventory/platform/services.yaml"
+
+
+def _helpdesk_url(url: str) -> Callable[[Region], None]:
+    return lambda r: r.edit(SERVICES, lambda d: find(d["services"], slug="helpdesk").update(url=url))
 
 
 def _first_circuit(region: Region, change: Callable[[dict[str, Any]], None]) -> None:
@@ -171,6 +176,31 @@ CASES: list[tuple[str, Callable[[Region], None], str, str]] = [
         ),
         KORTRIJK_DEVICES,
         "device 'kor-lib-rtr01': loopback 100.126.0.20 is already used by kor-th-rtr01",
+    ),
+    (
+        "service-url-not-https",
+        _helpdesk_url("http://helpdesk.zwvl.be/"),
+        SERVICES,
+        "service 'helpdesk': url: Value error, must start with https:// (the address users reach over TLS), "
+        "not 'http'",
+    ),
+    (
+        "service-url-bad-port",
+        _helpdesk_url("https://helpdesk.zwvl.be:70000/"),
+        SERVICES,
+        "service 'helpdesk': url: Value error, port must be a number from 1 to 65535",
+    ),
+    (
+        "service-url-bad-host",
+        _helpdesk_url("https://Helpdesk_zwvl/"),
+        SERVICES,
+        "service 'helpdesk': url: Value error, host 'Helpdesk_zwvl' is not a lower-case DNS name with a dot",
+    ),
+    (
+        "service-url-credentials",
+        _helpdesk_url("https://" + "rt:x" + "@helpdesk.zwvl.be/"),  # assembled: no credential in this file
+        SERVICES,
+        "service 'helpdesk': url: Value error, must not hold a user, password, query or fragment",
     ),
     (
         "pool-outside-supernet",
