@@ -182,15 +182,11 @@ def exposed_tls_mfa(ctx: Context) -> Iterator[Finding]:
             ok = not missing and seen["served"]
         else:
             evidence["observed"] = "none"
-            if svc.tls is not True:
-                why = "TLS not declared"
-            elif observed is None:
-                why = "run zwvl check --live to probe it"
-            else:
-                why = "no url to probe"
-            note = f"TLS not observed ({why})"
+            why = "no url to probe" if not svc.url else "run zwvl check --live to probe it"
+            note = f"TLS not observed ({why})" if svc.tls is True else ""
             ok = not missing
-        yield ctx.finding("SEC-exposed-tls-mfa", svc, ok, f"{message}; {note}", **evidence)
+        message = f"{message}; {note}" if note else message
+        yield ctx.finding("SEC-exposed-tls-mfa", svc, ok, message, **evidence)
 
 
 @rule("GOV-waiver-current", after_others=True)
