@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import ssl
 import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -81,6 +82,19 @@ class Lab:
         """Serve TLS with `issued` where the helpdesk's https port (443) is routed."""
         server = _TLSServer(("127.0.0.1", free_port()), self._handler(200, None), bind_and_activate=True)
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(issued.chain, issued.key)
+        server.ssl_context = ctx
+        self.routes.append(f"{NAME}:443:127.0.0.1:{self._serve(server)}")
+
+    def https_old(self, issued: Issued) -> None:
+        """Serve TLS 1.0/1.1 only, as a server nobody reconfigured since 2018 would."""
+        server = _TLSServer(("127.0.0.1", free_port()), self._handler(200, None), bind_and_activate=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_1
         ctx.load_cert_chain(issued.chain, issued.key)
         server.ssl_context = ctx
         self.routes.append(f"{NAME}:443:127.0.0.1:{self._serve(server)}")
@@ -199,6 +213,18 @@ def test_certificate_from_a_ca_the_client_does_not_trust_fails(lab: Lab) -> None
     # the server sends its chain (the certificate and the other CA's): the root is one nobody trusts here
     assert seen["verify_error"] == "self-signed certificate in certificate chain", seen
     assert seen["issuer"] == "CN=Some other CA"
+
+
+def test_tls_older_than_1_2_fails_naming_the_version(lab: Lab) -> None:
+    lab.https_old(lab.ca.issue(NAME))
+    lab.http()
+    code, report = lab.check()
+    f = sec(report)
+    seen = f["evidence"]["observed"]
+    assert code == 1 and f["status"] == "fail", f
+    assert seen["protocol"] == "TLSv1.1" and seen["subject"] == f"CN={NAME}", seen
+    assert "the server offers only TLSv1.1, older than TLS 1.2" in f["message"]
+    assert "TLS handshake failed" in seen["error"]
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import datetime as dt
 import http.client
 import socket
 import ssl
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -148,6 +149,23 @@ def _unverified(addr: tuple[str, int], host: str, timeout: float) -> bytes | Non
         return None
 
 
+def _legacy(addr: tuple[str, int], host: str, timeout: float) -> tuple[str | None, bytes | None]:
+    """The protocol (and certificate) of a server that refused TLS 1.2+ but speaks TLS 1.0 or 1.1."""
+    with warnings.catch_warnings():  # the old versions are deprecated: that is what is measured
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        try:
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+            with _handshake(ctx, addr, host, timeout) as tls:
+                return tls.version(), tls.getpeercert(binary_form=True)
+        except (OSError, ssl.SSLError, ValueError):
+            return None, None
+
+
 def _plain_http(addr: tuple[str, int], host: str, timeout: float) -> tuple[int, str | None]:
     """Status and Location of `GET /` over plain HTTP at addr, with `Host: host`."""
     conn = http.client.HTTPConnection(addr[0], addr[1], timeout=timeout)
@@ -175,6 +193,12 @@ def _tls(ev: TlsEvidence, host: str, port: int, ca_file: str | None, connect_to:
         return
     except ssl.SSLError as exc:
         ev.error = f"TLS handshake failed: {exc.reason or exc}"
+        old, der = _legacy(addr, host, TIMEOUT)
+        if old is not None:  # the server speaks TLS, only older than 1.2
+            ev.protocol = old
+            _record_cert(ev, der)
+            ev.problems.append(f"the server offers only {old}, older than TLS 1.2")
+            return
         try:  # does the port answer plain HTTP instead?
             status, _ = _plain_http(addr, host, TIMEOUT)
         except (OSError, http.client.HTTPException):
