@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,7 +19,9 @@ from zwvl.cli.common import (
 )
 from zwvl.files import write_atomic
 from zwvl.inventory import Inventory, InventoryError
-from zwvl.policy.probes import ConnectTo
+
+if TYPE_CHECKING:
+    from zwvl.policy.probes import ConnectTo
 
 
 @click.command()
@@ -35,6 +37,10 @@ def validate(inventory_dir: Path) -> None:
 
 
 def _connect_to(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> list[ConnectTo]:
+    if not value:
+        return []
+    from zwvl.policy.probes import ConnectTo
+
     try:
         return [ConnectTo.parse(v) for v in value]
     except ValueError as exc:
