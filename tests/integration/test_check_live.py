@@ -270,3 +270,11 @@ def test_without_live_tls_is_declared_not_observed(lab: Lab) -> None:
 def test_a_bad_connect_to_is_a_usage_error(lab: Lab) -> None:
     res = CliRunner().invoke(main, ["check", "--inventory", str(lab.region.inventory), "--connect-to", "x:1"])
     assert res.exit_code == 2 and "HOST:PORT:ADDRESS:PORT" in res.output
+
+
+def test_a_ca_file_that_is_no_certificate_is_an_input_error(lab: Lab) -> None:
+    bad = lab.root / "not-a-ca.pem"
+    bad.write_text("not a certificate\n")
+    args = ["check", "--inventory", str(lab.region.inventory), "--live", "--ca-file", str(bad)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2 and f"error: cannot use --ca-file {bad}" in res.output, res.output

@@ -160,7 +160,7 @@ def _probe_tls(inv: Inventory, ca_file: Path | None, routes: list[ConnectTo]) ->
     targets = [(s.slug, s.url) for s in inv.services.values() if s.tls is True and s.url]
     try:
         return probe_services(targets, str(ca_file) if ca_file else None, routes)
-    except ssl.SSLError as exc:  # a CA file that is no PEM certificate
+    except (ssl.SSLError, OSError) as exc:  # a CA file that is no PEM certificate
         click.echo(f"error: cannot use --ca-file {ca_file}: {exc}", err=True)
         sys.exit(2)
 

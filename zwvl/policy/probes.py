@@ -122,7 +122,8 @@ def _record_cert(ev: TlsEvidence, der: bytes | None) -> None:
         pass
 
 
-def _context(ca_file: str | None) -> ssl.SSLContext:
+def verifying_context(ca_file: str | None) -> ssl.SSLContext:
+    """Verifies the certificate chain (against `ca_file`, else the system store) and the name; TLS 1.2+."""
     ctx = ssl.create_default_context(cafile=ca_file)  # CERT_REQUIRED, check_hostname
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     return ctx
@@ -177,11 +178,11 @@ def _plain_http(addr: tuple[str, int], host: str, timeout: float) -> tuple[int, 
         conn.close()
 
 
-def _tls(ev: TlsEvidence, host: str, port: int, ca_file: str | None, connect_to: Sequence[ConnectTo]) -> None:
+def _tls(ev: TlsEvidence, host: str, port: int, ctx: ssl.SSLContext, connect_to: Sequence[ConnectTo]) -> None:
     addr = route(host, port, connect_to)
     ev.connected_to = f"{addr[0]}:{addr[1]}"
     try:
-        with _handshake(_context(ca_file), addr, host, TIMEOUT) as tls:
+        with _handshake(ctx, addr, host, TIMEOUT) as tls:
             ev.protocol = tls.version()
             cipher = tls.cipher()
             ev.cipher = cipher[0] if cipher else None
@@ -235,12 +236,13 @@ def _redirect(ev: TlsEvidence, host: str, https_port: int, connect_to: Sequence[
         ev.problems.append(f"plain HTTP redirects to {ev.http_location!r}, not to https://{host}")
 
 
-def probe(url: str, ca_file: str | None = None, connect_to: Sequence[ConnectTo] = ()) -> TlsEvidence:
-    """The TLS and HTTP evidence of one https URL (never raises for what the network does)."""
+def probe(url: str, ctx: ssl.SSLContext, connect_to: Sequence[ConnectTo] = ()) -> TlsEvidence:
+    """The TLS and HTTP evidence of one https URL (never raises for what the network does); `ctx` is
+    the verifying context of `verifying_context`."""
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port or 443
     ev = TlsEvidence(url)
-    _tls(ev, host, port, ca_file, connect_to)
+    _tls(ev, host, port, ctx, connect_to)
     _redirect(ev, host, port, connect_to)
     ev.served = not ev.problems
     return ev
@@ -249,11 +251,13 @@ def probe(url: str, ca_file: str | None = None, connect_to: Sequence[ConnectTo] 
 def probe_services(
     services: Sequence[tuple[str, str]], ca_file: str | None, connect_to: Sequence[ConnectTo]
 ) -> dict[str, dict[str, Any]]:
-    """Evidence per service slug for (slug, url) pairs, with when it was observed."""
+    """Evidence per service slug for (slug, url) pairs, with when it was observed. Raises ssl.SSLError
+    or OSError for a CA file that cannot be used, before probing anything."""
+    ctx = verifying_context(ca_file)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     out = {}
     for slug, url in services:
-        ev = probe(url, ca_file, connect_to).as_dict()
+        ev = probe(url, ctx, connect_to).as_dict()
         ev["observed_at"] = now
         out[slug] = ev
     return out
