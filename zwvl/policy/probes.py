@@ -111,7 +111,11 @@ def _name(name: x509.Name) -> str:
 def _record_cert(ev: TlsEvidence, der: bytes | None) -> None:
     if not der:
         return
-    cert = x509.load_der_x509_certificate(der)
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError as exc:  # what a verifying handshake rejected may not even parse
+        ev.subject = f"(unreadable certificate: {exc})"
+        return
     ev.subject, ev.issuer = _name(cert.subject), _name(cert.issuer)
     ev.not_after = cert.not_valid_after_utc.isoformat()
     try:
