@@ -7,10 +7,12 @@ these objects through `zwvl.inventory.load_inventory`, never the YAML itself.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from ipaddress import IPv4Interface, IPv4Network
 from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
 
 from zwvl.yamlsrc import Src
 
@@ -280,6 +282,34 @@ class Hosting(Part):
     reason: str = ""
 
 
+_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+_DNS_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+$")
+
+
+def _https_url(value: str) -> str:
+    """An https URL users reach: a DNS name (lower case), an optional port, a path; nothing else."""
+    if not value.isascii() or not value.isprintable() or " " in value:
+        raise ValueError("must be an https URL of printable ASCII characters without spaces")
+    parts = urlsplit(value)
+    if parts.scheme != "https":
+        raise ValueError(f"must start with https:// (the address users reach over TLS), not {parts.scheme!r}")
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        raise ValueError("must not hold a user, password, query or fragment")
+    host = parts.hostname or ""
+    if not _DNS_NAME.match(host) or parts.netloc.split(":")[0] != host:
+        raise ValueError(f"host {parts.netloc!r} is not a lower-case DNS name with a dot")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("port must be a number from 1 to 65535") from None
+    if port == 0:
+        raise ValueError("port must be a number from 1 to 65535")
+    return value
+
+
+HttpsUrl = Annotated[str, Field(max_length=2048), AfterValidator(_https_url)]
+
+
 class Service(SlugObj):
     name: str
     partner: Slug
@@ -291,6 +321,8 @@ class Service(SlugObj):
     exposed: bool = False
     tls: bool | None = None
     mfa: bool | None = None
+    url: HttpsUrl | None = None
+    """The HTTPS address users reach (`zwvl check --live` probes it when TLS is declared)."""
     monitoring: Literal["node-exporter", "blackbox", "postgres-exporter", "http", "none"] = "none"
     protocol: Literal["tcp", "udp", "sctp"] = "tcp"
     ports: list[Annotated[int, Field(ge=1, le=65535)]] = []

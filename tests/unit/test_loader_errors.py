@@ -36,6 +36,10 @@ def _server(region: Region, **change: Any) -> None:
     region.edit(LEIEDAL_DEVICES, edit)
 
 
+def _helpdesk_url(url: str) -> Callable[[Region], None]:
+    return lambda r: r.edit(SERVICES, lambda d: find(d["services"], slug="helpdesk").update(url=url))
+
+
 def _first_circuit(region: Region, change: Callable[[dict[str, Any]], None]) -> None:
     region.edit(
         CORE, lambda d: change(d["circuits"][0])
@@ -212,6 +216,31 @@ CASES: list[tuple[str, Callable[[Region], None], str, str]] = [
         lambda r: r.edit(SERVICES, lambda d: find(d["services"], slug="helpdesk").pop("ports")),
         SERVICES,
         "service 'helpdesk': a service on devices needs its ports",
+    ),
+    (
+        "service-url-not-https",
+        _helpdesk_url("http://helpdesk.zwvl.be/"),
+        SERVICES,
+        "service 'helpdesk': url: Value error, must start with https:// (the address users reach over TLS), "
+        "not 'http'",
+    ),
+    (
+        "service-url-bad-port",
+        _helpdesk_url("https://helpdesk.zwvl.be:70000/"),
+        SERVICES,
+        "service 'helpdesk': url: Value error, port must be a number from 1 to 65535",
+    ),
+    (
+        "service-url-bad-host",
+        _helpdesk_url("https://Helpdesk_zwvl/"),
+        SERVICES,
+        "service 'helpdesk': url: Value error, host 'Helpdesk_zwvl' is not a lower-case DNS name with a dot",
+    ),
+    (
+        "service-url-credentials",
+        _helpdesk_url("https://" + "rt:x" + "@helpdesk.zwvl.be/"),  # assembled: no credential in this file
+        SERVICES,
+        "service 'helpdesk': url: Value error, must not hold a user, password, query or fragment",
     ),
     (
         "pool-outside-supernet",

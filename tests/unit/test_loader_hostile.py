@@ -222,3 +222,27 @@ def test_long_values_are_quoted_short_in_problems() -> None:
     with pytest.raises(YamlError) as exc:
         load_text("a: !!bool " + "y" * 10_000 + "\n", "x.yaml")
     assert len(str(exc.value)) < 200 and "(10,000 characters)" in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("https://helpdesk.zwvl.be/" + "a" * 5000, "String should have at most 2048 characters"),
+        ("https://helpdesk.zwvl.be/\x00\x1b[2J", "printable ASCII characters without spaces"),
+        ("https://helpdesk.zwvl.be/\u202e", "printable ASCII characters without spaces"),
+        ("https://xn--80ak6aa92e.com\u0000.zwvl.be/", "printable ASCII characters without spaces"),
+        (["https://helpdesk.zwvl.be/"], "Input should be a valid string"),
+    ],
+    ids=["long", "control-characters", "bidi-override", "nul-in-host", "a-list"],
+)
+def test_a_hostile_service_url_is_one_problem_at_its_line(region: Region, url: object, message: str) -> None:
+    text = (region.root / "inventory/platform/services.yaml").read_text()
+    text = text.replace("  url: https://helpdesk.zwvl.be/\n", f"  url: {json.dumps(url)}\n")
+    path = region.write("inventory/platform/services.yaml", text)
+    with pytest.raises(InventoryError) as exc:
+        region.load()
+    problems = [str(p) for p in exc.value.problems]
+    assert len(problems) == 1, problems
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if t.startswith("  url: "))
+    assert problems[0].startswith(f"inventory/platform/services.yaml:{line}:3: service 'helpdesk': url: ")
+    assert message in problems[0] and len(problems[0]) < 300, problems[0]

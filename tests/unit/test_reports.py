@@ -216,3 +216,44 @@ def test_scaled_region_validates_and_checks(tmp_path: Path) -> None:
             p for p in json.loads(run("check", "--format", "json").stdout)["principles"] if p["id"] == "I1"
         )["rules"]
     )
+
+
+def test_sec_findings_show_declared_beside_observed(region: Region) -> None:
+    """JSON carries the observed evidence; the HTML page shows it beside the declaration (without
+    --live it says nothing was observed). Real probes: tests/integration/test_check_live.py."""
+    from zwvl.policy.probes import TlsEvidence
+    from zwvl.reports.html import to_html
+    from zwvl.reports.json_report import to_dict
+
+    html = to_html(region.check())
+    assert "none</span>: TLS not observed" in html and "tls: true, mfa: true" in html
+    ev = TlsEvidence("https://helpdesk.zwvl.be/", "192.0.2.10:443", True, subject="CN=helpdesk.zwvl.be")
+    ev.sans, ev.issuer, ev.not_after = (
+        ["DNS:helpdesk.zwvl.be"],
+        "CN=ZWVL region lab CA",
+        "2027-03-01T00:00:00+00:00",
+    )
+    ev.protocol, ev.cipher, ev.http_url = "TLSv1.3", "TLS_AES_256_GCM_SHA384", "http://helpdesk.zwvl.be/"
+    ev.http_status, ev.http_location = 308, "https://helpdesk.zwvl.be/"
+    res = region.check(tls_observed={"helpdesk": ev.as_dict()})
+    doc = to_dict(res)
+    sec = find(find(doc["principles"], id="SEC")["rules"], id="SEC-exposed-tls-mfa")
+    seen = find(sec["findings"], object="service:helpdesk")["evidence"]["observed"]
+    assert {k: seen[k] for k in ("subject", "not_after", "protocol", "http_status")} == {
+        "subject": "CN=helpdesk.zwvl.be",
+        "not_after": "2027-03-01T00:00:00+00:00",
+        "protocol": "TLSv1.3",
+        "http_status": 308,
+    }
+    assert doc["live_evidence"] == "TLS probes of 1 service URL"
+    html = to_html(res)
+    row = html[html.index('<tr class="sec-observed">') :]
+    row = row[: row.index("</table></td></tr>")]
+    for text in (
+        "exposed: true, tls: true, mfa: true",
+        "<code>CN=helpdesk.zwvl.be</code>",
+        "expires 2027-03-01T00:00:00+00:00",
+        "TLSv1.3</span> TLS_AES_256_GCM_SHA384",
+        "HTTP 308 → <code>https://helpdesk.zwvl.be/</code>",
+    ):
+        assert text in row, (text, row)

@@ -55,6 +55,8 @@ class Context:
     today: dt.date
     circuit_status: dict[str, str] = field(default_factory=dict)  # live, from NetBox
     live_source: str | None = None
+    # live, from `zwvl check --live`: slug -> what its url served (zwvl.policy.probes); None: not probed
+    tls_observed: dict[str, dict[str, Any]] | None = None
     waivers: list[Waiver] = field(default_factory=list)
     # (rule, object) -> "pass"/"fail" of every finding of the rules that run first; the rules that
     # judge the waivers themselves (registered with after_others=True) read it

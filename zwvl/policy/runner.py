@@ -97,7 +97,10 @@ def run_checks(
     today: dt.date | None = None,
     circuit_status: dict[str, str] | None = None,
     live_source: str | None = None,
+    tls_observed: dict[str, dict[str, Any]] | None = None,
 ) -> CheckResult:
+    """`circuit_status` and `live_source` are NetBox's live evidence (`--netbox`), `tls_observed` what
+    each service's url served (`--live`, `zwvl.policy.probes`); without them rules judge the model."""
     from zwvl.policy import rules as _rules  # noqa: F401  (registers the rules)
     from zwvl.policy.indicators import indicators
 
@@ -114,6 +117,7 @@ def run_checks(
         today=today or dt.date.today(),
         circuit_status=circuit_status or {},
         live_source=live_source,
+        tls_observed=tls_observed,
         waivers=waivers,
     )
     active = {(w.rule, w.object): w for w in waivers if w.expires >= ctx.today}
@@ -138,4 +142,8 @@ def run_checks(
             findings.sort(key=lambda f: (f.status != "fail", f.status != "waived", f.object))
             rule_results.append(RuleResult(r, findings))
         results.append(PrincipleResult(p, rule_results))
-    return CheckResult(results, indicators(ctx), inv.counts(), ctx.today, live_source, ctx.topology)
+    sources = [live_source] if live_source else []
+    if tls_observed is not None:
+        sources.append(f"TLS probes of {len(tls_observed)} service URL{'s' * (len(tls_observed) != 1)}")
+    live = "; ".join(sources) or None
+    return CheckResult(results, indicators(ctx), inv.counts(), ctx.today, live, ctx.topology)

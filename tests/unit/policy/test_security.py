@@ -124,6 +124,77 @@ def test_sec_exposed_tls_mfa(region: Region) -> None:
     assert set(bad) == {"service:helpdesk"} and "without MFA" in bad["service:helpdesk"].message
 
 
+def _seen(url: str, *problems: str) -> dict[str, Any]:
+    """Evidence as zwvl.policy.probes records it (the probes themselves run against real servers in
+    tests/integration/test_check_live.py)."""
+    from zwvl.policy.probes import TlsEvidence
+
+    ev = TlsEvidence(url, "127.0.0.1:443", not problems, problems=list(problems))
+    if not problems:
+        ev.protocol, ev.subject, ev.issuer = "TLSv1.3", "CN=helpdesk.zwvl.be", "CN=ZWVL region lab CA"
+        ev.not_after, ev.http_status, ev.http_location = "2027-03-01T00:00:00+00:00", 301, url
+    return ev.as_dict()
+
+
+def test_sec_exposed_tls_mfa_without_live_evidence_says_tls_was_not_observed(region: Region) -> None:
+    f = {f.object: f for f in findings(region.check(), "SEC-exposed-tls-mfa")}["service:helpdesk"]
+    assert f.status == "pass" and f.evidence["observed"] == "none" and f.evidence["tls"] is True
+    assert "TLS not observed (run zwvl check --live to probe it)" in f.message
+    assert f.evidence["url"] == "https://helpdesk.zwvl.be/"
+
+
+def test_sec_exposed_tls_mfa_judges_what_was_observed(region: Region) -> None:
+    """Declared but not served fails, quoting the observation; served passes; a probed service that is
+    not exposed is judged as well; an exposed one without a url says there was nothing to probe."""
+    region.edit(
+        "inventory/platform/services.yaml",
+        lambda d: (
+            find(d["services"], slug="netbox").update(url="https://netbox.zwvl.be/"),
+            find(d["services"], slug="magda-document-delivery").pop("url"),
+        ),
+    )
+    observed = {
+        "helpdesk": _seen("https://helpdesk.zwvl.be/", "plain HTTP, not TLS, on port 443 (HTTP 200)"),
+        "open-data-portal": _seen("https://data.zwvl.be/"),
+        "netbox": _seen("https://netbox.zwvl.be/", "certificate not valid for netbox.zwvl.be: x"),
+    }
+    res = region.check(tls_observed=observed)
+    by = {f.object: f for f in findings(res, "SEC-exposed-tls-mfa")}
+    assert {o for o, f in by.items() if f.status == "fail"} == {"service:helpdesk", "service:netbox"}
+    helpdesk = by["service:helpdesk"]
+    assert "TLS declared but not served at https://helpdesk.zwvl.be/: plain HTTP, not TLS" in helpdesk.message
+    assert helpdesk.evidence["observed"]["problems"] and helpdesk.evidence["mfa"] is True
+    assert "TLS observed at https://data.zwvl.be/: TLSv1.3" in by["service:open-data-portal"].message
+    assert by["service:netbox"].message.startswith("not exposed, TLS declared; TLS declared but not served")
+    magda = by["service:magda-document-delivery"]
+    assert magda.status == "pass" and magda.evidence["observed"] == "none" and "no url" in magda.message
+    assert res.live_source == "TLS probes of 3 service URLs"
+
+
+@pytest.mark.parametrize(
+    ("spec", "host", "port", "expected"),
+    [
+        ("helpdesk.zwvl.be:443:127.0.0.1:8443", "helpdesk.zwvl.be", 443, ("127.0.0.1", 8443)),
+        ("helpdesk.zwvl.be:443:127.0.0.1:8443", "helpdesk.zwvl.be", 80, ("helpdesk.zwvl.be", 80)),
+        ("::127.0.0.2:", "data.zwvl.be", 80, ("127.0.0.2", 80)),
+        ("HELPDESK.zwvl.be::[::1]:9000", "helpdesk.zwvl.be", 443, ("::1", 9000)),
+        (":80::8080", "data.zwvl.be", 80, ("data.zwvl.be", 8080)),
+    ],
+)
+def test_connect_to_follows_curl(spec: str, host: str, port: int, expected: tuple[str, int]) -> None:
+    from zwvl.policy.probes import ConnectTo, route
+
+    assert route(host, port, [ConnectTo.parse(spec)]) == expected
+
+
+@pytest.mark.parametrize("spec", ["a:1:b", "a:1:b:2:3", "a:x:b:2", "a:1:b:70000"])
+def test_connect_to_refuses_malformed(spec: str) -> None:
+    from zwvl.policy.probes import ConnectTo
+
+    with pytest.raises(ValueError, match="HOST:PORT:ADDRESS:PORT|port"):
+        ConnectTo.parse(spec)
+
+
 def test_waiver_for_unknown_rule_is_an_input_error(region: Region) -> None:
     from zwvl.inventory import InventoryError
 

@@ -6,7 +6,9 @@ import difflib
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+from zwvl.model import Service
 from zwvl.policy.findings import Context, Finding
 from zwvl.policy.registry import rule
 from zwvl.policy.secrets import BASELINE, PLUGINS, Hit, Scanner, load_baseline, removed_secrets, scan_history
@@ -147,21 +149,44 @@ def no_secrets(ctx: Context) -> Iterator[Finding]:
         )
 
 
+def _observed_note(svc: Service, seen: dict[str, Any]) -> str:
+    """What the url served, in one line for the finding's message."""
+    if seen["problems"]:
+        return f"TLS declared but not served at {svc.url}: " + "; ".join(seen["problems"])
+    return (
+        f"TLS observed at {svc.url}: {seen['protocol']}, certificate {seen['subject']} from {seen['issuer']} "
+        f"valid until {seen['not_after']}; http:// answers {seen['http_status']} to {seen['http_location']}"
+    )
+
+
 @rule("SEC-exposed-tls-mfa")
 def exposed_tls_mfa(ctx: Context) -> Iterator[Finding]:
+    """Exposed services declare TLS and MFA; with live evidence (`--live`) every service whose url was
+    probed must also serve the TLS it declares. Without it the finding says TLS was not observed."""
+    observed = ctx.tls_observed
     for svc in ctx.inv.services.values():
-        if not svc.exposed:
+        seen = observed.get(svc.slug) if observed is not None else None
+        if not svc.exposed and seen is None:
             continue
-        missing = [n for n, v in (("TLS", svc.tls), ("MFA", svc.mfa)) if v is not True]
-        yield ctx.finding(
-            "SEC-exposed-tls-mfa",
-            svc,
-            not missing,
-            "exposed with TLS and MFA" if not missing else f"exposed without {' and '.join(missing)}",
-            exposed=svc.exposed,
-            tls=svc.tls,
-            mfa=svc.mfa,
-        )
+        missing = [n for n, v in (("TLS", svc.tls), ("MFA", svc.mfa)) if v is not True] if svc.exposed else []
+        evidence: dict[str, Any] = {"exposed": svc.exposed, "tls": svc.tls, "mfa": svc.mfa, "url": svc.url}
+        if missing:
+            message = f"exposed without {' and '.join(missing)}"
+        elif svc.exposed:
+            message = "exposed with TLS and MFA declared"
+        else:
+            message = "not exposed, TLS declared"
+        if seen is not None:
+            evidence["observed"] = seen
+            note = _observed_note(svc, seen)
+            ok = not missing and seen["served"]
+        else:
+            evidence["observed"] = "none"
+            why = "no url to probe" if not svc.url else "run zwvl check --live to probe it"
+            note = f"TLS not observed ({why})" if svc.tls is True else ""
+            ok = not missing
+        message = f"{message}; {note}" if note else message
+        yield ctx.finding("SEC-exposed-tls-mfa", svc, ok, message, **evidence)
 
 
 @rule("GOV-waiver-current", after_others=True)
