@@ -48,15 +48,15 @@ class Platform:
 
 @pytest.fixture(scope="module")
 def platform(postgres: PgServer, inventory: Inventory) -> Iterator[Platform]:
-    applier = Applier({"pgAdminPassword": postgres.password})
+    applier = Applier({"pgAdminPassword": postgres.provisioner_password})
     run_program(
         "data-platform",
         applier,
         {
             "pgHost": postgres.host,
             "pgPort": str(postgres.port),
-            "pgAdminUser": postgres.user,
-            "pgSslmode": "disable",
+            "pgAdminUser": postgres.provisioner,
+            "pgSslRootCert": str(postgres.ca_file),
             "namePrefix": PREFIX,
         },
     )
