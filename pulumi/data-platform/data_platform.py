@@ -7,6 +7,7 @@ config, finds the host in NetBox and exports what the partners and the monitorin
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from data_platform_components import DataPlatform, PartnerDatabase, Platform, SharedDataset
@@ -38,16 +39,36 @@ def data_platform(inv: Inventory, conn: pg.Conn, prefix: str = "dp_") -> DataPla
     return out
 
 
+# libpq modes that verify the server's certificate; anything weaker is refused
+VERIFYING_SSLMODES = ("verify-full", "verify-ca")
+
+
+def tls_settings(config: pulumi.Config) -> tuple[str, str]:
+    """(sslmode, CA file): `zwvl:pgSslmode` (default verify-full; a mode that does not verify the
+    certificate is refused) and `zwvl:pgSslRootCert`, else $ZWVL_CA_FILE (the region CA); with
+    neither, "" and libpq looks for its own default (~/.postgresql/root.crt) or fails the handshake."""
+    sslmode = config.get("pgSslmode") or "verify-full"
+    if sslmode not in VERIFYING_SSLMODES:
+        raise ValueError(
+            f"zwvl:pgSslmode {sslmode!r} does not verify the server's certificate: use verify-full "
+            "(the default) with the region CA in zwvl:pgSslRootCert or $ZWVL_CA_FILE"
+        )
+    return sslmode, config.get("pgSslRootCert") or os.environ.get(pg.ENV_CA_FILE, "")
+
+
 def main() -> None:
     """The program (`__main__.py`): the stack config in, the resources declared, the outputs out."""
     config = pulumi.Config("zwvl")
     inv = stack_inventory(config, repo_root(start=HERE))
+    sslmode, cafile = tls_settings(config)
     conn: pg.Conn = {
         "host": service_address(inv, "data-platform", config.get("pgHost")),
         "port": config.get_int("pgPort") or 5432,
         "user": config.get("pgAdminUser") or "postgres",
-        "sslmode": config.get("pgSslmode") or "require",
+        "sslmode": sslmode,
     }
+    if cafile:
+        conn["sslrootcert"] = cafile
     dp = data_platform(inv, conn, config.get("namePrefix") or "dp_")
     pulumi.export("host", conn["host"])
     pulumi.export("databases", {k: d.name for k, d in dp.databases.items()})

@@ -90,12 +90,12 @@ def data_platform(postgres: Postgres, inv: Inventory) -> str:
     returns the DSN the exporter uses: the shared database as the monitoring role."""
     run_program(
         "data-platform",
-        Applier({}),  # trust authentication on the cluster's own socket: no admin password
+        Applier({}),  # trust authentication (over TLS, verified against the cluster's CA): no password
         {
-            "pgHost": str(postgres.socket_dir),
+            "pgHost": postgres.host,
             "pgPort": str(postgres.port),
             "pgAdminUser": "postgres",
-            "pgSslmode": "disable",
+            "pgSslRootCert": str(postgres.ca_file),
             "namePrefix": DP_PREFIX,
         },
     )
@@ -110,10 +110,7 @@ def data_platform(postgres: Postgres, inv: Inventory) -> str:
                 (slug, when, slug, when - dt.timedelta(days=1)),
             )
         conn.execute("INSERT INTO platform.dataset_loads VALUES ('not-in-the-inventory', now(), 1)")
-    return (
-        f"host={postgres.socket_dir} port={postgres.port} dbname={plan.shared_database} "
-        f"user={plan.monitoring_role}"
-    )
+    return postgres.tcp_dsn(plan.shared_database, user=plan.monitoring_role)  # verify-full
 
 
 @dataclass

@@ -50,8 +50,9 @@ def rt_server(pytestconfig: pytest.Config, inventory: Inventory) -> Iterator[ser
 
 @pytest.fixture
 def pg_env(postgres: services.PgServer, monkeypatch: pytest.MonkeyPatch) -> services.PgServer:
-    """The admin password for the providers, the way a user without a stack secret passes it."""
-    monkeypatch.setenv("ZWVL_PG_ADMIN_PASSWORD", postgres.password)
+    """The provisioning role's password for the providers, the way a user without a stack secret
+    passes it."""
+    monkeypatch.setenv("ZWVL_PG_ADMIN_PASSWORD", postgres.provisioner_password)
     return postgres
 
 

@@ -1,7 +1,11 @@
 """Real services for the platform tests, started and stopped by the fixtures (by PID, no systemd).
 
 - PostgreSQL 15: a private cluster (`initdb` in a temporary directory, a free port on 127.0.0.1,
-  superuser `zwvl_plat_admin`), so Debian's 15/main and the NetBox databases are never touched.
+  superuser `zwvl_plat_admin`), so Debian's 15/main and the NetBox databases are never touched. It
+  serves TLS only over TCP, with a certificate from its own region CA (tests/support/postgres.py),
+  and holds the provisioning role the Ansible role creates (`zwvl_provisioner`, with the attributes
+  read from ansible/roles/postgresql/tasks/main.yml: no superuser), which the providers and the
+  Pulumi program connect as; the tests' own checks connect as the superuser.
 - Request Tracker 5.0.3 (Debian's request-tracker5 + rt5-db-sqlite + rt5-standalone): `rt-server`
   on a free 127.0.0.1 port with a SQLite database in a temporary directory. The config is isolated
   with RT_SITE_CONFIG/RT_SITE_CONFIG_DIR; the SLA part is rendered from the Ansible role's own
@@ -24,7 +28,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import jinja2
+import psycopg
 import requests
+import yaml
+from psycopg import sql
 
 from tests.support.postgres import PgCluster, start_cluster
 from zwvl.inventory import Inventory
@@ -51,12 +58,37 @@ def _missing(*paths: Path) -> list[str]:
 # --- PostgreSQL ------------------------------------------------------------------------------
 
 
-PgServer = PgCluster
+PG_ROLE_TASKS = REPO / "ansible/roles/postgresql/tasks/main.yml"
+PROVISIONER = "zwvl_provisioner"
+
+
+def provisioner_attributes() -> str:
+    """The provisioning role's attributes as the Ansible role creates it (`role_attr_flags`)."""
+    tasks = yaml.safe_load(PG_ROLE_TASKS.read_text())
+    for task in tasks:
+        user = task.get("community.postgresql.postgresql_user") or {}
+        if user.get("name") == "{{ postgresql_provisioner_role }}":
+            return " ".join(str(user["role_attr_flags"]).split(","))
+    raise ServiceError(f"no task creating the provisioning role in {PG_ROLE_TASKS}")
+
+
+@dataclass
+class PgServer(PgCluster):
+    """The cluster and its provisioning role: `conn` (what the providers get) names the provisioner;
+    `dsn()` is the superuser's, for the tests' own checks."""
+
+    provisioner: str = PROVISIONER
+    provisioner_password: str = ""
+
+    @property
+    def conn(self) -> dict[str, object]:
+        return dict(super().conn, user=self.provisioner)
 
 
 def start_postgres() -> PgServer:
-    """A throw-away cluster (tests/support/postgres.py): scram-sha-256, superuser zwvl_plat_admin."""
-    return start_cluster(
+    """A throw-away cluster (tests/support/postgres.py): scram-sha-256 over TLS (verify-full),
+    superuser zwvl_plat_admin, and the provisioning role zwvl_provisioner as the Ansible role makes it."""
+    cluster = start_cluster(
         prefix="zwvl-plat-pg-",
         superuser=PG_SUPERUSER,
         password=secrets.token_urlsafe(18),
@@ -64,6 +96,18 @@ def start_postgres() -> PgServer:
         settings={"shared_buffers": "32MB", "max_connections": "60"},
         error=ServiceError,
     )
+    server = PgServer(**vars(cluster), provisioner_password=secrets.token_urlsafe(18))
+    try:
+        with psycopg.connect(server.dsn(), autocommit=True) as c:
+            c.execute(
+                sql.SQL("CREATE ROLE {} " + provisioner_attributes() + " PASSWORD {}").format(
+                    sql.Identifier(server.provisioner), sql.Literal(server.provisioner_password)
+                )
+            )
+    except Exception:
+        server.stop()
+        raise
+    return server
 
 
 def stop_postgres(server: PgServer) -> None:

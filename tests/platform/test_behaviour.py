@@ -48,15 +48,15 @@ class Platform:
 
 @pytest.fixture(scope="module")
 def platform(postgres: PgServer, inventory: Inventory) -> Iterator[Platform]:
-    applier = Applier({"pgAdminPassword": postgres.password})
+    applier = Applier({"pgAdminPassword": postgres.provisioner_password})
     run_program(
         "data-platform",
         applier,
         {
             "pgHost": postgres.host,
             "pgPort": str(postgres.port),
-            "pgAdminUser": postgres.user,
-            "pgSslmode": "disable",
+            "pgAdminUser": postgres.provisioner,
+            "pgSslRootCert": str(postgres.ca_file),
             "namePrefix": PREFIX,
         },
     )
@@ -112,6 +112,32 @@ def test_partner_reader_reads_own_database_only(platform: Platform, inventory: I
         other = partners[(partners.index(slug) + 1) % len(partners)]
         with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
             platform.connect(f"{slug}-reader", ident(slug, "reader"), ident(other))
+
+
+def test_the_provisioner_cannot_read_partner_data(platform: Platform, inventory: Inventory) -> None:
+    """The role Pulumi provisioned everything as (no superuser, NOINHERIT) is a member of the owner
+    roles and may connect to the partners' databases, yet it reads none of their data: a direct
+    SELECT on a partner's table, or on a shared dataset, is refused."""
+    server = platform.server
+    with psycopg.connect(server.dsn(), autocommit=True) as c:
+        row = c.execute(
+            "SELECT rolsuper, rolinherit, pg_has_role(%s, %s, 'MEMBER') FROM pg_roles WHERE rolname = %s",
+            (server.provisioner, ident("kortrijk", "owner"), server.provisioner),
+        ).fetchone()
+    assert row == (False, False, True)  # a member of the owner, without its privileges
+    for slug in sorted(inventory.partners):
+        dsn = server.dsn(ident(slug), user=server.provisioner, password=server.provisioner_password)
+        with psycopg.connect(dsn, autocommit=True) as c:
+            with pytest.raises(
+                psycopg.errors.InsufficientPrivilege, match="permission denied for table facts"
+            ):
+                c.execute("SELECT partner FROM public.facts")
+            assert c.execute("SELECT has_table_privilege('public.facts', 'SELECT')").fetchone() == (False,)
+    shared = server.dsn(ident("shared"), user=server.provisioner, password=server.provisioner_password)
+    with psycopg.connect(shared, autocommit=True) as c:
+        for ds in inventory.datasets:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                c.execute(f"SELECT dataset FROM {ds.replace('-', '_')}.obs")
 
 
 def test_partner_writer_writes_own_database(platform: Platform) -> None:

@@ -4,8 +4,8 @@ its own network namespace (devtools.nspawn), reached over SSH like any server.
 The hosts are the devices the domain model runs the services on (lei-rdc-srv01/02); the test plays
 NetBox's part by writing the inventory with the machines' addresses. Each playbook: a first run
 that changes things, a second run with changed=0, a meaningful --check --diff, then the services are
-used from the host: PostgreSQL over TLS only, both exporters, RT with the uniform SLA in Brussels
-business hours.
+used from the host: PostgreSQL over TLS only (a certificate from a region CA, verified), both
+exporters, RT with the uniform SLA in Brussels business hours.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import requests
 import yaml
 
 from devtools import nspawn
+from devtools.region_ca import ensure_ca
 from tests.platform.harness import Applier, run_program
 from zwvl.inventory import Inventory
 from zwvl.platform.providers import rt
@@ -147,7 +148,16 @@ def lab(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -
 
 def test_data_platform_playbook(lab: Lab) -> None:
     db = lab.machines["lei-rdc-srv01"]
-    extra = {"postgresql_hba_networks": [db.network], "zwvl_python": str(REPO / ".venv/bin/python")}
+    # the region CA issues the host's certificate for its address; the playbook installs it
+    ca = ensure_ca(lab.root / "region-ca")
+    cert = ca.issue("lei-rdc-srv01", ips=[db.address])
+    extra = {
+        "postgresql_hba_networks": [db.network],
+        "zwvl_python": str(REPO / ".venv/bin/python"),
+        "data_platform_tls_cert": str(cert.chain),
+        "data_platform_tls_key": str(cert.key),
+        "data_platform_ca_file": str(ca.cert),
+    }
     out, changed = lab.play("data-platform.yml", extra=extra)
     assert changed["lei-rdc-srv01"] > 0, out[-3000:]
     # idempotent: a second run changes nothing, and neither does --check --diff
@@ -162,13 +172,29 @@ def test_data_platform_playbook(lab: Lab) -> None:
     assert changed["lei-rdc-srv01"] == 2 and "+hostssl  all       all   192.0.2.0/24" in out, out[-3000:]
     assert "192.0.2.0/24" not in lab.ssh(db, "cat /etc/postgresql/15/main/pg_hba.conf")  # check mode only
 
-    # TLS only from the network, SCRAM, as the provisioning role Pulumi uses
+    # the key is the server's alone
+    assert lab.ssh(db, "stat -c '%U %a' /etc/postgresql/15/main/tls/server.key").split() == [
+        "postgres",
+        "600",
+    ]
+
+    # TLS only from the network (verified: the region CA, the host's address), SCRAM, as the
+    # provisioning role Pulumi uses, which is no superuser
+    tls = f"sslmode=verify-full sslrootcert={ca.cert}"
     dsn = f"host={db.address} port=5432 dbname=postgres user=zwvl_provisioner password={lab.pg_password}"
-    with psycopg.connect(dsn + " sslmode=require", connect_timeout=10) as c:
-        row = c.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone()
-        assert row == (True,)
-    with pytest.raises(psycopg.OperationalError, match="no pg_hba.conf entry"):
+    with psycopg.connect(f"{dsn} {tls}", connect_timeout=10) as c:
+        row = c.execute("SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone()
+        assert row is not None and row[0] is True and row[1] in ("TLSv1.2", "TLSv1.3")
+        attrs = c.execute(
+            "SELECT rolsuper, rolcreatedb, rolcreaterole, rolinherit FROM pg_roles "
+            "WHERE rolname = current_user"
+        ).fetchone()
+        assert attrs == (False, True, True, False)
+    with pytest.raises(psycopg.OperationalError, match="pg_hba.conf rejects connection .* no encryption"):
         psycopg.connect(dsn + " sslmode=disable", connect_timeout=10)
+    other = ensure_ca(lab.root / "other-ca", name="Some other CA")
+    with pytest.raises(psycopg.OperationalError, match="certificate verify failed"):
+        psycopg.connect(f"{dsn} sslmode=verify-full sslrootcert={other.cert}", connect_timeout=10)
 
     # both exporters answer on the host's address; the postgres exporter reaches the database
     assert re.search(r"^pg_up 1", metrics(f"http://{db.address}:9187/metrics"), re.M)
@@ -179,8 +205,8 @@ def test_data_platform_playbook(lab: Lab) -> None:
     run_program(
         "data-platform",
         applier,
-        {"pgHost": db.address, "pgPort": "5432", "pgAdminUser": "zwvl_provisioner", "pgSslmode": "require",
-         "namePrefix": "zwvl_plat_lab_"},
+        {"pgHost": db.address, "pgPort": "5432", "pgAdminUser": "zwvl_provisioner",
+         "pgSslRootCert": str(ca.cert), "namePrefix": "zwvl_plat_lab_"},
     )  # fmt: skip
     try:
         reader = applier.resources["kortrijk-reader-password"].outputs["result"]
@@ -188,8 +214,24 @@ def test_data_platform_playbook(lab: Lab) -> None:
             f"host={db.address} dbname=zwvl_plat_lab_kortrijk user=zwvl_plat_lab_kortrijk_reader "
             f"password={reader}"
         )
-        with psycopg.connect(rdsn + " sslmode=require", connect_timeout=10) as c:
+        with psycopg.connect(f"{rdsn} {tls}", connect_timeout=10) as c:
             assert c.execute("SELECT current_user").fetchone() == ("zwvl_plat_lab_kortrijk_reader",)
+        # the partner's data, loaded by its owner, is not the provisioner's to read
+        owner = applier.resources["kortrijk-owner-password"].outputs["result"]
+        odsn = (
+            f"host={db.address} dbname=zwvl_plat_lab_kortrijk user=zwvl_plat_lab_kortrijk_owner "
+            f"password={owner}"
+        )
+        with psycopg.connect(f"{odsn} {tls}", connect_timeout=10, autocommit=True) as c:
+            c.execute("CREATE TABLE facts (n int); INSERT INTO facts VALUES (1)")
+        pdsn = dsn.replace("dbname=postgres", "dbname=zwvl_plat_lab_kortrijk")
+        try:
+            denied = pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied for table")
+            with psycopg.connect(f"{pdsn} {tls}", connect_timeout=10) as c, denied:
+                c.execute("SELECT n FROM facts")
+        finally:
+            with psycopg.connect(f"{odsn} {tls}", connect_timeout=10, autocommit=True) as c:
+                c.execute("DROP TABLE facts")  # a database holding a table is never dropped
     finally:
         applier.destroy()
 

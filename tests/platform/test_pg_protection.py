@@ -138,10 +138,12 @@ def test_privilege_granted_by_hand_on_one_table_shows_as_a_diff(pg_env: PgServer
 
 def test_dropping_a_database_with_a_table_is_refused(pg_env: PgServer) -> None:
     dbs = pg.DatabaseProvider()
-    props = {"conn": pg_env.conn, "name": P + "dd_db", "owner": pg_env.user, "public_access": []}
+    owner = P + "dd_owner"
+    sql(pg_env, f"CREATE ROLE {owner}")
+    props = {"conn": pg_env.conn, "name": P + "dd_db", "owner": owner, "public_access": []}
     dbs.create(props)
     try:
-        sql(pg_env, "CREATE SCHEMA loads; CREATE TABLE loads.obs (n int)", db=P + "dd_db")  # no rows
+        sql(pg_env, f"SET ROLE {owner}; CREATE SCHEMA loads; CREATE TABLE loads.obs (n int)", db=P + "dd_db")
         with pytest.raises(
             RuntimeError, match=rf"database {P}dd_db holds 1 table\(s\) \(loads.obs\): not dropped"
         ):
@@ -154,24 +156,26 @@ def test_dropping_a_database_with_a_table_is_refused(pg_env: PgServer) -> None:
         dbs.delete(P + "dd_db", props)  # idempotent
     finally:
         sql(pg_env, f"DROP DATABASE IF EXISTS {P}dd_db WITH (FORCE)")
+        sql(pg_env, f"DROP ROLE {owner}")
 
 
 def test_dropping_a_non_empty_schema_is_refused(pg_env: PgServer) -> None:
     dbs, schemas = pg.DatabaseProvider(), pg.SchemaProvider()
-    db = P + "ds_db"
-    dbs.create({"conn": pg_env.conn, "name": db, "owner": pg_env.user})
+    db, owner = P + "ds_db", P + "ds_owner"
+    sql(pg_env, f"CREATE ROLE {owner}")
+    dbs.create({"conn": pg_env.conn, "name": db, "owner": owner})
     props = {
         "conn": pg_env.conn,
         "database": db,
         "name": "counts",
-        "owner": pg_env.user,
+        "owner": owner,
         "force_destroy": False,
     }
     rid = str(schemas.create(props).id)
     try:
         sql(
             pg_env,
-            "CREATE TABLE counts.full (n int); INSERT INTO counts.full VALUES (1); "
+            f"SET ROLE {owner}; CREATE TABLE counts.full (n int); INSERT INTO counts.full VALUES (1); "
             "CREATE TABLE counts.empty (n int); CREATE VIEW counts.v AS SELECT 1 AS one",
             db=db,
         )
@@ -181,13 +185,18 @@ def test_dropping_a_non_empty_schema_is_refused(pg_env: PgServer) -> None:
         assert "table empty, table full (holds rows), view v" in str(err.value)
         assert sql(pg_env, "SELECT n FROM counts.full", db=db) == [(1,)]
         sql(pg_env, "DROP VIEW counts.v; DROP TABLE counts.full, counts.empty", db=db)
-        sql(pg_env, "CREATE FUNCTION counts.f() RETURNS int LANGUAGE sql AS 'SELECT 1'", db=db)
+        sql(
+            pg_env,
+            f"SET ROLE {owner}; CREATE FUNCTION counts.f() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+            db=db,
+        )
         with pytest.raises(RuntimeError, match=r"\(function f\): not dropped"):
             schemas.delete(rid, props)
         schemas.delete(rid, dict(props, force_destroy=True))  # the intent
         assert schemas.read(rid, props).id is None
     finally:
         sql(pg_env, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        sql(pg_env, f"DROP ROLE {owner}")
 
 
 def test_an_unknown_name_in_preview_is_an_update_not_a_refusal() -> None:

@@ -61,12 +61,26 @@ def test_role_lifecycle_and_drift(pg_env: PgServer) -> None:
     with pytest.raises(psycopg.OperationalError):
         sql(pg_env, "SELECT 1", user=P + "role", password=PW["two"])
 
-    # drift: someone makes it a superuser and gives it login again
-    sql(pg_env, f"ALTER ROLE {P}role SUPERUSER LOGIN")
+    # drift: someone gives it CREATEDB and login again: the provisioner repairs it
+    sql(pg_env, f"ALTER ROLE {P}role CREATEDB LOGIN")
     drifted = p.read(created.id, new).outs
     assert drifted is not None and drifted["safe"] is False and drifted["login"] is True
     assert set(p.changed(drifted, new)) == {"login", "safe"}
     p.update(created.id, drifted, new)
+    no_diff(p, created.id, new)
+    assert sql(pg_env, f"SELECT rolcreatedb FROM pg_roles WHERE rolname = '{P}role'") == [(False,)]
+
+    # someone makes it a superuser: the diff shows it, but the provisioner (no superuser) cannot take
+    # it away and says so; a superuser's update (the same provider connected as one) repairs it
+    sql(pg_env, f"ALTER ROLE {P}role SUPERUSER")
+    drifted = p.read(created.id, new).outs
+    assert drifted is not None and p.changed(drifted, new) == ["safe"]
+    with pytest.raises(RuntimeError, match="has SUPERUSER that only a superuser can take away"):
+        p.update(created.id, drifted, new)
+    as_superuser = dict(new, conn=dict(pg_env.conn, user=pg_env.user))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ZWVL_PG_ADMIN_PASSWORD", pg_env.password)
+        p.update(created.id, drifted, as_superuser)
     no_diff(p, created.id, new)
     assert sql(pg_env, f"SELECT rolsuper FROM pg_roles WHERE rolname = '{P}role'") == [(False,)]
 

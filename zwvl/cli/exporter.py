@@ -47,7 +47,8 @@ from zwvl.cli.common import env_option, inventory_option, policies_option
 @env_option(
     "--datasets-dsn",
     "ZWVL_DATASETS_DSN",
-    "libpq connection string of the data platform for dataset freshness",
+    "libpq connection string of the data platform for dataset freshness (over TCP the server is verified: "
+    "sslmode verify-full, sslrootcert $ZWVL_CA_FILE unless the string names them)",
 )
 @click.option("--datasets-query", default=None, help="SQL returning (dataset, last load time) rows.")
 @click.option("--once", is_flag=True, help="Print one scrape to standard output and exit.")

@@ -12,15 +12,21 @@ default reads a load log the loaders append to::
 Only datasets of the inventory are reported (bounded labels); one never loaded reports 0, so it is
 stale. The connection string comes from ZWVL_DATASETS_DSN (libpq syntax; keep the password in a
 PGPASSFILE, not in the string) and is never logged.
+
+Over TCP the server's certificate is always verified: `sslmode` defaults to verify-full (a mode that
+does not verify it is refused) and `sslrootcert` to the region CA in ZWVL_CA_FILE. A local socket
+(a `host` that is a folder) has no TLS.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping
 
 import psycopg
 from prometheus_client.core import Metric
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from zwvl.exporter.base import SourceError, gauge, timestamp
 from zwvl.exporter.model import ModelCache
@@ -28,6 +34,31 @@ from zwvl.monitoring.names import MetricName
 
 DEFAULT_QUERY = "SELECT dataset, max(loaded_at) FROM platform.dataset_loads GROUP BY dataset"
 ENV_DSN = "ZWVL_DATASETS_DSN"
+ENV_CA_FILE = "ZWVL_CA_FILE"
+VERIFYING = ("verify-full", "verify-ca")
+
+
+def tls_options(dsn: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The libpq options that make a TCP connection verify the server: sslmode verify-full unless the
+    DSN (or PGSSLMODE) names a verifying mode, sslrootcert from ZWVL_CA_FILE unless named. Raises
+    ValueError (naming the mode only, never the DSN) for a mode that does not verify."""
+    env = os.environ if environ is None else environ
+    params = conninfo_to_dict(dsn)
+    host = str(params.get("host") or env.get("PGHOST") or "")
+    if not params.get("hostaddr") and (not host or all(h.startswith("/") for h in host.split(","))):
+        return {}  # a Unix socket: no TLS there
+    out: dict[str, str] = {}
+    sslmode = str(params.get("sslmode") or env.get("PGSSLMODE") or "")
+    if not sslmode:
+        out["sslmode"] = "verify-full"
+    elif sslmode not in VERIFYING:
+        raise ValueError(
+            f"the data platform DSN's sslmode={sslmode} does not verify the server's certificate: "
+            "use verify-full (the default) with the region CA"
+        )
+    if not params.get("sslrootcert") and not env.get("PGSSLROOTCERT") and env.get(ENV_CA_FILE):
+        out["sslrootcert"] = env[ENV_CA_FILE]
+    return out
 
 
 class DatasetFreshnessSource:
@@ -36,13 +67,14 @@ class DatasetFreshnessSource:
     def __init__(self, cache: ModelCache, dsn: str, query: str = DEFAULT_QUERY, timeout: float = 5.0) -> None:
         self.cache = cache
         self.dsn = dsn
+        self.tls = tls_options(dsn)  # refuses an unverified TLS mode at start
         self.query = query
         self.timeout = timeout
 
     def read(self) -> dict[str, float]:
         try:
             with psycopg.connect(
-                self.dsn,
+                make_conninfo(self.dsn, **self.tls),
                 connect_timeout=max(1, int(self.timeout)),
                 options=f"-c statement_timeout={int(self.timeout * 1000)}",
                 application_name="zwvl-exporter",

@@ -34,7 +34,7 @@ def run(config: dict[str, str]) -> Recorder:
 
 @pytest.fixture(scope="module")
 def dp(inventory: Inventory) -> Recorder:
-    return run({"pgHost": "localhost", "namePrefix": "dp_"})
+    return run({"pgHost": "localhost", "namePrefix": "dp_", "pgSslRootCert": "/etc/zwvl/region-ca.pem"})
 
 
 def slug(s: str) -> str:
@@ -98,6 +98,19 @@ def test_data_platform_names(dp: Recorder, inventory: Inventory) -> None:
     assert dp.resources["kortrijk"].inputs["owner"] == "dp_kortrijk_owner"
     # the host comes from the stack (here pinned), never from the code
     assert {r.inputs["conn"]["host"] for r in dp.of("RoleProvider")} == {"localhost"}
+
+
+def test_every_connection_verifies_the_server(dp: Recorder) -> None:
+    """TLS with the certificate verified against the region CA, by default (verify-full)."""
+    conns = [r.inputs["conn"] for r in dp.resources.values() if "conn" in r.inputs]
+    assert conns
+    assert {(c["sslmode"], c["sslrootcert"]) for c in conns} == {("verify-full", "/etc/zwvl/region-ca.pem")}
+
+
+@pytest.mark.parametrize("sslmode", ["disable", "allow", "prefer", "require"])
+def test_a_mode_that_does_not_verify_is_refused(sslmode: str) -> None:
+    with pytest.raises(Exception, match="does not verify the server's certificate"):
+        run({"pgHost": "localhost", "namePrefix": "dp_", "pgSslmode": sslmode})
 
 
 def test_partner_databases_are_protected(dp: Recorder, inventory: Inventory) -> None:

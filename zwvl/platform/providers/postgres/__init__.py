@@ -4,13 +4,14 @@ memberships, and generated passwords. One resource a module: its provider and it
 Every provider really creates, reads back, diffs, updates and deletes, so `pulumi refresh` finds a
 change made behind Pulumi's back (a revoked grant, a changed owner, a dropped role).
 
-Connection: the non-secret part (`host`, `port`, `user`, `sslmode`) is an input of every resource;
-the admin password is the stack secret `zwvl:pgAdminPassword`, else `$ZWVL_PG_ADMIN_PASSWORD`, else
-libpq's own (`PGPASSWORD`, `~/.pgpass`). It is never written to the state.
+Connection: the non-secret part (`host`, `port`, `user`, `sslmode`, `sslrootcert`: the CA file, else
+`$ZWVL_CA_FILE`) is an input of every resource; the admin password is the stack secret
+`zwvl:pgAdminPassword`, else `$ZWVL_PG_ADMIN_PASSWORD`, else libpq's own (`PGPASSWORD`, `~/.pgpass`).
+It is never written to the state. The role connected as need not be a superuser: see `base`.
 """
 
 from zwvl.platform.providers.dynamic import ReplaceRefused
-from zwvl.platform.providers.postgres.base import ADVISORY_LOCK, Conn, PgArgs, PgProvider
+from zwvl.platform.providers.postgres.base import ADVISORY_LOCK, ENV_CA_FILE, Conn, PgArgs, PgProvider
 from zwvl.platform.providers.postgres.database import Database, DatabaseArgs, DatabaseProvider
 from zwvl.platform.providers.postgres.grant import PRIVILEGES, Grant, GrantArgs, GrantProvider
 from zwvl.platform.providers.postgres.membership import Membership, MembershipArgs, MembershipProvider
@@ -22,6 +23,7 @@ from zwvl.platform.providers.postgres.table import Table, TableArgs, TableProvid
 __all__ = [
     "ADVISORY_LOCK",
     "PRIVILEGES",
+    "ENV_CA_FILE",
     "Conn",
     "Database",
     "DatabaseArgs",

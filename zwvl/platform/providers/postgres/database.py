@@ -29,17 +29,24 @@ class DatabaseProvider(PgProvider):
     def _outs(self, props: Mapping[str, Any]) -> dict[str, Any]:
         return dict(inputs_of(props, ("conn", "name", "owner")), public_access=[])
 
-    @staticmethod
-    def _fix(name: str, owner: str) -> list[sql.Composed]:
-        return [
-            sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(name), sql.Identifier(owner)),
-            sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)),
-        ]
+    def _fix(self, conn: Mapping[str, Any], name: str, owner: str) -> None:
+        """The owner, and PUBLIC's access revoked (as the owner: only it may grant and revoke)."""
+        with self.connect(conn) as c:
+            old = self.one(c, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", name)
+            alter = sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                sql.Identifier(name), sql.Identifier(owner)
+            )
+            self.change_owner(c, alter, str(old), owner)
+            with self.as_owner(c, owner):
+                c.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         name, owner = props["name"], props["owner"]
         create = sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(owner))
-        self.execute(props["conn"], create, *self._fix(name, owner))
+        with self.connect(props["conn"]) as c:
+            self.ensure_member(c, owner)  # PG 15: only a member of the owner may create for it
+            c.execute(create)
+        self._fix(props["conn"], name, owner)
         return CreateResult(name, self._outs(props))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -56,7 +63,7 @@ class DatabaseProvider(PgProvider):
         return ReadResult(id_, dict(self._outs(props), name=id_, owner=row[0], public_access=list(row[1])))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        self.execute(news["conn"], *self._fix(id_, news["owner"]))
+        self._fix(news["conn"], id_, news["owner"])
         return UpdateResult(self._outs(news))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
@@ -70,9 +77,10 @@ class DatabaseProvider(PgProvider):
                 "its data needs intent: drop or move those tables first (a protected database also "
                 "needs `pulumi state unprotect`)"
             )
-        self.execute(
-            props["conn"], sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(id_))
-        )
+        with self.connect(props["conn"]) as c:
+            owner = self.one(c, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", id_)
+            with self.as_owner(c, str(owner)):  # only its owner may drop it
+                c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(id_)))
 
 
 @dataclass(kw_only=True)

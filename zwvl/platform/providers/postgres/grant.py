@@ -151,6 +151,30 @@ class GrantProvider(PgProvider):
             extra += [f"{schema}.{name}: {p}" for p in sorted(privs - held)]
         return sorted(held), extra, sorted(anywhere)
 
+    def _grantor(self, c: psycopg.Connection[Any], props: Mapping[str, Any]) -> str:
+        """The role that grants and revokes: the object's owner (a schema owned by PG 15's
+        pg_database_owner, like `public`, by the database's owner). The provisioner holds no
+        privilege to grant, and a GRANT without one only warns: it must act as the owner."""
+        kind = props["object_type"]
+        if kind in ("tables", "sequences"):
+            return str(props["owner"])
+        if kind == "database":
+            query = "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s"
+            arg = props["database"]
+        else:
+            query = (
+                "SELECT CASE WHEN n.nspowner = 'pg_database_owner'::regrole THEN pg_get_userbyid(d.datdba) "
+                "ELSE pg_get_userbyid(n.nspowner) END FROM pg_namespace n, pg_database d "
+                "WHERE n.nspname = %s AND d.datname = current_database()"
+            )
+            arg = props["schema"]
+        return str(self.one(c, query, arg))
+
+    def _run(self, props: Mapping[str, Any], statements: list[sql.Composed]) -> None:
+        with self.connect(props["conn"], self._db_for(props)) as c, self.as_owner(c, self._grantor(c, props)):
+            for stmt in statements:
+                c.execute(stmt)
+
     def _set(self, props: Mapping[str, Any], want: list[str]) -> None:
         current = self._current(props)
         have = current[2] if current else []
@@ -158,7 +182,7 @@ class GrantProvider(PgProvider):
         extra = sorted(set(have) - set(want))
         revokes = self._statements(props, extra, revoke=True)
         grants = self._statements(props, want, revoke=False)
-        self.execute(props["conn"], *revokes, *grants, dbname=self._db_for(props))
+        self._run(props, [*revokes, *grants])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         outs = self._outs(props)
@@ -181,8 +205,7 @@ class GrantProvider(PgProvider):
         if current is None:
             return
         privs = sorted(PRIVILEGES[props["object_type"]])
-        revokes = self._statements(props, privs, revoke=True)
-        self.execute(props["conn"], *revokes, dbname=self._db_for(props))
+        self._run(props, self._statements(props, privs, revoke=True))
 
 
 @dataclass(kw_only=True)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from psycopg import sql
 
 import pulumi
@@ -26,11 +27,19 @@ class RoleProvider(PgProvider):
     replace_on = ("name",)
     refuse_replace = ("name",)  # dropping it would drop its grants; a namePrefix change renames all
 
-    def _statement(self, props: Mapping[str, Any], create: bool) -> sql.Composed:
+    def _statement(
+        self, props: Mapping[str, Any], create: bool, held: Mapping[str, bool] | None = None
+    ) -> sql.Composed:
+        """CREATE or ALTER ROLE. PG 15 lets only a superuser name SUPERUSER, REPLICATION or BYPASSRLS
+        (even to switch them off) in an ALTER ROLE: they are only named when `held` (the role's
+        attributes now) has them, which only a superuser can repair."""
+        superuser_only = ("SUPERUSER", "REPLICATION", "BYPASSRLS")
+        off = ["NOCREATEDB", "NOCREATEROLE"]
+        off += [f"NO{a}" for a in superuser_only if create or (held or {}).get(a)]
         opts = [
             "LOGIN" if props.get("login") else "NOLOGIN",
             "INHERIT" if props.get("inherit", True) else "NOINHERIT",
-            "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
+            " ".join(off),
         ]
         stmt = sql.SQL("CREATE ROLE {} " if create else "ALTER ROLE {} ").format(
             sql.Identifier(props["name"])
@@ -43,7 +52,11 @@ class RoleProvider(PgProvider):
         return stmt
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        self.execute(props["conn"], self._statement(props, create=True))
+        with self.connect(props["conn"]) as c:
+            c.execute(self._statement(props, create=True))
+            # PG 15 makes the creator no member: the provisioner joins it, to create objects for it
+            # (NOINHERIT: the membership gives it none of the role's privileges)
+            self.ensure_member(c, props["name"])
         return CreateResult(props["name"], self._outs(props))
 
     def _outs(self, props: Mapping[str, Any]) -> dict[str, Any]:
@@ -65,7 +78,19 @@ class RoleProvider(PgProvider):
         return ReadResult(id_, outs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        self.execute(news["conn"], self._statement(news, create=False))
+        with self.connect(news["conn"]) as c:
+            row = c.execute(
+                "SELECT rolsuper, rolreplication, rolbypassrls FROM pg_roles WHERE rolname = %s", (id_,)
+            ).fetchone()
+            held = dict(zip(("SUPERUSER", "REPLICATION", "BYPASSRLS"), row or (False,) * 3, strict=True))
+            try:
+                c.execute(self._statement(news, create=False, held=held))
+            except psycopg.errors.InsufficientPrivilege as exc:
+                dangerous = ", ".join(a for a, v in held.items() if v)
+                raise RuntimeError(
+                    f"role {id_} has {dangerous or 'an attribute'} that only a superuser can take away "
+                    f"(the provisioning role is none): {exc}"
+                ) from None
         return UpdateResult(self._outs(news))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:

@@ -30,7 +30,9 @@ class SchemaProvider(PgProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         name, owner = sql.Identifier(props["name"]), sql.Identifier(props["owner"])
         create = sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(name, owner)
-        self.execute(props["conn"], create, dbname=props["database"])
+        with self.connect(props["conn"], props["database"]) as c:
+            self.ensure_member(c, props["owner"])  # only a member of the owner may create for it
+            c.execute(create)
         return CreateResult(f"{props['database']}/{props['name']}", self._outs(props))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -46,9 +48,12 @@ class SchemaProvider(PgProvider):
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         name, owner = sql.Identifier(news["name"]), sql.Identifier(news["owner"])
-        self.execute(
-            news["conn"], sql.SQL("ALTER SCHEMA {} OWNER TO {}").format(name, owner), dbname=news["database"]
-        )
+        with self.connect(news["conn"], news["database"]) as c:
+            old = self.one(
+                c, "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = %s", news["name"]
+            )
+            alter = sql.SQL("ALTER SCHEMA {} OWNER TO {}").format(name, owner)
+            self.change_owner(c, alter, str(old), news["owner"])
         return UpdateResult(self._outs(news))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
@@ -64,14 +69,17 @@ class SchemaProvider(PgProvider):
                     f"schema {name} in database {props['database']} holds {len(held)} object(s) "
                     f"({listed(held)}): not dropped. Drop them first, or set force_destroy"
                 )
-            c.execute(drop)
+            owner = self.one(c, "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = %s", name)
+            if owner is None:
+                return
+            with self.as_owner(c, str(owner)):  # only its owner may drop it
+                c.execute(drop)
 
     def _held(self, c: psycopg.Connection[Any], schema: str) -> list[str]:
         """What the schema holds, as `table obs (holds rows)`, `view v`, `function f`."""
         held = []
         for kind, obj, is_table in c.execute(SCHEMA_OBJECTS, {"schema": schema}).fetchall():
-            table = sql.SQL("SELECT 1 FROM {}.{} LIMIT 1").format(sql.Identifier(schema), sql.Identifier(obj))
-            rows = is_table and c.execute(table).fetchone() is not None
+            rows = is_table and self.holds_rows(c, schema, obj)
             held.append(f"{kind} {obj}" + (" (holds rows)" if rows else ""))
         return held
 

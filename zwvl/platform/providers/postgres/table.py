@@ -68,7 +68,8 @@ class TableProvider(PgProvider):
             return None
         rows = c.execute(
             "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull FROM pg_attribute a "
-            "WHERE a.attrelid = (quote_ident(%s) || '.' || quote_ident(%s))::regclass "
+            "WHERE a.attrelid = (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = %s) "
             "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
             (props["schema"], props["name"]),
         ).fetchall()
@@ -83,17 +84,13 @@ class TableProvider(PgProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         cols = self._cols(props.get("columns"))
-        with self.connect(props["conn"], props["database"]) as c:
-            # created as its owner, so the owner's default privileges (GrantProvider) apply to it
-            c.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(props["owner"])))
-            try:
-                c.execute(
-                    sql.SQL("CREATE TABLE {} ({})").format(
-                        self._table(props), sql.SQL(", ").join(self._column(*col) for col in cols)
-                    )
+        # created as its owner, so the owner's default privileges (GrantProvider) apply to it
+        with self.connect(props["conn"], props["database"]) as c, self.as_owner(c, props["owner"]):
+            c.execute(
+                sql.SQL("CREATE TABLE {} ({})").format(
+                    self._table(props), sql.SQL(", ").join(self._column(*col) for col in cols)
                 )
-            finally:
-                c.execute("RESET ROLE")
+            )
         return CreateResult(f"{props['database']}/{props['schema']}.{props['name']}", self._outs(props))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -114,43 +111,48 @@ class TableProvider(PgProvider):
             if held is None:
                 raise RuntimeError(f"table {news['schema']}.{news['name']} is gone: refresh to re-create it")
             have = {col[0]: col for col in held[1]}  # undeclared columns are left alone, never dropped
-            for name, typ, not_null in want:
-                if name not in have:
-                    c.execute(
-                        sql.SQL("ALTER TABLE {} ADD COLUMN {}").format(
-                            table, self._column(name, typ, not_null)
-                        )
-                    )
-                    continue
-                col = sql.Identifier(name)
-                if have[name][1] != typ:
-                    c.execute(
-                        sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {}").format(table, col, sql.SQL(typ))
-                    )
-                if have[name][2] != not_null:
-                    verb = "SET" if not_null else "DROP"
-                    c.execute(
-                        sql.SQL("ALTER TABLE {} ALTER COLUMN {} " + verb + " NOT NULL").format(table, col)
-                    )
-            c.execute(sql.SQL("ALTER TABLE {} OWNER TO {}").format(table, sql.Identifier(news["owner"])))
+            # the declared owner back first, then the columns repaired as it (only the owner may)
+            alter = sql.SQL("ALTER TABLE {} OWNER TO {}").format(table, sql.Identifier(news["owner"]))
+            self.change_owner(c, alter, held[0], news["owner"])
+            with self.as_owner(c, news["owner"]):
+                self._repair(c, table, want, have)
         declared = {col[0] for col in want}
         return UpdateResult(dict(self._outs(news), undeclared_columns=[n for n in have if n not in declared]))
+
+    @staticmethod
+    def _repair(
+        c: psycopg.Connection[Any], table: sql.Composed, want: list[list[Any]], have: dict[str, list[Any]]
+    ) -> None:
+        """Missing declared columns appended, types and NOT NULL set; nothing else touched."""
+        for name, typ, not_null in want:
+            if name not in have:
+                c.execute(
+                    sql.SQL("ALTER TABLE {} ADD COLUMN {}").format(
+                        table, TableProvider._column(name, typ, not_null)
+                    )
+                )
+                continue
+            col = sql.Identifier(name)
+            if have[name][1] != typ:
+                c.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {}").format(table, col, sql.SQL(typ)))
+            if have[name][2] != not_null:
+                verb = "SET" if not_null else "DROP"
+                c.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN {} " + verb + " NOT NULL").format(table, col))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         if not self.database_exists(props["conn"], props["database"]):
             return
         with self.connect(props["conn"], props["database"]) as c:
-            if self._held(c, props) is None:
+            held = self._held(c, props)
+            if held is None:
                 return
             table = self._table(props)
-            if (
-                not props.get("force_destroy")
-                and c.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(table)).fetchone()
-            ):
+            if not props.get("force_destroy") and self.holds_rows(c, props["schema"], props["name"]):
                 raise RuntimeError(
                     f"table {props['schema']}.{props['name']} holds rows: not dropped (set force_destroy)"
                 )
-            c.execute(sql.SQL("DROP TABLE {}").format(table))
+            with self.as_owner(c, held[0]):  # only its owner may drop it
+                c.execute(sql.SQL("DROP TABLE {}").format(table))
 
 
 @dataclass(kw_only=True)
