@@ -21,6 +21,7 @@ into the output folder safely is ``zwvl.netbox.import_out``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -30,23 +31,29 @@ from zwvl.netbox.apps import circuits, dcim, extras, ipam, tenancy
 from zwvl.netbox.apps.common import DesiredState, Imported, ImportResult, MappingError, Warn
 from zwvl.netbox.state import State
 
+MAPPERS: tuple[Callable[[DesiredState, Inventory], None], ...] = (
+    dcim.map_region,
+    tenancy.map_tenants,
+    dcim.map_sites,
+    dcim.map_device_types,
+    dcim.map_devices,
+    circuits.map_providers,
+    circuits.map_circuits,
+    ipam.map_pools,
+    ipam.map_vlans,
+    ipam.map_prefixes,
+    ipam.map_services,
+    tenancy.map_contacts,
+)
+"""The forward mapping, app by app, in dependency order (after zwvl's own schema objects)."""
+
 
 def desired_state(inv: Inventory) -> DesiredState:
     """Map the whole inventory; raises MappingError when NetBox could not hold it as is."""
     ds = DesiredState()
     extras.map_schema(ds)
-    dcim.map_region(ds, inv)
-    tenancy.map_tenants(ds, inv)
-    dcim.map_sites(ds, inv)
-    dcim.map_device_types(ds, inv)
-    dcim.map_devices(ds, inv)
-    circuits.map_providers(ds, inv)
-    circuits.map_circuits(ds, inv)
-    ipam.map_pools(ds, inv)
-    ipam.map_vlans(ds, inv)
-    ipam.map_prefixes(ds, inv)
-    ipam.map_services(ds, inv)
-    tenancy.map_contacts(ds, inv)
+    for mapper in MAPPERS:
+        mapper(ds, inv)
     if ds.problems:
         raise MappingError(ds.problems)
     return ds
