@@ -31,7 +31,7 @@ for my $spec (@$users) {
     if ($user->id) {
         my $acl = RT::ACL->new(RT->SystemUser);
         $acl->LimitToObject(RT->System);
-        $acl->LimitToPrincipal(Type => 'User', Id => $user->PrincipalId);
+        $acl->LimitToPrincipal(Id => $user->PrincipalId);
         while (my $ace = $acl->Next) { $have{ $ace->RightName } = 1; }
     }
     for my $right (sort keys %want) {
