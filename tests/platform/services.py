@@ -32,7 +32,6 @@ import requests
 import yaml
 
 from devtools.region_ca import ensure_ca
-
 from tests.support.postgres import PgCluster, start_cluster
 from zwvl.inventory import Inventory
 from zwvl.platform.plan import request_tracker_vars

@@ -12,7 +12,8 @@ What REST2 in RT 5.0.3 can and cannot do, and how each provider copes:
 - rights and applying a custom field to queues: REST2 has no endpoint for either, so these two
   providers use RT's admin web interface (`/Admin/Queues/GroupRights.html`,
   `/Admin/CustomFields/Objects.html`), authenticated by the same auth token (RT accepts
-  `Authorization: token` on its web pages too), and read the rights back from the same page (`rights`, `custom_field`).
+  `Authorization: token` on its web pages too), and read the rights back from the same page
+  (`rights`, `custom_field`).
 - an unknown SLA name is accepted by REST2 silently and the ticket loses its due dates, so
   `RtClient.create_ticket` checks the name against the inventory's SLA set first.
 
