@@ -101,8 +101,10 @@ class RtClient:
             )
         except requests.RequestException:
             return  # the requests themselves will say what is wrong
-        if resp.status_code == 200 and s.cookies:
+        if resp.status_code == 200 and s.cookies and 'name="pass"' not in resp.text:
             s.headers["Origin"] = self.origin  # REST2 writes on the cookie are CSRF-checked
+        else:  # RT refused the token and showed its login form: no session, the token alone answers
+            s.cookies.clear()
 
     def _log_in(self, s: requests.Session) -> None:
         resp = s.post(
