@@ -49,6 +49,7 @@ PLATFORM_PACKAGES = (
     "request-tracker5",
     "rt5-db-sqlite",
     "rt5-standalone",
+    "nginx-light",
     "prometheus-node-exporter",
     "prometheus-postgres-exporter",
 )

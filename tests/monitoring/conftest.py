@@ -120,13 +120,14 @@ class HelpdeskRt:
     server: RtServer
     tickets: dict[str, int]
     created: dict[str, dt.datetime]
+    exporter_token: str  # of the role's read-only API account zwvl-exporter
 
     @property
     def url(self) -> str:
         return self.server.url
 
     def client(self) -> rtapi.RtClient:
-        return rtapi.RtClient(self.server.url, self.server.user, self.server.password)
+        return self.server.client()
 
 
 # name: (queue, ITIL category or None, SLA or None (the queue's default), status after creation)
@@ -166,13 +167,13 @@ def rt(inv: Inventory) -> Iterator[HelpdeskRt]:
     }
     server = start_rt(inv, extra_sla_levels=[breach_level])
     try:
-        host, port = server.url.removeprefix("http://").split(":")
+        host, port = server.url.removeprefix("https://").split(":")
         run_program(
             "helpdesk",
-            Applier({"rtUser": server.user, "rtPassword": server.password}),
-            {"rtHost": host, "rtPort": port, "rtScheme": "http"},
+            Applier({"rtToken": server.token, "rtCaFile": str(server.ca_file)}),
+            {"rtHost": host, "rtPort": port},
         )
-        client = rtapi.RtClient(server.url, server.user, server.password)
+        client = server.client()
         # someone adds a category to the field in RT by hand (the next `pulumi up` would remove it)
         field = client.find("customfield", CATEGORY_FIELD)
         assert field is not None
@@ -199,7 +200,8 @@ def rt(inv: Inventory) -> Iterator[HelpdeskRt]:
             assert record is not None and record["Status"] == status, (name, record)
             ids[name] = tid
             created[name] = utc(record["Created"])
-        yield HelpdeskRt(server, ids, created)
+        token = server.create_token("zwvl-exporter", "zwvl exporter (monitoring tests)")
+        yield HelpdeskRt(server, ids, created, token)
     finally:
         stop_rt(server)
 
@@ -258,11 +260,10 @@ def exporter(
     log = tmp_path_factory.mktemp("exporter") / "exporter.log"
     env = {
         **os.environ,
-        "RT_USER": rt.server.user,
-        "RT_PASSWORD": rt.server.password,
+        "RT_TOKEN": rt.exporter_token,
+        "ZWVL_CA_FILE": str(rt.server.ca_file),
         "ZWVL_LAB_DIR": str(the_lab.folder.parent),
     }
-    env.pop("RT_TOKEN", None)
     proc = start("exporter", exporter_argv(port, the_lab, rt.url, data_platform, *netbox_state), log, env)
     url = f"http://127.0.0.1:{port}/metrics"
     try:

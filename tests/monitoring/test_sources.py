@@ -48,7 +48,8 @@ def cache() -> ModelCache:
 
 
 def client(rt: HelpdeskRt, **kw: Any) -> RtRest2Client:
-    return RtRest2Client(rt.url, **(kw or {"user": rt.server.user, "password": rt.server.password}))
+    """The exporter's client: the read-only account's token, RT's certificate verified by the CA."""
+    return RtRest2Client(rt.url, **{"token": rt.exporter_token, "ca_file": str(rt.server.ca_file), **kw})
 
 
 def nonzero(s: dict[str, list[tuple[dict[str, str], float]]], name: str) -> dict[tuple[str, str], float]:
@@ -129,26 +130,38 @@ def test_helpdesk_pages_through_results(
     cache: ModelCache, rt: HelpdeskRt, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(helpdesk, "PER_PAGE", 2)  # 8 open tickets: 4 pages of RT's answer
-    rtc = CountingClient(rt.url, user=rt.server.user, password=rt.server.password)
+    rtc = CountingClient(rt.url, token=rt.exporter_token, ca_file=str(rt.server.ca_file))
     s = scrape(ZwvlCollector([HelpdeskSource(cache, rtc, CATEGORY_FIELD, 0)]))
     assert nonzero(s, "zwvl_helpdesk_open_tickets") == OPEN
     assert rtc.pages["Status = '__Active__'"] == 4
 
 
-def test_helpdesk_with_an_rt_auth_token(cache: ModelCache, rt: HelpdeskRt) -> None:
-    token = rt.server.create_token(rt.server.user, "zwvl exporter (test)")
-    s = scrape(ZwvlCollector([HelpdeskSource(cache, client(rt, token=token), CATEGORY_FIELD, 0)]))
+def test_helpdesk_reads_with_the_read_only_account(cache: ModelCache, rt: HelpdeskRt) -> None:
+    """The exporter's account (the role's zwvl-exporter: SeeQueue, ShowTicket, SeeCustomField) reads
+    every metric, and cannot change a ticket."""
+    c = client(rt)
+    s = scrape(ZwvlCollector([HelpdeskSource(cache, c, CATEGORY_FIELD, 0)]))
     assert value(s, "zwvl_source_up", source="helpdesk") == 1
     assert nonzero(s, "zwvl_helpdesk_open_tickets") == OPEN
+    tid = rt.tickets["general-question"]
+    resp = c.rt.request("PUT", f"/ticket/{tid}", {"Subject": "changed by the exporter"})
+    assert resp.status_code == 403 or any("denied" in str(m).lower() for m in resp.json()), resp.text
+    assert (rt.client().get(f"/ticket/{tid}") or {})["Subject"] == "general-question"
+
+
+def test_helpdesk_refuses_an_unverified_certificate(cache: ModelCache, rt: HelpdeskRt) -> None:
+    """Without the region CA (the system's CAs only) the exporter does not talk to RT."""
+    bad = RtRest2Client(rt.url, token=rt.exporter_token)
+    with pytest.raises(SourceError, match="unreachable: SSLError"):
+        bad.count("Status = 'resolved'")
 
 
 @pytest.mark.parametrize(
-    "creds", [{"token": "1-14-0123456789abcdef0123456789abcdef"}, {"user": "root", "password": "wrong"}]
+    "token",
+    ["1-14-0123456789abcdef0123456789abcdef", "not-a-token"],  # unknown to RT, malformed
 )
-def test_helpdesk_with_bad_credentials_fails_cleanly(
-    cache: ModelCache, rt: HelpdeskRt, creds: dict[str, str]
-) -> None:
-    bad = client(rt, **creds)
+def test_helpdesk_with_bad_credentials_fails_cleanly(cache: ModelCache, rt: HelpdeskRt, token: str) -> None:
+    bad = client(rt, token=token)
     with pytest.raises(SourceError, match="HTTP 401"):
         bad.count("Status = 'resolved'")
     s = scrape(ZwvlCollector([HelpdeskSource(cache, bad, CATEGORY_FIELD, 0)]))

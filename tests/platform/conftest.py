@@ -40,7 +40,7 @@ def postgres(pytestconfig: pytest.Config) -> Iterator[services.PgServer]:
 
 @pytest.fixture(scope="session")
 def rt_server(pytestconfig: pytest.Config, inventory: Inventory) -> Iterator[services.RtServer]:
-    _progress(pytestconfig, "starting Request Tracker 5 (rt-server, SQLite)")
+    _progress(pytestconfig, "starting Request Tracker 5 (rt-server, SQLite) behind nginx (HTTPS)")
     server = services.start_rt(inventory)
     try:
         yield server
@@ -58,6 +58,7 @@ def pg_env(postgres: services.PgServer, monkeypatch: pytest.MonkeyPatch) -> serv
 
 @pytest.fixture
 def rt_env(rt_server: services.RtServer, monkeypatch: pytest.MonkeyPatch) -> services.RtServer:
-    monkeypatch.setenv("ZWVL_RT_USER", rt_server.user)
-    monkeypatch.setenv("ZWVL_RT_PASSWORD", rt_server.password)
+    """The token and CA for the providers, the way a user without stack settings passes them."""
+    monkeypatch.setenv("ZWVL_RT_TOKEN", rt_server.token)
+    monkeypatch.setenv("ZWVL_CA_FILE", str(rt_server.ca_file))
     return rt_server

@@ -206,10 +206,9 @@ PASSWORDS = {MEMBER: secrets.token_urlsafe(12), DPO: secrets.token_urlsafe(12)} 
 
 @pytest.fixture(scope="module")
 def helpdesk(rt_server: RtServer) -> Iterator[Applier]:
-    applier = Applier({"rtUser": rt_server.user, "rtPassword": rt_server.password})
-    url = rt_server.url.removeprefix("http://")
-    host, port = url.split(":")
-    run_program("helpdesk", applier, {"rtHost": host, "rtPort": port, "rtScheme": "http"})
+    applier = Applier({"rtToken": rt_server.token, "rtCaFile": str(rt_server.ca_file)})
+    host, port = rt_server.url.removeprefix("https://").split(":")
+    run_program("helpdesk", applier, {"rtHost": host, "rtPort": port})  # https by default
     for user in (MEMBER, DPO):
         rt_server.set_password(user, PASSWORDS[user])
     try:
@@ -238,7 +237,7 @@ def test_ticket_gets_the_uniform_sla_due_dates(
     helpdesk: Applier, rt_server: RtServer, inventory: Inventory, sla: str | None
 ) -> None:
     assert inventory.helpdesk is not None
-    service = rt.RtClient(rt_server.url, rt_server.user, rt_server.password)  # a service account
+    service = rt_server.client()  # a service account
     tid = service.create_ticket(
         inventory.helpdesk,
         queue="Kortrijk",
@@ -255,7 +254,7 @@ def test_ticket_gets_the_uniform_sla_due_dates(
     assert within_seconds(utc(t["Due"]), acknowledge), (t["Due"], acknowledge)
 
     # once the pool member owns it and answers, the resolve deadline is what remains
-    member = rt.RtClient(rt_server.url, MEMBER, PASSWORDS[MEMBER])
+    member = rt_server.login(MEMBER, PASSWORDS[MEMBER])
     member.call("PUT", f"/ticket/{tid}/take", {})
     member.call(
         "POST", f"/ticket/{tid}/correspond", {"Content": "On it", "ContentType": "text/plain"}, ok=(201,)
@@ -268,9 +267,9 @@ def test_pool_member_takes_tickets_in_every_partner_queue(
     helpdesk: Applier, rt_server: RtServer, inventory: Inventory
 ) -> None:
     assert inventory.helpdesk is not None
-    service = rt.RtClient(rt_server.url, rt_server.user, rt_server.password)
-    member = rt.RtClient(rt_server.url, MEMBER, PASSWORDS[MEMBER])
-    dpo = rt.RtClient(rt_server.url, DPO, PASSWORDS[DPO])
+    service = rt_server.client()
+    member = rt_server.login(MEMBER, PASSWORDS[MEMBER])
+    dpo = rt_server.login(DPO, PASSWORDS[DPO])
     queues = [p.helpdesk.queue for p in inventory.partners.values() if p.helpdesk]
     assert len(queues) == len(inventory.partners)
     for queue in queues:
@@ -295,7 +294,7 @@ def test_unknown_sla_rejected_before_reaching_rt(
     helpdesk: Applier, rt_server: RtServer, inventory: Inventory
 ) -> None:
     assert inventory.helpdesk is not None
-    service = rt.RtClient(rt_server.url, rt_server.user, rt_server.password)
+    service = rt_server.client()
     before = service.call("POST", "/tickets?per_page=1", [{"field": "id", "operator": ">", "value": 0}])[
         "total"
     ]

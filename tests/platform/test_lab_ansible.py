@@ -5,7 +5,8 @@ The hosts are the devices the domain model runs the services on (lei-rdc-srv01/0
 NetBox's part by writing the inventory with the machines' addresses. Each playbook: a first run
 that changes things, a second run with changed=0, a meaningful --check --diff, then the services are
 used from the host: PostgreSQL over TLS only (a certificate from a region CA, verified), both
-exporters, RT with the uniform SLA in Brussels business hours.
+exporters, RT over HTTPS (nginx, a region-CA certificate; HTTP only redirects) with an auth token
+made on the host, and the uniform SLA in Brussels business hours.
 """
 
 from __future__ import annotations
@@ -77,7 +78,12 @@ class Lab:
         return proc.stdout
 
     def play(
-        self, playbook: str, *args: str, extra: dict[str, Any] | None = None
+        self,
+        playbook: str,
+        *args: str,
+        extra: dict[str, Any] | None = None,
+        env_override: dict[str, str] | None = None,
+        expect_failure: bool = False,
     ) -> tuple[str, dict[str, int]]:
         env = dict(
             os.environ,
@@ -89,6 +95,7 @@ class Lab:
             ZWVL_RT_PASSWORD=self.rt_password,
             PATH=f"{REPO / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
         )
+        env.update(env_override or {})
         extra_file = self.root / f"extra-{secrets.token_hex(4)}.json"
         extra_file.write_text(json.dumps(extra or {}))
         proc = subprocess.run(
@@ -96,7 +103,7 @@ class Lab:
             cwd=ANSIBLE, env=env, capture_output=True, text=True, timeout=1200, check=False,
         )  # fmt: skip
         out = proc.stdout + proc.stderr
-        assert proc.returncode == 0, out[-6000:]
+        assert (proc.returncode != 0) == expect_failure, out[-6000:]
         changed = {host: int(c) for host, _ok, c, _u, _f in RECAP.findall(out)}
         return out, changed
 
@@ -239,7 +246,25 @@ def test_data_platform_playbook(lab: Lab) -> None:
 def test_helpdesk_playbook(lab: Lab, inventory: Inventory) -> None:
     assert inventory.helpdesk is not None
     hd = lab.machines["lei-rdc-srv02"]
-    extra = {"zwvl_python": str(REPO / ".venv/bin/python")}
+    # the machine's server certificate from the region CA, where helpdesk.yml looks for it
+    ca = ensure_ca(lab.root / "region-ca")
+    tls = lab.root / "tls"
+    issued = ca.issue("lei-rdc-srv02", ips=[hd.address], out_dir=tls)
+    issued.chain.replace(tls / "lei-rdc-srv02.pem")  # the certificate followed by the CA's
+    extra = {"zwvl_python": str(REPO / ".venv/bin/python"), "helpdesk_tls_dir": str(tls)}
+
+    # no root password: the play fails with a clear message before it changes anything on the host
+    out, _ = lab.play("helpdesk.yml", extra=extra, env_override={"ZWVL_RT_PASSWORD": ""}, expect_failure=True)
+    assert "ZWVL_RT_PASSWORD is not set" in out, out[-3000:]
+    assert "changed=0" in out and "Install Request Tracker" not in out, out[-3000:]
+    # (the image holds the packages already): no rt-server service, no helpdesk site, no key
+    untouched = (
+        "test -e /etc/systemd/system/rt-server.service -o -e /etc/nginx/sites-available/zwvl-helpdesk.conf"
+    )
+    assert (
+        lab.ssh(hd, f"if {untouched} -o -e /etc/ssl/private/zwvl-helpdesk.key; then echo changed; fi") == ""
+    )
+
     out, changed = lab.play("helpdesk.yml", extra=extra)
     assert changed["lei-rdc-srv02"] > 0, out[-3000:]
     out, changed = lab.play("helpdesk.yml", extra=extra)
@@ -247,8 +272,20 @@ def test_helpdesk_playbook(lab: Lab, inventory: Inventory) -> None:
     out, changed = lab.play("helpdesk.yml", "--check", "--diff", extra=extra)
     assert changed["lei-rdc-srv02"] == 0, out[-3000:]
 
-    url = f"http://{hd.address}:8080"
-    client = rt.RtClient(url, "root", lab.rt_password)
+    # rt-server only on the loopback; nginx outside: HTTPS verified by the region CA, HTTP redirects
+    listening = lab.ssh(hd, "ss -Hltn")
+    assert "127.0.0.1:8080" in listening and f"{hd.address}:8080" not in listening, listening
+    assert lab.ssh(hd, "stat -c '%a %U' /etc/ssl/private/zwvl-helpdesk.key").split() == ["600", "root"]
+    url = f"https://{hd.address}"
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(url, verify=True, timeout=30)  # the system's CAs do not know the region CA
+    redirect = requests.get(f"http://{hd.address}/REST/2.0/queues/all", allow_redirects=False, timeout=30)
+    assert redirect.status_code == 301 and redirect.headers["Location"] == f"{url}/REST/2.0/queues/all"
+    assert requests.get(f"{url}/REST/2.0/queues/all", verify=str(ca.cert), timeout=60).status_code == 401
+
+    # an admin makes Pulumi's token on the host, the role's way; the client uses it, never a password
+    token = lab.ssh(hd, "zwvl-rt-token zwvl-pulumi 'lab test'").strip()
+    client = rt.RtClient(url, token=token, ca_file=str(ca.cert))
     # a queue created without SLADisabled: 0 has its SLA off (RT 5.0.3); the role switches it on
     client.create("queue", {"Name": "Lab queue"})
     assert (client.get("/queue/Lab queue") or {})["SLADisabled"] == "1"
@@ -257,6 +294,13 @@ def test_helpdesk_playbook(lab: Lab, inventory: Inventory) -> None:
     out, changed = lab.play("helpdesk.yml", extra=extra)
     assert changed["lei-rdc-srv02"] == 1
     assert (client.get("/queue/Lab queue") or {})["SLADisabled"] == "0"
+
+    # the exporter's account reads, and may not write
+    reader = rt.RtClient(
+        url, token=lab.ssh(hd, "zwvl-rt-token zwvl-exporter 'lab test'").strip(), ca_file=str(ca.cert)
+    )
+    assert reader.get("/queue/Lab queue") is not None
+    assert reader.request("POST", "/queue", {"Name": "not allowed"}).status_code in (400, 403)
 
     # the deployed %ServiceAgreements: a ticket gets the default SLA's acknowledge deadline in Brussels
     # business hours (AssumeOutsideActor: created by a service account for a requester)

@@ -25,7 +25,7 @@ def uniq(base: str) -> str:
 
 
 def client(server: RtServer) -> rt.RtClient:
-    return rt.RtClient(server.url, server.user, server.password)
+    return server.client()
 
 
 def no_diff(provider: rt.RtProvider, rid: str, props: dict[str, Any]) -> dict[str, Any]:
@@ -105,7 +105,7 @@ def test_user_lifecycle_and_drift(rt_env: RtServer) -> None:
     rid = str(p.create(props).id)
     assert rid.isdigit()
     no_diff(p, rid, props)
-    assert rt.RtClient(rt_env.url, name, "member-pass-123").get(f"/user/{name}") is not None
+    assert rt_env.login(name, "member-pass-123").get(f"/user/{name}") is not None
 
     new = dict(props, real_name="Kortrijk: Helpdesk staff 1")
     p.update(rid, props, new)
@@ -260,15 +260,16 @@ def test_queue_rights_through_the_admin_interface(rt_env: RtServer) -> None:
 
 
 def test_missing_credentials_are_reported(rt_server: RtServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("ZWVL_RT_PASSWORD", raising=False)
-    with pytest.raises(rt.RtError, match="zwvl:rtPassword"):
+    monkeypatch.delenv("ZWVL_RT_TOKEN", raising=False)
+    monkeypatch.setenv("ZWVL_RT_PASSWORD", rt_server.password)  # a password is not a way in
+    with pytest.raises(rt.RtError, match="zwvl:rtToken"):
         rt.GroupProvider().read("1", {"url": rt_server.url})
 
 
 def test_rest2_writes_on_a_web_session_pass_rts_csrf_check(rt_env: RtServer) -> None:
     """RT (Debian 5.0.3+dfsg-3~deb12u7 and later) refuses REST2 writes on the session cookie unless the
     origin is RT's own: the test RT has the role's protection, and the client names its origin."""
-    rc = client(rt_env)
+    rc = rt_env.login(rt_env.user, rt_env.password)  # a person's web session
     session = rc.web()  # logged in through the form: the session cookie
     body = {"Name": uniq("csrf"), "SLADisabled": 0}
     for origin in (None, "http://evil.example:80"):
@@ -279,6 +280,7 @@ def test_rest2_writes_on_a_web_session_pass_rts_csrf_check(rt_env: RtServer) -> 
             cookies=session.cookies,
             headers={"Accept": "application/json", **headers},
             timeout=60,
+            verify=str(rt_env.ca_file),
         )
         assert resp.status_code == 403, (origin, resp.text)
         assert "Cross-site request forgery" in resp.text

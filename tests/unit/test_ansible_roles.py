@@ -58,7 +58,7 @@ def test_secrets_are_required_and_never_logged(role: str) -> None:
 @pytest.mark.parametrize("role", ROLES)
 def test_roles_read_no_environment(role: str) -> None:
     for sub in ("defaults", "vars", "tasks", "handlers", "templates", "meta"):
-        for path in sorted((ANSIBLE / "roles" / role / sub).glob("*")):
+        for path in sorted(p for p in (ANSIBLE / "roles" / role / sub).rglob("*") if p.is_file()):
             assert not ENV_READ.search(path.read_text(encoding="utf-8")), path
 
 
@@ -77,3 +77,21 @@ def test_playbooks_still_read_the_secrets_from_the_environment() -> None:
     for playbook, variable in secrets:
         text = (ANSIBLE / playbook).read_text(encoding="utf-8")
         assert f"lookup('ansible.builtin.env', '{variable}')" in text, playbook
+
+
+def test_rt_root_password_is_set_before_rt_server_starts() -> None:
+    """Debian's package leaves root with a well-known password: the role sets it (on the database,
+    through RT's API) before rt-server serves anything, and the TLS proxy is what listens outside."""
+    tasks = _yaml(ANSIBLE / "roles" / "request_tracker" / "tasks" / "main.yml")
+    names = [t["name"] for t in tasks]
+    password = next(i for i, n in enumerate(names) if n.startswith("Set the password of RT's root user"))
+    start = next(
+        i
+        for i, t in enumerate(tasks)
+        if (t.get("ansible.builtin.systemd_service") or {}).get("name") == "rt-server"
+    )
+    assert names[0].startswith("Check that the playbook passed RT's root password") and password < start
+    service = (
+        ANSIBLE / "roles/request_tracker/templates/etc/systemd/system/rt-server.service.j2"
+    ).read_text()
+    assert "--listen 127.0.0.1:" in service

@@ -247,6 +247,7 @@ GITHUB_SECRETS = {
     "PULUMI_CONFIG_PASSPHRASE",
     "ZWVL_PG_ADMIN_PASSWORD",
     "ZWVL_RT_PASSWORD",
+    "ZWVL_RT_TOKEN",
 }
 
 
@@ -258,7 +259,8 @@ def test_tokens_come_only_from_ci_secrets() -> None:
         allowed = GITHUB_SECRETS | ({"NETBOX_TOKEN"} if path.name == "policy-report.yml" else set())
         assert used <= allowed, f"{path.name}: {used - allowed}"
         for m in re.finditer(
-            r"^[ \t]*(NETBOX_TOKEN|NETBOX_URL|NETBOX_API|PULUMI_CONFIG_PASSPHRASE|ZWVL_\w*PASSWORD):"
+            r"^[ \t]*(NETBOX_TOKEN|NETBOX_URL|NETBOX_API|PULUMI_CONFIG_PASSPHRASE"
+            r"|ZWVL_\w*(?:PASSWORD|TOKEN)):"
             r"[ \t]*(\S.*)$",
             text,
             re.M,
@@ -291,7 +293,7 @@ def test_the_policy_check_finds_no_secret_in_the_ci_files() -> None:
 # --- which job gets which token (issue 15) --------------------------------------------------------
 
 # secrets that can change something: NetBox, the servers
-WRITE_SECRETS = ("NETBOX_WRITE_TOKEN", "ZWVL_PG_ADMIN_PASSWORD", "ZWVL_RT_PASSWORD")
+WRITE_SECRETS = ("NETBOX_WRITE_TOKEN", "ZWVL_PG_ADMIN_PASSWORD", "ZWVL_RT_PASSWORD", "ZWVL_RT_TOKEN")
 PR_EVENTS = {"pull_request", "pull_request_target", "workflow_run", "issue_comment", "merge_group"}
 
 
@@ -347,7 +349,9 @@ def test_only_the_apply_job_gets_the_netbox_write_token_through_its_environment(
     # the servers' passwords: only jobs of main that deploy to the platform environment
     for p in WORKFLOWS:
         for job_id, job in workflow(p.name)["jobs"].items():
-            if any(s in _job_text(job) for s in ("ZWVL_PG_ADMIN_PASSWORD", "ZWVL_RT_PASSWORD")):
+            if any(
+                s in _job_text(job) for s in ("ZWVL_PG_ADMIN_PASSWORD", "ZWVL_RT_PASSWORD", "ZWVL_RT_TOKEN")
+            ):
                 assert (p.name, job.get("environment")) == ("main.yml", "platform-production"), job_id
 
 
@@ -537,9 +541,10 @@ def test_jobs_install_the_tooling_into_the_venv_pulumi_and_the_playbooks_use() -
                 assert "python -m venv .venv" in run and '.venv/bin" >> "$GITHUB_PATH"' in run, name
     before = "\n".join(gitlab()["default"]["before_script"])
     assert "python -m venv .venv" in before and ".venv/bin:$PATH" in before
-    # pulumi up logs in to the servers with the same credentials the playbooks set on them
+    # pulumi up logs in to PostgreSQL with the password the playbook sets, to RT with an auth token
     env = next(s for s in github_steps("main.yml", "pulumi-up") if "pulumi up" in s.get("run", ""))["env"]
-    assert {"ZWVL_PG_ADMIN_PASSWORD", "ZWVL_RT_PASSWORD", "ZWVL_RT_USER"} <= set(env)
+    assert {"ZWVL_PG_ADMIN_PASSWORD", "ZWVL_RT_TOKEN", "ZWVL_CA_FILE"} <= set(env)
+    assert not {"ZWVL_RT_PASSWORD", "ZWVL_RT_USER"} & set(env)
     apply = next(s for s in github_steps("main.yml", "apply") if "zwvl apply" in s.get("run", ""))
     assert "ZWVL_APPLY_STATE" in apply["env"], "the exporter's last-apply metric needs the state file"
 

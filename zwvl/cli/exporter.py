@@ -40,7 +40,8 @@ from zwvl.cli.common import env_option, inventory_option, policies_option
 @env_option(
     "--rt-url",
     "RT_URL",
-    "Request Tracker base URL for helpdesk metrics; credentials from RT_TOKEN or RT_USER/RT_PASSWORD",
+    "Request Tracker base URL (https) for helpdesk metrics; auth token from RT_TOKEN, TLS verified "
+    "against ZWVL_CA_FILE (else the system's CAs)",
 )
 @click.option("--rt-category-field", default="ITIL category", show_default=True)
 @click.option("--rt-min-interval", type=click.FloatRange(0, 3600), default=30.0, show_default=True)

@@ -3,13 +3,11 @@
 The source takes a `HelpdeskClient` (search with paging, and a count); `RtRest2Client` is the real
 one: ``GET /REST/2.0/tickets?query=<TicketSQL>&fields=...&page=N&per_page=100`` through the same
 `RtClient` the Pulumi providers use (`zwvl.platform.providers.rt.client`), with ``Authorization:
-token <token>`` (RT::Authen::Token), or with a user and password. Credentials come from the
-environment (RT_URL, RT_TOKEN or RT_USER/RT_PASSWORD) and are never logged.
-
-RT 5 checks a token or a password with bcrypt (cost 12) on every request, and one read is a search
-plus two counts per category, so with a user and password the client logs in once through RT's login
-form and sends the session cookie, which REST2 accepts (HTTP basic auth when the form login fails,
-e.g. behind single sign-on); a token costs one bcrypt round per request.
+token <token>`` (RT::Authen::Token) of a read-only service account, never a password. The token
+comes from the environment (RT_URL, RT_TOKEN) and is never logged; TLS is verified against the CA
+file in ZWVL_CA_FILE (the region CA), else against the system's CAs. RT checks a token with bcrypt
+(~0.4 s) and one read is a search plus two counts per category, so the client opens an RT session
+with the token once and sends its cookie, which REST2 accepts.
 
 Labels are bounded: ``partner`` comes from the queue (each partner's helpdesk queue in the
 inventory; any other queue is ``other``), ``category`` from the ITIL category custom field, mapped
@@ -52,33 +50,27 @@ class HelpdeskClient(Protocol):
 
 class RtRest2Client:
     """The HelpdeskClient on Request Tracker: TicketSQL searches page by page, and counts, read with
-    the providers' `RtClient` (one session, CSRF-safe; a form login whose cookie is renewed once on
-    HTTP 401, HTTP basic auth when the form login fails, or a token); its failures are `SourceError`s.
+    the providers' `RtClient` and an auth token, TLS verified against `ca_file` (else the system's
+    CAs); its failures are `SourceError`s.
     """
 
-    def __init__(
-        self,
-        url: str,
-        token: str | None = None,
-        user: str | None = None,
-        password: str | None = None,
-        timeout: float = 10.0,
-    ) -> None:
-        self.rt = RtClient(
-            url, user or "", password or "", token=token, timeout=timeout, basic_auth_fallback=True
-        )
+    def __init__(self, url: str, token: str, ca_file: str | None = None, timeout: float = 10.0) -> None:
+        if not token:
+            raise ValueError("no RT auth token (RT_TOKEN)")
+        self.rt = RtClient(url, token=token, timeout=timeout, ca_file=ca_file)
 
     @classmethod
     def from_env(cls, url: str | None = None) -> RtRest2Client:
         url = url or os.environ.get("RT_URL", "").strip()
         if not url:
             raise ValueError("RT_URL is not set")
-        return cls(
-            url,
-            token=os.environ.get("RT_TOKEN") or None,
-            user=os.environ.get("RT_USER") or None,
-            password=os.environ.get("RT_PASSWORD") or None,
-        )
+        token = os.environ.get("RT_TOKEN", "").strip()
+        if not token:
+            raise ValueError(
+                "RT_TOKEN is not set: the exporter reads RT with an auth token of a read-only account "
+                "(zwvl-rt-token on the RT host)"
+            )
+        return cls(url, token=token, ca_file=os.environ.get("ZWVL_CA_FILE") or None)
 
     def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
         try:

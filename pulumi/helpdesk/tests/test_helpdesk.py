@@ -33,7 +33,7 @@ def run(rec: Recorder, config: dict[str, str]) -> Recorder:
 
 @pytest.fixture(scope="module")
 def hd(inventory: Inventory) -> Recorder:
-    return run(Recorder(), {"rtHost": "localhost", "rtScheme": "http", "rtPort": "8080"})
+    return run(Recorder(), {"rtHost": "localhost"})
 
 
 def test_helpdesk_counts_and_names(hd: Recorder, inventory: Inventory) -> None:
@@ -54,7 +54,7 @@ def test_helpdesk_counts_and_names(hd: Recorder, inventory: Inventory) -> None:
     assert set(queues) == {p.helpdesk.queue for p in queue_partners if p.helpdesk}
     for q in queues.values():
         assert q["default_sla"] == inventory.helpdesk.default_sla and q["sla_disabled"] is False
-        assert q["url"] == "http://localhost:8080"
+        assert q["url"] == "https://localhost"  # https by default, no port
     assert {r.inputs["name"] for r in hd.of("GroupProvider")} == {g.slug for g in inventory.helpdesk.groups}
     cf = hd.of("CustomFieldProvider")[0].inputs
     assert cf["values"] == ["incident", "service-request", "change", "problem"]
@@ -104,7 +104,7 @@ def test_helpdesk_host_must_come_from_netbox_or_stack(monkeypatch: pytest.Monkey
     monkeypatch.delenv("NETBOX_URL", raising=False)
     monkeypatch.delenv("NETBOX_TOKEN", raising=False)
     with pytest.raises(HostError, match="NETBOX_URL"):
-        run(Recorder(), {"rtScheme": "http"})
+        run(Recorder(), {"rtScheme": "https"})
 
 
 # --- components ------------------------------------------------------------------------------

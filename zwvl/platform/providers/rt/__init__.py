@@ -11,13 +11,15 @@ What REST2 in RT 5.0.3 can and cannot do, and how each provider copes:
 - queues are created with SLA disabled unless `SLADisabled: 0` is sent: every queue sends it.
 - rights and applying a custom field to queues: REST2 has no endpoint for either, so these two
   providers use RT's admin web interface (`/Admin/Queues/GroupRights.html`,
-  `/Admin/CustomFields/Objects.html`), logging in through `/NoAuth/Login.html`, and read the rights
-  back from the same page (`rights`, `custom_field`).
+  `/Admin/CustomFields/Objects.html`), authenticated by the same auth token (RT accepts
+  `Authorization: token` on its web pages too), and read the rights back from the same page
+  (`rights`, `custom_field`).
 - an unknown SLA name is accepted by REST2 silently and the ticket loses its due dates, so
   `RtClient.create_ticket` checks the name against the inventory's SLA set first.
 
-Credentials: `zwvl:rtUser`/`zwvl:rtPassword` stack settings (the password a Pulumi secret), else
-`$ZWVL_RT_USER`/`$ZWVL_RT_PASSWORD`. The RT URL is an input of every resource (from NetBox).
+Credentials: an RT auth token, the stack secret `zwvl:rtToken`, else `$ZWVL_RT_TOKEN`; TLS verified
+against `zwvl:rtCaFile`, else `$ZWVL_CA_FILE`, else the system's CAs. The RT URL is an input of
+every resource (from NetBox).
 """
 
 from zwvl.platform.providers.rt.base import RecordArgs, RecordProvider, RtArgs, RtProvider

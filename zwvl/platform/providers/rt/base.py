@@ -3,9 +3,10 @@ from the stack or the environment, never from the state) and the named records (
 custom field) that REST2 creates, reads and updates and whose "delete" disables them.
 
 Creating a record whose name belongs to a disabled one re-enables and updates it, so destroy followed
-by up converges. Credentials: `zwvl:rtUser`/`zwvl:rtPassword` stack settings (the password a Pulumi
-secret), else `$ZWVL_RT_USER`/`$ZWVL_RT_PASSWORD`. The RT URL is an input of every resource (from
-NetBox).
+by up converges. Credentials: an RT auth token (RT::Authen::Token) of an RT SuperUser service account,
+the stack secret `zwvl:rtToken`, else `$ZWVL_RT_TOKEN`; never a password. TLS is verified against the CA
+file `zwvl:rtCaFile`, else `$ZWVL_CA_FILE` (the region CA), else the system's CAs. The RT URL is an
+input of every resource (from NetBox).
 """
 
 from __future__ import annotations
@@ -23,17 +24,20 @@ from zwvl.platform.providers.rt.client import RtClient, RtError
 
 class RtProvider(Provider):
     def config_keys(self) -> Iterable[str]:
-        return ("rtUser", "rtPassword")
+        return ("rtToken", "rtCaFile")
 
     def client(self, props: Mapping[str, Any]) -> RtClient:
-        user = self.setting("rtUser", "ZWVL_RT_USER") or "root"
-        password = self.setting("rtPassword", "ZWVL_RT_PASSWORD")
-        if not password:
-            raise RtError("no RT password: set the stack secret zwvl:rtPassword or $ZWVL_RT_PASSWORD")
-        key = (str(props["url"]), user, password)
+        token = self.setting("rtToken", "ZWVL_RT_TOKEN")
+        if not token:
+            raise RtError(
+                "no RT auth token: set the stack secret zwvl:rtToken or $ZWVL_RT_TOKEN "
+                "(made on the RT host with zwvl-rt-token, see ansible/roles/request_tracker/README.md)"
+            )
+        ca_file = self.setting("rtCaFile", "ZWVL_CA_FILE") or None
+        key = (str(props["url"]), token, ca_file or "")
         cache: dict[tuple[str, str, str], RtClient] = self.__dict__.setdefault("_clients", {})
-        if key not in cache:  # one login per provider process, not one per call
-            cache[key] = RtClient(*key)
+        if key not in cache:  # one session per provider process, not one per call
+            cache[key] = RtClient(key[0], token=token, ca_file=ca_file)
         return cache[key]
 
 
