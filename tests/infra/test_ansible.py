@@ -120,7 +120,7 @@ def test_platform_hosts_and_client_networks_come_from_netbox(
     infra_netbox: Any, inventory: Any, tmp_path: Path
 ) -> None:
     """The platform playbooks' NetBox side, against the region in NetBox: inventory-platform/netbox.yml
-    lists the servers the model runs the data platform and the helpdesk on, and the pg_hba networks
+    lists the servers with their addresses and the services NetBox runs on them, and the pg_hba networks
     query of data-platform.yml (evaluated as written there) gives the partners' active staff and admin
     prefixes."""
     import json
@@ -133,13 +133,21 @@ def test_platform_hosts_and_client_networks_come_from_netbox(
     hostvars: dict[str, Any] = data["_meta"]["hostvars"]  # type: ignore[index]
     servers = {d.name for d in inventory.devices.values() if d.role == "server" and d.status == "active"}
     assert set(hostvars) == servers
+
+    def text(value: Any) -> Any:  # NetBox text comes marked unsafe
+        return value.get("__ansible_unsafe", value) if isinstance(value, dict) else value
+
     for service in ("data-platform", "helpdesk"):
         for host in inventory.services[service].devices:
-            site = hostvars[host]["site"]
-            site = site.get("__ansible_unsafe", site) if isinstance(site, dict) else site  # NetBox text
-            assert site == inventory.devices[host].site, (service, host)
+            assert text(hostvars[host]["site"]) == inventory.devices[host].site, (service, host)
+            # the services NetBox runs on the host, which service-groups.yml groups it by
+            assert service in {text(s["name"]) for s in hostvars[host]["services"]}, (service, host)
+            primary = inventory.devices[host].primary_address
+            assert primary is not None and hostvars[host]["ansible_host"] == str(primary.ip)
     plays = yaml.safe_load((ansible_dir() / "data-platform.yml").read_text())
-    expr = next(p for p in plays if p.get("hosts") == "data_platform")["vars"]["postgresql_hba_networks"]
+    expr = next(p for p in plays if p.get("hosts") == "service_data_platform")["vars"][
+        "postgresql_hba_networks"
+    ]
     probe = tmp_path / "hba.yml"
     probe.write_text(
         yaml.safe_dump(

@@ -150,6 +150,17 @@ def utc(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def provision_helpdesk(server: RtServer) -> None:
+    """The helpdesk as its Pulumi program provisions it (queues, groups, the ITIL category field), with
+    the program's own credentials: the zwvl-pulumi token, RT's certificate verified against the CA."""
+    host, port = server.url.removeprefix("https://").split(":")
+    run_program(
+        "helpdesk",
+        Applier({"rtToken": server.token, "rtCaFile": str(server.ca_file)}),
+        {"rtHost": host, "rtPort": port},
+    )
+
+
 @pytest.fixture(scope="session")
 def rt(inv: Inventory) -> Iterator[HelpdeskRt]:
     """Request Tracker 5 (rt-server, SQLite) as tests/platform starts it, the helpdesk provisioned by
@@ -167,12 +178,7 @@ def rt(inv: Inventory) -> Iterator[HelpdeskRt]:
     }
     server = start_rt(inv, extra_sla_levels=[breach_level])
     try:
-        host, port = server.url.removeprefix("https://").split(":")
-        run_program(
-            "helpdesk",
-            Applier({"rtToken": server.token, "rtCaFile": str(server.ca_file)}),
-            {"rtHost": host, "rtPort": port},
-        )
+        provision_helpdesk(server)
         client = server.client()
         # someone adds a category to the field in RT by hand (the next `pulumi up` would remove it)
         field = client.find("customfield", CATEGORY_FIELD)

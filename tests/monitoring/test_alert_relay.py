@@ -18,13 +18,11 @@ import pytest
 import requests
 import yaml
 
-from tests.monitoring.conftest import alertmanager_config
+from tests.monitoring.conftest import alertmanager_config, provision_helpdesk
 from tests.monitoring.services import Alertmanager, free_port, start, start_alertmanager, wait_until
-from tests.platform.harness import Applier, run_program
 from tests.platform.services import RtServer, start_rt, stop_rt
 from zwvl.inventory import Inventory
 from zwvl.platform.plan import ITIL_CATEGORY_FIELD
-from zwvl.platform.providers import rt as rtapi
 from zwvl.relay.tickets import TAG
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,12 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 def helpdesk(inv: Inventory) -> Iterator[RtServer]:
     server = start_rt(inv)
     try:
-        host, port = server.url.removeprefix("http://").split(":")
-        run_program(
-            "helpdesk",
-            Applier({"rtUser": server.user, "rtPassword": server.password}),
-            {"rtHost": host, "rtPort": port, "rtScheme": "http"},
-        )
+        provision_helpdesk(server)
         yield server
     finally:
         stop_rt(server)
@@ -52,10 +45,12 @@ def relay_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def relay(helpdesk: RtServer, relay_log: Path) -> Iterator[str]:
-    """`zwvl alert-relay` as a process, with an auth token of its own (no password)."""
+    """`zwvl alert-relay` as a process, with an auth token of the role's zwvl-alert-relay account (no
+    password), verifying RT's certificate against the test CA."""
     port = free_port()
     log = relay_log
-    env = dict(os.environ, RT_TOKEN=helpdesk.create_token("root", "alert relay (test)"))
+    token = helpdesk.create_token("zwvl-alert-relay", "alert relay (test)")
+    env = dict(os.environ, RT_TOKEN=token, ZWVL_CA_FILE=str(helpdesk.ca_file))
     argv = [sys.executable, "-m", "zwvl", "alert-relay", "--listen", f"127.0.0.1:{port}",
             "--inventory", str(REPO / "inventory"), "--rt-url", helpdesk.url]  # fmt: skip
     proc = start("alert-relay", argv, log, env)
@@ -91,13 +86,9 @@ def alertmanager(relay: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         am.proc.stop()
 
 
-def client(server: RtServer) -> rtapi.RtClient:
-    return rtapi.RtClient(server.url, server.user, server.password)
-
-
 def alert_tickets(server: RtServer, queue: str) -> list[dict[str, Any]]:
     query = f"Queue = '{queue}' AND Subject LIKE '{TAG}'"
-    resp = client(server).request(
+    resp = server.client().request(
         "GET", "/tickets", params={"query": query, "fields": "Subject,Status,SLA", "per_page": "100"}
     )
     assert resp.status_code == 200, resp.text
@@ -105,7 +96,7 @@ def alert_tickets(server: RtServer, queue: str) -> list[dict[str, Any]]:
 
 
 def comments(server: RtServer, ticket: int) -> int:
-    resp = client(server).request(
+    resp = server.client().request(
         "GET", f"/ticket/{ticket}/history", params={"fields": "Type", "per_page": "100"}
     )
     assert resp.status_code == 200, resp.text
@@ -113,7 +104,7 @@ def comments(server: RtServer, ticket: int) -> int:
 
 
 def category(server: RtServer, ticket: int) -> list[str]:
-    record = client(server).get(f"/ticket/{ticket}") or {}
+    record = server.client().get(f"/ticket/{ticket}") or {}
     return [
         v
         for cf in record.get("CustomFields", [])

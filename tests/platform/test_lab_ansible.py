@@ -40,6 +40,7 @@ REPO = Path(__file__).resolve().parents[2]
 ANSIBLE = REPO / "ansible"
 PLAYBOOK = REPO / ".venv" / "bin" / "ansible-playbook"
 SSH_ARGS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+SERVICES_ON = {"lei-rdc-srv01": ["data-platform"], "lei-rdc-srv02": ["helpdesk"]}
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
@@ -49,8 +50,13 @@ class Lab:
         self.pg_password = secrets.token_urlsafe(18)
         self.rt_password = secrets.token_urlsafe(18)
         self.inventory = root / "inventory.yml"
+        # what NetBox gives each server: its address and the services it runs (service-groups.yml)
         hosts = {
-            name: {"ansible_host": m.address, "primary_ip4": f"{m.address}/{m.prefixlen}"}
+            name: {
+                "ansible_host": m.address,
+                "primary_ip4": f"{m.address}/{m.prefixlen}",
+                "services": [{"name": s} for s in SERVICES_ON.get(name, [])],
+            }
             for name, m in machines.items()
         }
         self.inventory.write_text(
@@ -160,7 +166,6 @@ def test_data_platform_playbook(lab: Lab) -> None:
     cert = ca.issue("lei-rdc-srv01", ips=[db.address])
     extra = {
         "postgresql_hba_networks": [db.network],
-        "zwvl_python": str(REPO / ".venv/bin/python"),
         "data_platform_tls_cert": str(cert.chain),
         "data_platform_tls_key": str(cert.key),
         "data_platform_ca_file": str(ca.cert),
@@ -251,7 +256,7 @@ def test_helpdesk_playbook(lab: Lab, inventory: Inventory) -> None:
     tls = lab.root / "tls"
     issued = ca.issue("lei-rdc-srv02", ips=[hd.address], out_dir=tls)
     issued.chain.replace(tls / "lei-rdc-srv02.pem")  # the certificate followed by the CA's
-    extra = {"zwvl_python": str(REPO / ".venv/bin/python"), "helpdesk_tls_dir": str(tls)}
+    extra = {"helpdesk_tls_dir": str(tls)}
 
     # no root password: the play fails with a clear message before it changes anything on the host
     out, _ = lab.play("helpdesk.yml", extra=extra, env_override={"ZWVL_RT_PASSWORD": ""}, expect_failure=True)

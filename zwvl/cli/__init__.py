@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from zwvl import __version__
-from zwvl.cli import check, codeowners, exporter, lab, monitoring, netbox, reconcile, relay
+from zwvl.cli import check, codeowners, exporter, lab, monitoring, netbox, platform, reconcile, relay
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,5 +32,6 @@ for _command in (
     monitoring.monitoring_group,
     monitoring.dashboards_command,
     codeowners.codeowners_command,
+    platform.ansible_vars_command,
 ):
     main.add_command(_command)

@@ -85,3 +85,34 @@ def load_or_exit(inventory_dir: Path, code: int = 1) -> Inventory:
     except InventoryError as exc:
         print_problems(exc)
         sys.exit(code)
+
+
+def output_options(default: str) -> Callable[[FC], FC]:
+    """--output FILE (the checked-in file by default) and --check, for a generated file."""
+
+    def add(f: FC) -> FC:
+        f = click.option(
+            "--check", is_flag=True, help="Exit 1 when the file differs from what would be generated."
+        )(f)
+        return click.option(
+            "--output",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=Path(default),
+            show_default=True,
+        )(f)
+
+    return add
+
+
+def write_or_check(path: Path, text: str, check: bool) -> None:
+    """Write a generated file, or with `check` exit 1 when the checked-in one differs."""
+    if check:
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current != text:
+            click.echo(f"{path}: out of date; run the command without --check", err=True)
+            sys.exit(1)
+        click.echo(f"{path}: up to date", err=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"{path}: written", err=True)

@@ -4,48 +4,16 @@ configuration generated from the source of truth, written or compared with the c
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import click
-from click.decorators import FC
 
-from zwvl.cli.common import inventory_option
+from zwvl.cli.common import inventory_option, output_options, write_or_check
 
 
 @click.group("monitoring")
 def monitoring_group() -> None:
     """Prometheus and Alertmanager configuration generated from the source of truth."""
-
-
-def output_options(default: str) -> Callable[[FC], FC]:
-    """--output FILE (the checked-in file by default) and --check, for a generated file."""
-
-    def add(f: FC) -> FC:
-        f = click.option(
-            "--check", is_flag=True, help="Exit 1 when the file differs from what would be generated."
-        )(f)
-        return click.option(
-            "--output",
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=Path(default),
-            show_default=True,
-        )(f)
-
-    return add
-
-
-def _write_or_check(path: Path, text: str, check: bool) -> None:
-    if check:
-        current = path.read_text(encoding="utf-8") if path.exists() else None
-        if current != text:
-            click.echo(f"{path}: out of date; run the command without --check", err=True)
-            sys.exit(1)
-        click.echo(f"{path}: up to date", err=True)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    click.echo(f"{path}: written", err=True)
 
 
 @monitoring_group.command("scrape-config")
@@ -89,7 +57,7 @@ def scrape_config_command(
     if to_stdout:
         click.echo(text, nl=False)
         return
-    _write_or_check(output, text, check)
+    write_or_check(output, text, check)
 
 
 @monitoring_group.command("alertmanager-config")
@@ -100,7 +68,7 @@ def alertmanager_config_command(inventory_dir: Path, output: Path, check: bool) 
     from zwvl.cli.common import load_or_exit
     from zwvl.monitoring.alertmanager import alertmanager_config
 
-    _write_or_check(output, alertmanager_config(load_or_exit(inventory_dir, 2)), check)
+    write_or_check(output, alertmanager_config(load_or_exit(inventory_dir, 2)), check)
 
 
 @click.command("dashboards")

@@ -22,7 +22,12 @@ from zwvl.cli.common import env_option, inventory_option, load_or_exit
     help="HOST:PORT to receive Alertmanager's webhooks on (the generated alertmanager.yml's relay).",
 )
 @inventory_option
-@env_option("--rt-url", "RT_URL", "Request Tracker base URL (https); its auth token comes from RT_TOKEN")
+@env_option(
+    "--rt-url",
+    "RT_URL",
+    "Request Tracker base URL (https); the auth token comes from RT_TOKEN (the role's zwvl-alert-relay "
+    "account), the CA its certificate is verified against from ZWVL_CA_FILE (else the system's)",
+)
 @click.option(
     "--default-partner",
     default=None,
@@ -59,7 +64,8 @@ def relay_command(
         default_partner = helpdesk.partner if helpdesk is not None else ""
     try:
         host, port = parse_listen(listen)
-        desk = AlertDesk(RtClient(rt_url, token=token), inv, default_partner, requestor)
+        client = RtClient(rt_url, token=token, ca_file=os.environ.get("ZWVL_CA_FILE") or None)
+        desk = AlertDesk(client, inv, default_partner, requestor)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
