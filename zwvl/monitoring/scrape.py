@@ -68,27 +68,34 @@ def targets_from_inventory(inv: Inventory) -> list[Target]:
 
 
 def service_targets(inv: Inventory) -> list[Target]:
-    """The services' jobs and the exporter's: services live in the domain model only (not in NetBox)."""
+    """The services' jobs and the exporter's. A service's monitoring kind is the model's; it is reached
+    at its URL (blackbox) or at its first device's primary address, as NetBox holds both."""
     out: list[Target] = []
+
+    def host(device: str) -> str:
+        dev = inv.devices.get(device)
+        return str(dev.primary_address.ip) if dev is not None and dev.primary_address else device
+
     for svc in sorted(inv.services.values(), key=lambda s: s.slug):
-        if svc.status != "active" or svc.monitoring == "none" or not svc.devices:
+        if svc.status != "active" or svc.monitoring == "none" or not (svc.devices or svc.url):
             continue  # a cloud service without a device needs a URL in the model first
-        host = svc.devices[0]
         labels = (("partner", svc.partner), ("service", svc.slug))
         if svc.monitoring in ("http", "blackbox"):
-            out.append(Target("blackbox-http", f"https://{host}/", labels))
-        elif svc.monitoring in PORTS:
-            out.append(Target(JOB_OF[svc.monitoring], f"{host}:{PORTS[svc.monitoring]}", labels))
+            out.append(Target("blackbox-http", svc.url or f"https://{host(svc.devices[0])}/", labels))
+        elif svc.monitoring in PORTS and svc.devices:
+            out.append(
+                Target(JOB_OF[svc.monitoring], f"{host(svc.devices[0])}:{PORTS[svc.monitoring]}", labels)
+            )
     mon = inv.services.get(MONITORING_SERVICE)
     if mon is not None and mon.devices:
-        out.append(Target("zwvl", f"{mon.devices[0]}:{EXPORTER_PORT}", (("service", "zwvl-exporter"),)))
+        out.append(Target("zwvl", f"{host(mon.devices[0])}:{EXPORTER_PORT}", (("service", "zwvl-exporter"),)))
     return out
 
 
 def targets_from_netbox(url: str, token: str, timeout: float = 30.0) -> list[Target]:
     """The device jobs: active devices from NetBox with their monitoring custom field, tenant and
-    primary IPv4, read through zwvl's NetBox client (retries, every page). NetBox holds no services;
-    `service_targets` adds those from the model."""
+    primary IPv4, read through zwvl's NetBox client (retries, every page). `service_targets` adds the
+    services, whose monitoring kind only the model holds."""
     client = NetboxClient(url, token, timeout=timeout, retries=3)
     devices = client.list(
         "dcim/devices",

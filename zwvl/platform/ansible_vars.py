@@ -3,7 +3,7 @@
 `zwvl ansible-vars` writes `ansible/vars/helpdesk.yml` (`--check` compares): the uniform SLA set,
 business hours and time zone for the request_tracker role, from `inventory/helpdesk/`. A file, not a
 lookup that runs Python on the controller, so the playbooks run unchanged under ansible-runner or AWX:
-which host runs which service comes from NetBox (the inventory's `services_*` groups).
+which host runs which service comes from NetBox (the `service_*` groups of service-groups.yml).
 """
 
 from __future__ import annotations
