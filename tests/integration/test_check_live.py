@@ -128,12 +128,12 @@ class Lab:
 
 
 def sec(report: dict[str, Any]) -> dict[str, Any]:
-    """The helpdesk's SEC-exposed-tls-mfa finding."""
+    """The helpdesk's SEC-tls-served finding."""
     for p in report["principles"]:
         for r in p["rules"]:
-            if r["id"] == "SEC-exposed-tls-mfa":
+            if r["id"] == "SEC-tls-served":
                 return {f["object"]: f for f in r["findings"]}["service:helpdesk"]
-    raise KeyError("SEC-exposed-tls-mfa")
+    raise KeyError("SEC-tls-served")
 
 
 @pytest.fixture
@@ -255,7 +255,7 @@ def test_nothing_listening_fails_and_the_html_report_shows_the_evidence(lab: Lab
     assert code == 1
     row = html[html.index('<tr class="sec-observed">') :]
     row = row[: row.index("</table></td></tr>")]
-    assert "tls: true, mfa: true" in row and f"CN={NAME}" in row and "CN=ZWVL region lab CA" in row
+    assert "tls: true, mfa: false" in row and f"CN={NAME}" in row and "CN=ZWVL region lab CA" in row
     assert "plain HTTP at http://helpdesk.zwvl.test/ does not answer" in row and "TLSv1." in row
 
 
@@ -264,7 +264,7 @@ def test_without_live_tls_is_declared_not_observed(lab: Lab) -> None:
     res = CliRunner().invoke(main, args)
     f = sec(json.loads(res.stdout))
     assert res.exit_code == 0 and f["status"] == "pass"
-    assert f["evidence"]["observed"] == "none" and "TLS not observed" in f["message"]
+    assert f["evidence"]["observed"] == "none" and "TLS declared, not observed" in f["message"]
 
 
 def test_a_bad_connect_to_is_a_usage_error(lab: Lab) -> None:

@@ -227,7 +227,7 @@ def test_sec_findings_show_declared_beside_observed(region: Region) -> None:
     from zwvl.reports.json_report import to_dict
 
     html = to_html(region.check())
-    assert "none</span>: TLS not observed" in html and "tls: true, mfa: true" in html
+    assert "none</span>: TLS not observed" in html and "tls: true, mfa: false" in html
     ev = TlsEvidence("https://helpdesk.zwvl.be/", "192.0.2.10:443", True, subject="CN=helpdesk.zwvl.be")
     ev.sans, ev.issuer, ev.not_after = (
         ["DNS:helpdesk.zwvl.be"],
@@ -238,7 +238,7 @@ def test_sec_findings_show_declared_beside_observed(region: Region) -> None:
     ev.http_status, ev.http_location = 308, "https://helpdesk.zwvl.be/"
     res = region.check(tls_observed={"helpdesk": ev.as_dict()})
     doc = to_dict(res)
-    sec = find(find(doc["principles"], id="SEC")["rules"], id="SEC-exposed-tls-mfa")
+    sec = find(find(doc["principles"], id="SEC")["rules"], id="SEC-tls-served")
     seen = find(sec["findings"], object="service:helpdesk")["evidence"]["observed"]
     assert {k: seen[k] for k in ("subject", "not_after", "protocol", "http_status")} == {
         "subject": "CN=helpdesk.zwvl.be",
@@ -248,10 +248,10 @@ def test_sec_findings_show_declared_beside_observed(region: Region) -> None:
     }
     assert doc["live_evidence"] == "TLS probes of 1 service URL"
     html = to_html(res)
-    row = html[html.index('<tr class="sec-observed">') :]
-    row = row[: row.index("</table></td></tr>")]
+    rows = [r[: r.index("</table></td></tr>")] for r in html.split('<tr class="sec-observed">')[1:]]
+    [row] = [r for r in rows if "url: <code>https://helpdesk.zwvl.be/</code>" in r]
     for text in (
-        "exposed: true, tls: true, mfa: true",
+        "exposed: true, tls: true, mfa: false",
         "<code>CN=helpdesk.zwvl.be</code>",
         "expires 2027-03-01T00:00:00+00:00",
         "TLSv1.3</span> TLS_AES_256_GCM_SHA384",

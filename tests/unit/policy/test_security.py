@@ -144,22 +144,21 @@ def _seen(url: str, *problems: str) -> dict[str, Any]:
     return ev.as_dict()
 
 
-def test_sec_exposed_tls_mfa_without_live_evidence_says_tls_was_not_observed(region: Region) -> None:
-    f = {f.object: f for f in findings(region.check(), "SEC-exposed-tls-mfa")}["service:helpdesk"]
+def test_sec_tls_served_without_live_evidence_says_tls_was_not_observed(region: Region) -> None:
+    by = {f.object: f for f in findings(region.check(), "SEC-tls-served")}
+    f = by["service:helpdesk"]
     assert f.status == "pass" and f.evidence["observed"] == "none" and f.evidence["tls"] is True
-    assert "TLS not observed (run zwvl check --live to probe it)" in f.message
+    assert f.message == "TLS declared, not observed (run zwvl check --live to probe it)"
     assert f.evidence["url"] == "https://helpdesk.zwvl.be/"
+    assert by["service:netbox"].message == "TLS declared, not observed (no url to probe)"
 
 
-def test_sec_exposed_tls_mfa_judges_what_was_observed(region: Region) -> None:
-    """Declared but not served fails, quoting the observation; served passes; a probed service that is
-    not exposed is judged as well; an exposed one without a url says there was nothing to probe."""
+def test_sec_tls_served_judges_what_was_observed(region: Region) -> None:
+    """Declared but not served fails, quoting the observation, whatever the service's MFA waiver says
+    (the helpdesk's SEC-exposed-tls-mfa finding stays waived); served passes."""
     region.edit(
         "inventory/platform/services.yaml",
-        lambda d: (
-            find(d["services"], slug="netbox").update(url="https://netbox.zwvl.be/"),
-            find(d["services"], slug="magda-document-delivery").pop("url"),
-        ),
+        lambda d: find(d["services"], slug="netbox").update(url="https://netbox.zwvl.be/"),
     )
     observed = {
         "helpdesk": _seen("https://helpdesk.zwvl.be/", "plain HTTP, not TLS, on port 443 (HTTP 200)"),
@@ -167,15 +166,15 @@ def test_sec_exposed_tls_mfa_judges_what_was_observed(region: Region) -> None:
         "netbox": _seen("https://netbox.zwvl.be/", "certificate not valid for netbox.zwvl.be: x"),
     }
     res = region.check(tls_observed=observed)
-    by = {f.object: f for f in findings(res, "SEC-exposed-tls-mfa")}
+    by = {f.object: f for f in findings(res, "SEC-tls-served")}
     assert {o for o, f in by.items() if f.status == "fail"} == {"service:helpdesk", "service:netbox"}
     helpdesk = by["service:helpdesk"]
     assert "TLS declared but not served at https://helpdesk.zwvl.be/: plain HTTP, not TLS" in helpdesk.message
-    assert helpdesk.evidence["observed"]["problems"] and helpdesk.evidence["mfa"] is True
+    assert helpdesk.evidence["observed"]["problems"] and helpdesk.evidence["mfa"] is False
+    assert {f.object: f for f in findings(res, "SEC-exposed-tls-mfa")}["service:helpdesk"].status == "waived"
     assert "TLS observed at https://data.zwvl.be/: TLSv1.3" in by["service:open-data-portal"].message
-    assert by["service:netbox"].message.startswith("not exposed, TLS declared; TLS declared but not served")
-    magda = by["service:magda-document-delivery"]
-    assert magda.status == "pass" and magda.evidence["observed"] == "none" and "no url" in magda.message
+    assert by["service:netbox"].message.startswith("TLS declared but not served")
+    assert by["service:magda-document-delivery"].evidence["observed"] == "none"
     assert res.live_source == "TLS probes of 3 service URLs"
 
 

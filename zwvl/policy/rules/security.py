@@ -161,32 +161,35 @@ def _observed_note(svc: Service, seen: dict[str, Any]) -> str:
 
 @rule("SEC-exposed-tls-mfa")
 def exposed_tls_mfa(ctx: Context) -> Iterator[Finding]:
-    """Exposed services declare TLS and MFA; with live evidence (`--live`) every service whose url was
-    probed must also serve the TLS it declares. Without it the finding says TLS was not observed."""
+    """Exposed services declare TLS and MFA. What is served is SEC-tls-served's (a waiver of a missing
+    MFA here can never excuse TLS that is declared but not served)."""
+    for svc in ctx.inv.services.values():
+        if not svc.exposed:
+            continue
+        missing = [n for n, v in (("TLS", svc.tls), ("MFA", svc.mfa)) if v is not True]
+        message = f"exposed without {' and '.join(missing)}" if missing else "exposed with TLS and MFA"
+        yield ctx.finding(
+            "SEC-exposed-tls-mfa", svc, not missing, message, exposed=svc.exposed, tls=svc.tls, mfa=svc.mfa
+        )
+
+
+@rule("SEC-tls-served")
+def tls_served(ctx: Context) -> Iterator[Finding]:
+    """Every service that declares TLS serves it: with live evidence (`--live`) its url must answer with
+    a verified certificate for its name, TLS 1.2 or newer, and plain HTTP redirecting to https. Without
+    evidence the finding passes and says TLS was not observed."""
     observed = ctx.tls_observed
     for svc in ctx.inv.services.values():
-        seen = observed.get(svc.slug) if observed is not None else None
-        if not svc.exposed and seen is None:
+        if svc.tls is not True:
             continue
-        missing = [n for n, v in (("TLS", svc.tls), ("MFA", svc.mfa)) if v is not True] if svc.exposed else []
+        seen = observed.get(svc.slug) if observed is not None else None
         evidence: dict[str, Any] = {"exposed": svc.exposed, "tls": svc.tls, "mfa": svc.mfa, "url": svc.url}
-        if missing:
-            message = f"exposed without {' and '.join(missing)}"
-        elif svc.exposed:
-            message = "exposed with TLS and MFA declared"
-        else:
-            message = "not exposed, TLS declared"
+        evidence["observed"] = seen if seen is not None else "none"
         if seen is not None:
-            evidence["observed"] = seen
-            note = _observed_note(svc, seen)
-            ok = not missing and seen["served"]
+            yield ctx.finding("SEC-tls-served", svc, seen["served"], _observed_note(svc, seen), **evidence)
         else:
-            evidence["observed"] = "none"
             why = "no url to probe" if not svc.url else "run zwvl check --live to probe it"
-            note = f"TLS not observed ({why})" if svc.tls is True else ""
-            ok = not missing
-        message = f"{message}; {note}" if note else message
-        yield ctx.finding("SEC-exposed-tls-mfa", svc, ok, message, **evidence)
+            yield ctx.finding("SEC-tls-served", svc, True, f"TLS declared, not observed ({why})", **evidence)
 
 
 @rule("GOV-waiver-current", after_others=True)
