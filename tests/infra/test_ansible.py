@@ -143,7 +143,7 @@ def test_platform_hosts_and_client_networks_come_from_netbox(
             # the services NetBox runs on the host, which service-groups.yml groups it by
             assert service in {text(s["name"]) for s in hostvars[host]["services"]}, (service, host)
             primary = inventory.devices[host].primary_address
-            assert primary is not None and hostvars[host]["ansible_host"] == str(primary.ip)
+            assert primary is not None and text(hostvars[host]["ansible_host"]) == str(primary.ip)
     plays = yaml.safe_load((ansible_dir() / "data-platform.yml").read_text())
     expr = next(p for p in plays if p.get("hosts") == "service_data_platform")["vars"][
         "postgresql_hba_networks"
@@ -177,6 +177,33 @@ def test_platform_hosts_and_client_networks_come_from_netbox(
         str(p.prefix) for p in inventory.prefixes if p.role in ("staff", "admin") and p.status == "active"
     }
     assert len(want) >= 15 and sorted(got) == sorted(want)
+
+    # service-groups.yml, as both platform playbooks import it, groups NetBox's hosts by their services
+    groups_probe = tmp_path / "groups.yml"
+    groups_probe.write_text(
+        yaml.safe_dump(
+            [
+                {"ansible.builtin.import_playbook": str(ansible_dir() / "service-groups.yml"),
+                 "vars": {"service_groups_required": ["data-platform", "helpdesk"]}},
+                {"hosts": "localhost", "gather_facts": False,
+                 "tasks": [{"ansible.builtin.debug": {"var": "groups"}}]},
+            ]
+        )
+    )  # fmt: skip
+    proc = subprocess.run(
+        [venv_bin("ansible-playbook"), "-i", "inventory-platform/netbox.yml", str(groups_probe)],
+        cwd=ansible_dir(),
+        env={**ansible_env(None, infra_netbox.url, infra_netbox.token), "ANSIBLE_STDOUT_CALLBACK": "json"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    groups = json.loads(proc.stdout)["plays"][-1]["tasks"][0]["hosts"]["localhost"]["groups"]
+    for service in ("data-platform", "helpdesk"):
+        group = "service_" + service.replace("-", "_")
+        assert sorted(groups[group]) == sorted(inventory.services[service].devices), group
 
 
 def _lint_env() -> dict[str, str]:
