@@ -116,6 +116,25 @@ def test_inventory_links_are_the_labs_and_follow_circuit_status(
         client.request("PATCH", f"circuits/circuits/{ckt['id']}/", json={"status": ckt["status"]["value"]})
 
 
+def _run_json(netbox: Any, playbook: Path, *args: str) -> Any:
+    """Run a probe playbook against NetBox; its result as Ansible's json callback prints it."""
+    import json
+
+    from zwvl.lab.ansible import ansible_env
+
+    proc = subprocess.run(
+        [venv_bin("ansible-playbook"), *args, str(playbook)],
+        cwd=ansible_dir(),
+        env={**ansible_env(None, netbox.url, netbox.token), "ANSIBLE_STDOUT_CALLBACK": "json"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return json.loads(proc.stdout)
+
+
 def test_platform_hosts_and_client_networks_come_from_netbox(
     infra_netbox: Any, inventory: Any, tmp_path: Path
 ) -> None:
@@ -123,11 +142,8 @@ def test_platform_hosts_and_client_networks_come_from_netbox(
     lists the servers with their addresses and the services NetBox runs on them, and the pg_hba networks
     query of data-platform.yml (evaluated as written there) gives the partners' active staff and admin
     prefixes."""
-    import json
 
     import yaml
-
-    from zwvl.lab.ansible import ansible_env
 
     _s, data = build_inventory(infra_netbox.url, infra_netbox.token, "inventory-platform/netbox.yml")
     hostvars: dict[str, Any] = data["_meta"]["hostvars"]  # type: ignore[index]
@@ -161,17 +177,7 @@ def test_platform_hosts_and_client_networks_come_from_netbox(
             ]
         )
     )
-    proc = subprocess.run(
-        [venv_bin("ansible-playbook"), "-i", "localhost,", "-c", "local", str(probe)],
-        cwd=ansible_dir(),
-        env={**ansible_env(None, infra_netbox.url, infra_netbox.token), "ANSIBLE_STDOUT_CALLBACK": "json"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    task = json.loads(proc.stdout)["plays"][0]["tasks"][0]
+    task = _run_json(infra_netbox, probe, "-i", "localhost,", "-c", "local")["plays"][0]["tasks"][0]
     got = task["hosts"]["localhost"]["postgresql_hba_networks"]
     want = {
         str(p.prefix) for p in inventory.prefixes if p.role in ("staff", "admin") and p.status == "active"
@@ -190,17 +196,9 @@ def test_platform_hosts_and_client_networks_come_from_netbox(
             ]
         )
     )  # fmt: skip
-    proc = subprocess.run(
-        [venv_bin("ansible-playbook"), "-i", "inventory-platform/netbox.yml", str(groups_probe)],
-        cwd=ansible_dir(),
-        env={**ansible_env(None, infra_netbox.url, infra_netbox.token), "ANSIBLE_STDOUT_CALLBACK": "json"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    groups = json.loads(proc.stdout)["plays"][-1]["tasks"][0]["hosts"]["localhost"]["groups"]
+    groups = _run_json(infra_netbox, groups_probe, "-i", "inventory-platform/netbox.yml")["plays"][-1][
+        "tasks"
+    ][0]["hosts"]["localhost"]["groups"]
     for service in ("data-platform", "helpdesk"):
         group = "service_" + service.replace("-", "_")
         assert sorted(groups[group]) == sorted(inventory.services[service].devices), group
