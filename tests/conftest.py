@@ -1,12 +1,14 @@
-"""Shared test helpers: a writable copy of the repository's inventory and policies."""
+"""Shared test helpers: a writable copy of the repository's inventory and policies, and the session's
+NetBox filled with the region (the infra and monitoring tests both read it)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -66,3 +68,27 @@ def find(data: list[dict[str, Any]], **match: Any) -> dict[str, Any]:
         if all(item.get(k) == v for k, v in match.items()):
             return item
     raise KeyError(match)
+
+
+@pytest.fixture(scope="session")
+def region_netbox(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A NetBox of the session's own (``.url``, ``.token``), filled from inventory/ by `zwvl apply`
+    (about three minutes on two cores), stopped and dropped at the end of the session. Tests that
+    change it put back what they changed.
+
+    ``ZWVL_INFRA_NETBOX_URL`` and ``ZWVL_INFRA_NETBOX_TOKEN`` name an already filled NetBox instead
+    (a developer's shortcut: saves the three minutes of `zwvl apply`)."""
+    from devtools import lab_netbox
+    from tests.support.progress import stderr_progress
+
+    url = os.environ.get("ZWVL_INFRA_NETBOX_URL", "").strip()
+    token = os.environ.get("ZWVL_INFRA_NETBOX_TOKEN", "").strip()
+    if url and token:
+        yield SimpleNamespace(url=url.rstrip("/"), token=token)
+        return
+    say = stderr_progress(pytestconfig, "netbox")
+    lab_netbox.drop_stale()
+    with lab_netbox.populated(
+        f"t{os.getpid()}_0", tmp_path_factory.mktemp("region-netbox"), REPO / "inventory", say
+    ) as inst:
+        yield inst

@@ -2,8 +2,9 @@
 
 Everything is started here and stopped at the end of the session (as root, which CI is):
 
-1. a NetBox of its own: a clone ``zwvl_lab_t<pid>_0`` of the migrated template on a free port, filled
-   from inventory/ with ``zwvl apply`` (~3 minutes on two cores);
+1. the session's NetBox (``region_netbox`` of tests/conftest.py, shared with tests/monitoring): a
+   clone ``zwvl_lab_t<pid>_0`` of the migrated template on a free port, filled from inventory/ with
+   ``zwvl apply`` (~3 minutes on two cores);
 2. the lab ``t<pid>`` (namespaces ``zl-t<pid>.<router>``) built from that NetBox with
    :class:`zwvl.lab.Lab`, for the scope in ``ZWVL_LAB_TEST_SCOPE``;
 3. ``ansible-playbook fibre.yml`` (nb_inventory) once, then the tests;
@@ -21,15 +22,14 @@ Every single link is also cut and restored once. ``ZWVL_INFRA_NETBOX_URL`` and
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
+
+from tests.support.progress import stderr_progress
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
@@ -50,15 +50,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def say(pytestconfig: pytest.Config) -> Callable[[str], None]:
-    capman = pytestconfig.pluginmanager.getplugin("capturemanager")
-
-    def progress(message: str) -> None:
-        ctx = capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext()
-        with ctx:
-            sys.stderr.write(f"[lab] {message}\n")
-            sys.stderr.flush()
-
-    return progress
+    return stderr_progress(pytestconfig, "lab")
 
 
 @pytest.fixture(scope="session")
@@ -68,25 +60,10 @@ def root_only() -> None:
 
 
 @pytest.fixture(scope="session")
-def infra_netbox(
-    root_only: None, tmp_path_factory: pytest.TempPathFactory, say: Callable[[str], None]
-) -> Iterator[Any]:
-    """A NetBox of the session's own, filled from inventory/ by `zwvl apply`.
-
-    ``ZWVL_INFRA_NETBOX_URL`` and ``ZWVL_INFRA_NETBOX_TOKEN`` name an already filled NetBox instead
-    (a developer's shortcut: saves the three minutes of `zwvl apply`)."""
-    from devtools import lab_netbox as netbox_fixture
-
-    url = os.environ.get("ZWVL_INFRA_NETBOX_URL", "").strip()
-    token = os.environ.get("ZWVL_INFRA_NETBOX_TOKEN", "").strip()
-    if url and token:
-        yield SimpleNamespace(url=url.rstrip("/"), token=token)
-        return
-    netbox_fixture.drop_stale()
-    with netbox_fixture.populated(
-        f"t{os.getpid()}_0", tmp_path_factory.mktemp("infra-netbox"), REPO / "inventory", say
-    ) as inst:
-        yield inst
+def infra_netbox(root_only: None, region_netbox: Any) -> Any:
+    """The session's NetBox filled from inventory/ (tests/conftest.py: shared with the monitoring
+    tests, which read the same region from it)."""
+    return region_netbox
 
 
 @pytest.fixture(scope="session")

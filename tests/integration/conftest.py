@@ -7,18 +7,17 @@ gunicorn by PID and drops the clone.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import re
 import shutil
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from devtools import netbox as local
+from tests.support.progress import stderr_progress
 
 _counter = itertools.count()
 
@@ -33,15 +32,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def netbox_progress(pytestconfig: pytest.Config) -> Callable[[str], None]:
     """Progress printer that bypasses output capture (the first template build takes ~10 minutes)."""
-    capman = pytestconfig.pluginmanager.getplugin("capturemanager")
-
-    def progress(message: str) -> None:
-        ctx = capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext()
-        with ctx:
-            sys.stderr.write(f"[netbox] {message}\n")
-            sys.stderr.flush()
-
-    return progress
+    return stderr_progress(pytestconfig, "netbox")
 
 
 def _drop_stale_test_databases() -> None:

@@ -1,11 +1,14 @@
-"""The monitoring stack the tests run: a small fibre lab (zwvl.lab), PostgreSQL with the data
-platform provisioned by its Pulumi program, Request Tracker 5 provisioned by the helpdesk program
-(both programs applied for real by tests/platform/harness.Applier), the zwvl exporter reading all of
-them, Prometheus with the repository's rules (short intervals) and Alertmanager with the generated
-configuration. Everything is started here and stopped by PID."""
+"""The monitoring stack the tests run: a small fibre lab (zwvl.lab) with prometheus-frr-exporter on
+each router, PostgreSQL with the data platform provisioned by its Pulumi program, Request Tracker 5
+provisioned by the helpdesk program (both programs applied for real by tests/platform/harness.Applier),
+the session's NetBox filled with the region (tests/conftest.py), the zwvl exporter reading all of
+them, Prometheus with the repository's rules (short intervals) finding the routers through the
+exporter's HTTP service discovery from NetBox, and Alertmanager with the generated configuration.
+Everything is started here and stopped by PID."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -47,6 +50,8 @@ STALE_DATASET = "anpr-cameras"  # loaded three days ago in the test data platfor
 DP_PREFIX = "dp_"  # the programs' default: the cluster is this session's own
 SCRAPE = "2s"
 EVALUATE = "1s"
+FRR_EXPORTER = "/usr/bin/prometheus-frr-exporter"
+SD_TEST_ADDRESSES = r"127\..*"  # devices a test adds to NetBox get loopback addresses: kept, never routed
 # A test-only SLA level in the test RT (beside the region's uniform set, rendered by the role's own
 # template): its acknowledge deadline is 3 seconds after creation, so RT itself gives a ticket a due
 # date that passes during the tests. The region's shortest is P1-critical: 30 real minutes.
@@ -72,6 +77,68 @@ def lab(inv: Inventory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tu
         yield the_lab, spec
     finally:
         the_lab.down()
+
+
+@pytest.fixture(scope="session")
+def frr_exporters(
+    lab: tuple[Lab, LabSpec], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, int]]:
+    """prometheus-frr-exporter (Debian) for each lab router, as the role runs it on a router: reading
+    FRR's sockets (here the router's own /run/frr, in its folder) with the OSPF collector; each on a
+    loopback port of the host. Yields router -> port."""
+    the_lab, spec = lab
+    folder = tmp_path_factory.mktemp("frr-exporters")
+    procs, ports = [], {}
+    try:
+        for name in sorted(spec.routers):
+            ports[name] = free_port()
+            argv = [
+                FRR_EXPORTER,
+                f"--frr.socket.dir-path={the_lab.router_folder(name) / 'run/frr'}",
+                f"--web.listen-address=127.0.0.1:{ports[name]}",
+                "--no-collector.bgp",
+                "--no-collector.bfd",
+            ]
+            procs.append(start(f"frr-exporter-{name}", argv, folder / f"{name}.log"))
+        for name, port in ports.items():
+            wait_until(
+                lambda p=port: "frr_ospf_neighbor_adjacencies"
+                in requests.get(f"http://127.0.0.1:{p}/metrics", timeout=5).text,
+                30,
+                f"prometheus-frr-exporter of {name}",
+            )
+        yield ports
+    finally:
+        for proc in procs:
+            proc.stop()
+
+
+def frr_scrape_job(sd_url: str, ports: dict[str, int]) -> dict[str, Any]:
+    """The frr job as production has it (targets from NetBox through the exporter's /sd/frr), kept to
+    the lab's routers and the devices tests add at loopback addresses, each lab router's address
+    pointed at its exporter's port (its NetBox loopback lives inside the lab's namespaces)."""
+    routers = "|".join(sorted(ports))
+    relabel: list[dict[str, Any]] = [
+        {
+            "source_labels": ["device", "__address__"],
+            "regex": f"({routers});.*|.*;{SD_TEST_ADDRESSES}",
+            "action": "keep",
+        }
+    ]
+    relabel += [
+        {
+            "source_labels": ["device"],
+            "regex": name,
+            "target_label": "__address__",
+            "replacement": f"127.0.0.1:{port}",
+        }
+        for name, port in sorted(ports.items())
+    ]
+    return {
+        "job_name": "frr",
+        "http_sd_configs": [{"url": sd_url, "refresh_interval": "2s"}],
+        "relabel_configs": relabel,
+    }
 
 
 @pytest.fixture(scope="session")
@@ -238,6 +305,7 @@ def netbox_state(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def exporter_argv(port: int, lab: Lab, rt_url: str, dsn: str, drift: Path, apply: Path) -> list[str]:
+    """Every source; NetBox (targets and the expected adjacencies) from NETBOX_URL/NETBOX_TOKEN."""
     return [
         sys.executable, "-m", "zwvl", "exporter",
         "--listen", f"127.0.0.1:{port}",
@@ -249,6 +317,8 @@ def exporter_argv(port: int, lab: Lab, rt_url: str, dsn: str, drift: Path, apply
         "--rt-url", rt_url,
         "--rt-min-interval", "0",
         "--datasets-dsn", dsn,
+        "--from-netbox",
+        "--netbox-refresh", "5",
     ]  # fmt: skip
 
 
@@ -258,6 +328,7 @@ def exporter(
     rt: HelpdeskRt,
     data_platform: str,
     netbox_state: tuple[Path, Path],
+    region_netbox: Any,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     """The real exporter with every source configured; yields its /metrics URL."""
@@ -269,11 +340,17 @@ def exporter(
         "RT_TOKEN": rt.exporter_token,
         "ZWVL_CA_FILE": str(rt.server.ca_file),
         "ZWVL_LAB_DIR": str(the_lab.folder.parent),
+        "NETBOX_URL": region_netbox.url,
+        "NETBOX_TOKEN": region_netbox.token,
     }
     proc = start("exporter", exporter_argv(port, the_lab, rt.url, data_platform, *netbox_state), log, env)
     url = f"http://127.0.0.1:{port}/metrics"
     try:
-        wait_until(lambda: "zwvl_backbone_link_up" in requests.get(url, timeout=30).text, 60, "the exporter")
+        wait_until(
+            lambda: "zwvl_backbone_adjacency_expected{" in requests.get(url, timeout=30).text,
+            90,
+            "the exporter",
+        )
         yield url
     finally:
         proc.stop()
@@ -289,7 +366,7 @@ def short_rules(dest: Path) -> Path:
         for group in doc["groups"]:
             group["interval"] = EVALUATE
             for rule in group["rules"]:
-                if "alert" in rule:
+                if "for" in rule:
                     rule["for"] = "2s"
         (dest / path.name).write_text(yaml.safe_dump(doc, sort_keys=False))
     return dest
@@ -324,19 +401,23 @@ def alertmanager(webhooks: Any, tmp_path_factory: pytest.TempPathFactory) -> Ite
         am.proc.stop()
 
 
-@pytest.fixture(scope="session")
-def prometheus(
-    exporter: str, alertmanager: Alertmanager, tmp_path_factory: pytest.TempPathFactory
+@contextlib.contextmanager
+def running_prometheus(
+    folder: Path, exporter: str, frr_ports: dict[str, int], alertmanager: Alertmanager
 ) -> Iterator[Prometheus]:
-    """Prometheus scraping the exporter every two seconds, with the repository's rules and Alertmanager."""
-    folder = tmp_path_factory.mktemp("prometheus")
+    """Prometheus scraping the exporter and the routers' frr exporters every two seconds, with the
+    repository's rules and Alertmanager; ready once it has scraped both and evaluated the rules;
+    stopped (by PID) on leaving."""
     rules = short_rules(folder / "rules")
     host = exporter.split("/")[2]
     config = {
         "global": {"scrape_interval": SCRAPE, "scrape_timeout": SCRAPE, "evaluation_interval": EVALUATE},
         "rule_files": [str(rules / "*.yml")],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager.url.split("//")[1]]}]}]},
-        "scrape_configs": [{"job_name": "zwvl", "static_configs": [{"targets": [host]}]}],
+        "scrape_configs": [
+            {"job_name": "zwvl", "static_configs": [{"targets": [host]}]},
+            frr_scrape_job(f"http://{host}/sd/frr", frr_ports),
+        ],
     }
     path = folder / "prometheus.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -344,11 +425,29 @@ def prometheus(
     try:
         # scraped, and every recording rule evaluated at least once
         wait_until(
-            lambda: {"zwvl_backbone_link_up", "zwvl:dataset_age_seconds", "zwvl:backbone_circuits_down:count"}
+            lambda: {
+                "zwvl_backbone_link_up",
+                "frr_ospf_neighbor_adjacencies",
+                "zwvl:dataset_age_seconds",
+                "zwvl:backbone_circuits_down:count",
+            }
             <= prom.names(),
             90,
-            "Prometheus to scrape the exporter and evaluate the rules",
+            "Prometheus to scrape the exporters and evaluate the rules",
         )
         yield prom
     finally:
         prom.proc.stop()
+
+
+@pytest.fixture(scope="session")
+def prometheus(
+    exporter: str,
+    frr_exporters: dict[str, int],
+    alertmanager: Alertmanager,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Prometheus]:
+    with running_prometheus(
+        tmp_path_factory.mktemp("prometheus"), exporter, frr_exporters, alertmanager
+    ) as prom:
+        yield prom

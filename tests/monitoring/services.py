@@ -100,6 +100,10 @@ class Prometheus:
         resp = requests.get(f"{self.url}/api/v1/alerts", timeout=10)
         return list(resp.json()["data"]["alerts"])
 
+    def targets(self) -> list[dict[str, Any]]:
+        resp = requests.get(f"{self.url}/api/v1/targets", params={"state": "active"}, timeout=10)
+        return list(resp.json()["data"]["activeTargets"])
+
 
 def start_prometheus(config: Path, data: Path, log: Path) -> Prometheus:
     port = free_port()

@@ -3,12 +3,16 @@ the helpdesk provisioned by its Pulumi program: one ticket per alert group in th
 with the SLA of the alert's severity and the ITIL category, resolved with the group; a notification
 delivered again (Alertmanager's repeats, or the same request sent twice) opens no second ticket.
 
+The last test is the whole chain on the lab: a fibre cut seen by the routers' prometheus-frr-exporter
+against what NetBox expects, Prometheus, Alertmanager, the relay, a ticket in the partner's queue.
+
 This module starts its own RT: the helpdesk metrics tests count every ticket of theirs."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +22,18 @@ import pytest
 import requests
 import yaml
 
-from tests.monitoring.conftest import alertmanager_config, provision_helpdesk
-from tests.monitoring.services import Alertmanager, free_port, start, start_alertmanager, wait_until
+from tests.monitoring.conftest import SCRAPE, alertmanager_config, provision_helpdesk, running_prometheus
+from tests.monitoring.services import (
+    Alertmanager,
+    Prometheus,
+    free_port,
+    start,
+    start_alertmanager,
+    wait_until,
+)
 from tests.platform.services import RtServer, start_rt, stop_rt
 from zwvl.inventory import Inventory
+from zwvl.lab import Lab, LabSpec
 from zwvl.platform.plan import ITIL_CATEGORY_FIELD
 from zwvl.relay.tickets import TAG
 
@@ -219,3 +231,92 @@ def test_alertmanager_delivers_to_the_partner_queue_and_repeats_open_nothing_new
         lambda: alert_tickets(helpdesk, "Wervik")[0]["Status"] == "resolved", 60, "the ticket resolved"
     )
     assert len(alert_tickets(helpdesk, "Wervik")) == 1
+
+
+# ------------------------------------------------------------------------------------ end to end
+
+ROLE_DEFAULTS = REPO / "ansible/roles/frr_ospf/defaults/main.yml"
+
+
+@pytest.fixture(scope="module")
+def prometheus_to_relay(
+    exporter: str,
+    frr_exporters: dict[str, int],
+    alertmanager: Alertmanager,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Prometheus]:
+    """Prometheus with the repository's rules, sending to this module's Alertmanager (and relay)."""
+    folder = tmp_path_factory.mktemp("prometheus-relay")
+    with running_prometheus(folder, exporter, frr_exporters, alertmanager) as prom:
+        yield prom
+
+
+def _seconds(duration: str) -> float:
+    value, unit = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)", duration).groups()  # type: ignore[union-attr]
+    return float(value) * {"ms": 0.001, "s": 1, "m": 60}[unit]
+
+
+def test_a_fibre_cut_on_the_lab_becomes_one_ticket_in_the_partners_queue_and_resolves(
+    prometheus_to_relay: Prometheus,
+    lab: tuple[Lab, LabSpec],
+    helpdesk: RtServer,
+    relay_log: Path,
+) -> None:
+    """A silent cut of Kortrijk town hall - Leiedal office (OSPF stops, the interfaces stay up): the
+    routers' own adjacencies, against NetBox's expectation, fire FibreLinkDown within the dead
+    interval plus a scrape and an evaluation; Alertmanager delivers it through the relay to Kortrijk's
+    and Leiedal's queues, one ticket each at the warning priority; repeats add nothing; the repair
+    resolves both."""
+    the_lab, _ = lab
+    prom = prometheus_to_relay
+    cid = "ZWVL-FO-0075"
+    dead = float(yaml.safe_load(ROLE_DEFAULTS.read_text())["frr_ospf_dead_interval"])
+
+    def link_downs() -> list[dict[str, Any]]:
+        return [
+            a for a in prom.alerts() if a["labels"]["alertname"] == "FibreLinkDown" and a["state"] == "firing"
+        ]
+
+    def tickets(queue: str) -> list[dict[str, Any]]:
+        return [t for t in alert_tickets(helpdesk, queue) if "FibreLinkDown" in t["Subject"]]
+
+    wait_until(lambda: not link_downs(), 60, "a quiet backbone")
+    assert not tickets("Kortrijk") and not tickets("Leiedal")
+    cut_at = dt.datetime.now(dt.UTC)
+    the_lab.cut_link(cid, mode="silent")
+    try:
+        wait_until(lambda: len(link_downs()) == 2, 60, "FibreLinkDown at both ends")
+        ends = link_downs()
+        assert {(a["labels"]["site"], a["labels"]["partner"], a["labels"]["circuit"]) for a in ends} == {
+            ("kortrijk-town-hall", "kortrijk", cid),
+            ("leiedal-office", "leiedal", cid),
+        }
+        # OSPF gives up on the neighbour after the dead interval; Prometheus sees it at the next scrape
+        # and fires at the next evaluation (no `for`). 3 s of slack for two loaded cores.
+        fired = max(dt.datetime.fromisoformat(a["activeAt"].replace("Z", "+00:00")) for a in ends)
+        budget = dead + _seconds(SCRAPE) + 1.0 + 3.0
+        assert (fired - cut_at).total_seconds() <= budget, (fired - cut_at, budget)
+
+        for queue in ("Kortrijk", "Leiedal"):
+            wait_until(lambda q=queue: len(tickets(q)) == 1, 60, f"a ticket in {queue}'s queue")
+            [record] = tickets(queue)
+            assert record["Status"] == "new" and record["SLA"] == "P2-high", record  # warning: priority 2
+            assert category(helpdesk, int(record["id"])) == ["incident"]
+        # Alertmanager repeats every 2 s: still one ticket per queue
+        ticket = int(tickets("Kortrijk")[0]["id"])
+        wait_until(
+            lambda: relay_log.read_text().count(f"/partner/kortrijk: unchanged ticket={ticket}") >= 2,
+            30,
+            "two repeated deliveries",
+        )
+        assert len(tickets("Kortrijk")) == 1 and len(tickets("Leiedal")) == 1
+    finally:
+        the_lab.restore_link(cid)
+
+    wait_until(lambda: not link_downs(), 60, "FibreLinkDown to resolve")
+    for queue in ("Kortrijk", "Leiedal"):
+        wait_until(
+            lambda q=queue: [t["Status"] for t in tickets(q)] == ["resolved"],
+            60,
+            f"{queue}'s ticket resolved",
+        )

@@ -1,7 +1,9 @@
-"""The whole chain: Prometheus (Debian) scrapes the real exporter reading the lab, PostgreSQL and the
-helpdesk; every PromQL expression of the rules and dashboards is evaluated there; cutting fibre in
-the lab fires the alerts, Alertmanager routes them and inhibits the link-downs of an isolated site,
-and restoring the fibre clears them."""
+"""The whole chain: Prometheus (Debian) scrapes the real exporter reading the lab, NetBox, PostgreSQL
+and the helpdesk, and the routers' prometheus-frr-exporter found through the exporter's service
+discovery from NetBox; every PromQL expression of the rules and dashboards is evaluated there; a
+device added in NetBox becomes a target with no file edited; cutting fibre in the lab fires the
+alerts (link-downs from the routers' own OSPF adjacencies against NetBox's expectation), Alertmanager
+routes them and inhibits the link-downs of an isolated site, and restoring the fibre clears them."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import requests
 
 from tests.monitoring.conftest import STALE_DATASET
 from tests.monitoring.promql import (
@@ -19,7 +22,9 @@ from tests.monitoring.promql import (
     rule_expressions,
 )
 from tests.monitoring.services import Alertmanager, Prometheus
+from zwvl.inventory import Inventory
 from zwvl.lab import Lab, LabSpec
+from zwvl.netbox.client import NetboxClient
 
 pytestmark = pytest.mark.integration
 
@@ -77,7 +82,82 @@ def test_every_source_is_up_and_scraped(prometheus: Prometheus) -> None:
         "backbone": "1",
         "helpdesk": "1",
         "datasets": "1",
+        "netbox-backbone": "1",
     }
+
+
+def test_the_routers_are_found_in_netbox_and_a_new_device_is_scraped_without_editing_a_file(
+    prometheus: Prometheus, exporter: str, frr_exporters: dict[str, int], region_netbox: Any, inv: Inventory
+) -> None:
+    def frr_targets() -> dict[str, dict[str, Any]]:
+        active = prometheus.targets()
+        return {t["labels"]["device"]: t for t in active if t["labels"].get("job") == "frr"}
+
+    # the lab's routers, as NetBox holds them (tenant, site, role), each scraped and up
+    targets = wait_for(
+        "the routers' targets", lambda: set(frr_targets()) == set(frr_exporters) and frr_targets()
+    )
+    kor = targets["kor-th-rtr01"]
+    assert kor["health"] == "up"
+    # the exporter serves NetBox's address (the test points it at the router's exporter port)
+    sd = requests.get(exporter.replace("/metrics", "/sd/frr"), timeout=30).json()
+    assert [g for g in sd if g["labels"]["device"] == "kor-th-rtr01"] == [
+        {
+            "targets": [f"{inv.devices['kor-th-rtr01'].primary_address.ip}:9342"],  # type: ignore[union-attr]
+            "labels": {
+                "device": "kor-th-rtr01",
+                "partner": "kortrijk",
+                "role": "router",
+                "site": "kortrijk-town-hall",
+            },
+        }
+    ]
+    assert (kor["labels"]["partner"], kor["labels"]["site"], kor["labels"]["role"]) == (
+        "kortrijk",
+        "kortrijk-town-hall",
+        "router",
+    )
+
+    # a router added in NetBox by hand (monitoring frr-exporter, a primary IPv4) becomes a target
+    client = NetboxClient(region_netbox.url, region_netbox.token)
+    ref = client.list(
+        "dcim/devices",
+        fields=("id", "device_type", "role", "site", "tenant"),
+        params={"name": "kor-th-rtr01"},
+    )[0]
+    dev = client.request(
+        "POST",
+        "dcim/devices/",
+        json={
+            "name": "kor-th-rtr99",
+            "device_type": ref["device_type"]["id"],
+            "role": ref["role"]["id"],
+            "site": ref["site"]["id"],
+            "tenant": ref["tenant"]["id"],
+            "status": "active",
+            "custom_fields": {"monitoring": "frr-exporter"},
+        },
+    )
+    try:
+        itf = client.request(
+            "POST", "dcim/interfaces/", json={"device": dev["id"], "name": "lo", "type": "virtual"}
+        )
+        ip = client.request(
+            "POST",
+            "ipam/ip-addresses/",
+            json={
+                "address": "127.0.0.99/32",
+                "assigned_object_type": "dcim.interface",
+                "assigned_object_id": itf["id"],
+            },
+        )
+        client.request("PATCH", f"dcim/devices/{dev['id']}/", json={"primary_ip4": ip["id"]})
+        new = wait_for("the new router's target", lambda: frr_targets().get("kor-th-rtr99"), timeout=60)
+        assert new["scrapeUrl"] == "http://127.0.0.99:9342/metrics"
+        assert new["labels"]["partner"] == "kortrijk"
+    finally:
+        client.request("DELETE", f"dcim/devices/{dev['id']}/")
+    wait_for("the deleted router to go", lambda: "kor-th-rtr99" not in frr_targets(), timeout=60)
 
 
 # ------------------------------------------------------------------------------------ end to end

@@ -52,6 +52,21 @@ from zwvl.cli.common import env_option, inventory_option, policies_option
     "sslmode verify-full, sslrootcert $ZWVL_CA_FILE unless the string names them)",
 )
 @click.option("--datasets-query", default=None, help="SQL returning (dataset, last load time) rows.")
+@click.option(
+    "--from-netbox",
+    is_flag=True,
+    envvar="ZWVL_EXPORTER_FROM_NETBOX",
+    help="Read NetBox (NETBOX_URL/NETBOX_TOKEN, else the local instance): serve the scrape targets as "
+    "Prometheus HTTP service discovery at /sd/<job> (/sd lists the jobs) and export "
+    "zwvl_backbone_adjacency_expected for every lit, cabled circuit end [env ZWVL_EXPORTER_FROM_NETBOX].",
+)
+@click.option(
+    "--netbox-refresh",
+    type=click.FloatRange(5, 3600),
+    default=60.0,
+    show_default=True,
+    help="Seconds a read of NetBox is used before NetBox is read again (a failed read keeps the last).",
+)
 @click.option("--once", is_flag=True, help="Print one scrape to standard output and exit.")
 def exporter_command(
     listen: str,
@@ -67,15 +82,19 @@ def exporter_command(
     rt_min_interval: float,
     datasets_dsn: str | None,
     datasets_query: str | None,
+    from_netbox: bool,
+    netbox_refresh: float,
     once: bool,
 ) -> None:
     """Serve Prometheus metrics (prefix zwvl_) built fresh on every scrape.
 
     Always: inventory, policy results, programme indicators, fibre coverage, dataset declarations
     and the exporter's own health. Optional sources: NetBox drift and last apply, backbone state
-    from FRR, helpdesk from Request Tracker, dataset freshness from PostgreSQL.
+    from FRR, helpdesk from Request Tracker, dataset freshness from PostgreSQL, and with --from-netbox
+    the expected OSPF adjacencies and the scrape targets (HTTP service discovery) from NetBox.
     """
     from zwvl.exporter.server import ExporterConfig, parse_listen, render_once, serve
+    from zwvl.netbox.settings import NetboxSettingsError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = ExporterConfig(
@@ -91,6 +110,8 @@ def exporter_command(
         rt_min_interval=rt_min_interval,
         datasets_dsn=datasets_dsn,
         datasets_query=datasets_query,
+        from_netbox=from_netbox,
+        netbox_refresh=netbox_refresh,
     )
     try:
         parse_listen(listen)
@@ -100,3 +121,5 @@ def exporter_command(
         serve(cfg, listen, ready=lambda url: click.echo(f"zwvl exporter serving {url}", err=True))
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+    except NetboxSettingsError as exc:
+        raise click.UsageError(f"--from-netbox: {exc}") from exc

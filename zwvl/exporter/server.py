@@ -1,20 +1,26 @@
-"""Assemble the exporter's sources from options and serve /metrics over HTTP."""
+"""Assemble the exporter's sources from options and serve /metrics (and, with NetBox, Prometheus HTTP
+service discovery at /sd/<job>) over HTTP."""
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import signal
+import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from socketserver import ThreadingMixIn
 from types import FrameType
+from typing import Any, Protocol
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import generate_latest, start_http_server
+from prometheus_client import CollectorRegistry, generate_latest, make_wsgi_app
 
 from zwvl.exporter.backbone import BackboneSource, access_from_spec
-from zwvl.exporter.base import Source
+from zwvl.exporter.base import Source, SourceError
 from zwvl.exporter.collector import ZwvlCollector, git_revision, registry_for
 from zwvl.exporter.model import ModelCache, ModelSource
 from zwvl.exporter.netbox_state import (
@@ -24,8 +30,15 @@ from zwvl.exporter.netbox_state import (
     read_apply_state,
     read_drift_file,
 )
+from zwvl.exporter.netbox_view import ExpectedBackboneSource, NetboxView
 
 log = logging.getLogger("zwvl.exporter")
+
+
+class Background(Protocol):
+    """A reader running beside the server (drift, NetBox's view)."""
+
+    def stop(self) -> None: ...
 
 
 @dataclass
@@ -42,7 +55,9 @@ class ExporterConfig:
     rt_min_interval: float = 30.0
     datasets_dsn: str | None = None
     datasets_query: str | None = None
-    background: list[DriftCommand] = field(default_factory=list)
+    from_netbox: bool = False
+    netbox_refresh: float = 60.0
+    background: list[Background] = field(default_factory=list)  # stopped when serving ends
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -89,9 +104,18 @@ def drift_reader(cfg: ExporterConfig) -> Callable[[], DriftReport] | None:
     return cmd.latest
 
 
-def build_sources(cfg: ExporterConfig) -> tuple[ModelCache, list[Source]]:
+def build_sources(cfg: ExporterConfig) -> tuple[ModelCache, list[Source], NetboxView | None]:
     cache = ModelCache(cfg.inventory_dir, cfg.policies_dir)
     sources: list[Source] = [ModelSource(cache)]
+    view = None
+    if cfg.from_netbox:
+        from zwvl.netbox.reader import client_from_env
+
+        netbox = client_from_env()  # NETBOX_URL/NETBOX_TOKEN, else the local instance; fails early
+        view = NetboxView(lambda: netbox, cache, cfg.netbox_refresh)
+        view.start()
+        cfg.background.append(view)
+        sources.append(ExpectedBackboneSource(view))
     drift = drift_reader(cfg)
     apply_path = cfg.apply_state
     apply_reader = (lambda: read_apply_state(apply_path)) if apply_path is not None else None
@@ -108,23 +132,78 @@ def build_sources(cfg: ExporterConfig) -> tuple[ModelCache, list[Source]]:
         from zwvl.exporter.datasets import DEFAULT_QUERY, DatasetFreshnessSource
 
         sources.append(DatasetFreshnessSource(cache, cfg.datasets_dsn, cfg.datasets_query or DEFAULT_QUERY))
-    return cache, sources
+    return cache, sources, view
 
 
-def make_collector(cfg: ExporterConfig) -> ZwvlCollector:
-    cache, sources = build_sources(cfg)
-    return ZwvlCollector(sources, revision=git_revision(cache.repo_root))
+def make_collector(cfg: ExporterConfig) -> tuple[ZwvlCollector, NetboxView | None]:
+    cache, sources, view = build_sources(cfg)
+    return ZwvlCollector(sources, revision=git_revision(cache.repo_root)), view
 
 
 def render_once(cfg: ExporterConfig) -> bytes:
-    return generate_latest(registry_for(make_collector(cfg)))
+    try:
+        return generate_latest(registry_for(make_collector(cfg)[0]))
+    finally:
+        for bg in cfg.background:
+            bg.stop()
+
+
+_Start = Callable[[str, list[tuple[str, str]]], Any]
+
+
+def make_app(
+    registry: CollectorRegistry, view: NetboxView | None
+) -> Callable[[dict[str, Any], _Start], Iterable[bytes]]:
+    """/metrics from the registry; /sd/<job> (Prometheus HTTP SD) and /sd (the jobs) from NetBox."""
+    metrics = make_wsgi_app(registry)
+
+    def app(environ: dict[str, Any], start: _Start) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "/")
+        if not (path == "/sd" or path.startswith("/sd/")):
+            return list(metrics(environ, start))
+        if view is None:
+            return _answer(start, "404 Not Found", {"error": "service discovery needs --from-netbox"})
+        try:
+            body: object = view.jobs() if path == "/sd" else view.http_sd(path.removeprefix("/sd/"))
+        except SourceError as exc:  # no good read of NetBox yet: Prometheus keeps its targets
+            return _answer(start, "503 Service Unavailable", {"error": str(exc)})
+        return _answer(start, "200 OK", body)
+
+    return app
+
+
+def _answer(start: _Start, status: str, body: object) -> list[bytes]:
+    data = json.dumps(body).encode()
+    start(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+        pass  # a line per scrape and SD refresh would drown the log
 
 
 def serve(cfg: ExporterConfig, listen: str, ready: Callable[[str], None] | None = None) -> None:
     """Serve /metrics until SIGTERM or SIGINT."""
     host, port = parse_listen(listen)
-    collector = make_collector(cfg)
-    server, thread = start_http_server(port, addr=host, registry=registry_for(collector))
+    collector, view = make_collector(cfg)
+    server = make_server(
+        host,
+        port,
+        make_app(registry_for(collector), view),
+        server_class=_Server6 if ":" in host else _Server,
+        handler_class=_QuietHandler,
+    )
+    thread = threading.Thread(target=server.serve_forever, name="zwvl-http", daemon=True)
+    thread.start()
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

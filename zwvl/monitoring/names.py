@@ -66,6 +66,8 @@ class MetricName(StrEnum):
     BACKBONE_LINK_UP = "zwvl_backbone_link_up"
     BACKBONE_SITE_PATHS = "zwvl_backbone_site_paths"
     BACKBONE_SITE_DESIGN_PATHS = "zwvl_backbone_site_design_paths"
+    # backbone: what NetBox expects of it
+    BACKBONE_ADJACENCY_EXPECTED = "zwvl_backbone_adjacency_expected"
     # helpdesk: Request Tracker
     HELPDESK_OPEN_TICKETS = "zwvl_helpdesk_open_tickets"
     HELPDESK_SLA_BREACHED_TICKETS = "zwvl_helpdesk_sla_breached_tickets"
@@ -168,6 +170,11 @@ METRICS: Final[Mapping[MetricName, MetricSpec]] = {
     MetricName.BACKBONE_SITE_DESIGN_PATHS: MetricSpec(
         "Node-disjoint paths from a site to a regional datacenter by design (0, 1 or 2+ as 2).",
         ("site", "partner"),
+    ),
+    MetricName.BACKBONE_ADJACENCY_EXPECTED: MetricSpec(
+        "1 for each end of a lit circuit cabled to two routers in NetBox: an OSPF adjacency is expected "
+        "on that interface with the peer device (compare frr_ospf_neighbor_adjacencies).",
+        (*_CIRCUIT_END, "peer_device"),
     ),
     MetricName.HELPDESK_OPEN_TICKETS: MetricSpec(
         "Open (active) tickets per partner queue and ITIL category.", ("partner", "category")

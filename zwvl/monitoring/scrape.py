@@ -93,10 +93,14 @@ def service_targets(inv: Inventory) -> list[Target]:
 
 
 def targets_from_netbox(url: str, token: str, timeout: float = 30.0) -> list[Target]:
+    """The device jobs from the NetBox at ``url`` (see `netbox_device_targets`)."""
+    return netbox_device_targets(NetboxClient(url, token, timeout=timeout, retries=3))
+
+
+def netbox_device_targets(client: NetboxClient) -> list[Target]:
     """The device jobs: active devices from NetBox with their monitoring custom field, tenant and
     primary IPv4, read through zwvl's NetBox client (retries, every page). `service_targets` adds the
     services, whose monitoring kind only the model holds."""
-    client = NetboxClient(url, token, timeout=timeout, retries=3)
     devices = client.list(
         "dcim/devices",
         fields=["id", "name", "custom_fields", "primary_ip4", "tenant", "role", "site"],
