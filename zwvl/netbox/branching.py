@@ -230,12 +230,18 @@ def _action(client: NetboxClient, branch: Branch, action: str, timeout: float) -
 
 
 def main_moved(client: NetboxClient, branch: Branch) -> bool:
-    """Whether main has change-log entries since the branch last synced (or was created)."""
+    """Whether main has change-log entries since the branch last synced (or was created), other than
+    the plugin's own records of branches (creating or syncing a branch is logged on main)."""
     since = branch.last_sync or branch.created
     if not since:
         return True
-    body = client.request("GET", "core/object-changes/", params={"time__gt": since, "limit": 1, "brief": 1})
-    return int((body or {}).get("count") or 0) > 0
+    # time_after (NetBox's filter; an unknown one such as time__gt would be silently ignored)
+    params = {"time_after": since, "limit": 50, "fields": "id,changed_object_type"}
+    body = client.request("GET", "core/object-changes/", params=params) or {}
+    rows = body.get("results") or []
+    if int(body.get("count") or 0) > len(rows):
+        return True
+    return any(not str(r.get("changed_object_type", "")).startswith("netbox_branching.") for r in rows)
 
 
 def sync_branch(
