@@ -19,7 +19,6 @@ from devtools.netbox.common import layout
 from devtools.netbox.postgres import psql
 from tests.integration.reconcile_support import (
     SMALL,
-    change_count,
     client_for,
     env_for,
     launch,
@@ -164,6 +163,23 @@ def test_conflicting_hand_edit_on_main_is_reported_by_name(region: local.Instanc
     assert any(CIRCUIT in c for c in json.loads(shown.stdout)["conflicts"])
 
 
+def test_merge_syncs_first_when_main_moved_without_conflict(region: local.Instance, tmp_path: Path) -> None:
+    inv = _edited(tmp_path)
+    env = env_for(region)
+    main = client_for(region)
+    assert zwvl("apply", "--inventory", inv, "--branch", "pr-11", env=env).returncode == 0
+    # meanwhile on main, by hand: another object than the branch changed
+    other = main.list("circuits/circuits", params={"cid": "ZWVL-FO-0005"})[0]
+    main.request("PATCH", f"circuits/circuits/{other['id']}/", json={"description": "changed on main"})
+
+    merged = zwvl("netbox", "branch", "merge", "pr-11", env=env)
+    assert merged.returncode == 0, merged.stderr
+    assert "after syncing it with main" in merged.stdout
+    assert _circuit(main)["description"] == NEW  # the branch's change
+    after = main.list("circuits/circuits", params={"cid": "ZWVL-FO-0005"})[0]
+    assert after["description"] == "changed on main"  # main's own change survived the merge
+
+
 def test_abandoned_branch_is_removed_with_its_schema(region: local.Instance, tmp_path: Path) -> None:
     inv = _edited(tmp_path, "abandoned idea")
     env = env_for(region)
@@ -196,9 +212,9 @@ def test_branch_apply_refuses_what_the_plugin_does_not_branch(
 ) -> None:
     """On an empty NetBox the plan creates zwvl's custom fields, which the plugin does not branch."""
     inst = fresh_netbox()
-    before = change_count(inst)
+    assert main_log(inst) == []
     refused = zwvl("apply", "--inventory", SMALL, "--branch", "pr-1", env=env_for(inst))
     assert refused.returncode == 1
     assert "extras.customfield" in refused.stderr and "apply them to main first" in refused.stderr
-    assert change_count(inst) == before
+    assert main_log(inst) == []  # only the branch itself was recorded on main
     assert client_for(inst).list("extras/custom-fields") == []
