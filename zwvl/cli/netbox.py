@@ -45,7 +45,8 @@ def _local() -> ModuleType:
 
 @click.group(name="netbox")
 def netbox_group() -> None:
-    """Run a local NetBox (PostgreSQL, Redis, gunicorn on 127.0.0.1) for development and tests.
+    """Run a local NetBox (PostgreSQL, Redis, gunicorn and NetBox's background worker on 127.0.0.1)
+    for development and tests; `branch` manages NetBox branches of any NetBox.
 
     Any other NetBox is used by setting NETBOX_URL and NETBOX_TOKEN instead.
     """
@@ -73,7 +74,9 @@ def up_command(port: int | None, settings: tuple[str, ...], cache_dir: Path | No
 
     Installs missing Debian packages, starts PostgreSQL and Redis if needed, builds NetBox's venv,
     migrates a template database once (about 10 minutes, or seconds from the cached dump), clones the
-    instance database from it, and starts gunicorn. A healthy running instance is left alone. Writes
+    instance database from it, and starts gunicorn and `netbox rqworker` (branch jobs of the
+    netboxlabs-netbox-branching plugin, which is installed and enabled). A healthy running instance
+    is left alone. Writes
     the URL and an API token to a credentials file (mode 0600); the token itself is never printed.
     """
     extra: dict[str, object] | None = None
@@ -94,7 +97,7 @@ def up_command(port: int | None, settings: tuple[str, ...], cache_dir: Path | No
         raise click.ClickException(str(exc)) from exc
     state = "started" if inst.started else "already running"
     click.echo(f"NetBox {local.NETBOX_VERSION} {state}: {inst.url}/")
-    click.echo(f"  gunicorn pid {inst.pid}, database {inst.db_name}")
+    click.echo(f"  gunicorn pid {inst.pid}, rqworker pid {inst.worker_pid}, database {inst.db_name}")
     click.echo(f"Credentials (url, token, admin login): {inst.credentials_file}")
 
 
@@ -103,7 +106,8 @@ def up_command(port: int | None, settings: tuple[str, ...], cache_dir: Path | No
 @_cache_option
 @_name_option
 def down_command(purge: bool, cache_dir: Path | None, name: str) -> None:
-    """Stop the local NetBox's gunicorn (by PID). The database is kept unless --purge is given.
+    """Stop the local NetBox's gunicorn and background worker (by PID). The database is kept unless
+    --purge is given.
 
     PostgreSQL and Redis keep running; the cached venv, template database and dump are kept.
     """
