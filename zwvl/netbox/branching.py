@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from zwvl.netbox.client import NetboxClient, NetboxError, NetboxRequestError
+from zwvl.netbox.client import AmbiguousWrite, NetboxClient, NetboxError, NetboxRequestError
 from zwvl.netbox.plan import Plan
 
 BRANCH_HEADER = "X-NetBox-Branch"
@@ -226,6 +226,15 @@ def _action(client: NetboxClient, branch: Branch, action: str, timeout: float) -
         if exc.status == 409:
             raise BranchConflictError(branch.name, action, _conflicts(exc.body)) from exc
         raise
+    except AmbiguousWrite as exc:
+        # no usable answer: the branch's status says whether NetBox started the job anyway
+        now = _refresh(client, branch)
+        if action == "merge" and now.status in ("merging", "merged"):
+            return  # the caller waits for "merged"
+        raise BranchError(
+            f"NetBox did not start the {action} of branch {branch.name} ({exc}); the branch is "
+            f"{now.status!r}, nothing was {action.rstrip('e')}ed: see NetBox's log, then run the {action} again"
+        ) from exc
     _wait_job(client, job, timeout, f"{action}ing branch {branch.name}")
 
 
