@@ -233,7 +233,7 @@ def _action(client: NetboxClient, branch: Branch, action: str, timeout: float) -
             return  # the caller waits for "merged"
         raise BranchError(
             f"NetBox did not start the {action} of branch {branch.name} ({exc}); the branch is "
-            f"{now.status!r}, nothing was {action.rstrip('e')}ed: see NetBox's log, then run the {action} again"
+            f"{now.status!r}, nothing was {action.rstrip('e')}ed: see NetBox's log, then try again"
         ) from exc
     _wait_job(client, job, timeout, f"{action}ing branch {branch.name}")
 
