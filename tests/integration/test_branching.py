@@ -216,5 +216,8 @@ def test_branch_apply_refuses_what_the_plugin_does_not_branch(
     refused = zwvl("apply", "--inventory", SMALL, "--branch", "pr-1", env=env_for(inst))
     assert refused.returncode == 1
     assert "extras.customfield" in refused.stderr and "apply them to main first" in refused.stderr
+    # the branch held nothing else: it is gone, so that a merge falls back to the plan on main
+    assert "the empty branch pr-1 was deleted" in refused.stderr
+    assert find_branch(client_for(inst), "pr-1") is None
     assert main_log(inst) == []  # only the branch itself was recorded on main
     assert client_for(inst).list("extras/custom-fields") == []

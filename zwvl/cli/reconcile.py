@@ -252,7 +252,8 @@ def apply_command(
 
     With --branch the apply goes into that NetBox branch (created or synced first) and leaves main
     alone; no lock is taken. Changes to custom fields and choice sets, which the branching plugin
-    does not branch (they would be written to main), are refused there: apply them to main first.
+    does not branch (they would be written to main), are refused there: apply them to main first
+    (a branch the refusal leaves empty is deleted).
 
     Exit 0 on success (or nothing to do), 1 on errors.
     """
@@ -274,8 +275,9 @@ def apply_command(
         client = connect(message=changelog_message(commit, dirty))
         where, check = None, None
         if branch:
-            client, where = _branch_target(client, branch)
-            check = _refuse_unbranchable(client)
+            main = client
+            client, where = _branch_target(main, branch)
+            check = _refuse_unbranchable(main, client, where)
         outcome = apply(
             client,
             desired,
@@ -327,21 +329,30 @@ def apply_command(
     )
 
 
-def _refuse_unbranchable(client):  # noqa: ANN001, ANN202
-    """A branch apply must not write main: refuse plans on kinds the plugin does not branch."""
-    from zwvl.netbox.branching import BranchError, branchable_kinds, unbranchable
+def _refuse_unbranchable(main, client, where):  # noqa: ANN001, ANN202
+    """A branch apply must not write main: refuse plans on kinds the plugin does not branch.
+
+    An empty branch is deleted then, so that after the merge of its pull request the pipeline finds
+    no branch and applies the reviewed plan to main instead (a merge of nothing would leave main
+    behind the inventory)."""
+    from zwvl.netbox.branching import BranchError, branchable_kinds, delete_branch, unbranchable
 
     branchable = branchable_kinds(client)
 
     def check(p) -> None:  # noqa: ANN001
         bad = unbranchable(p, branchable)
-        if bad:
-            shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
-            raise BranchError(
-                f"{len(bad)} change(s) to objects NetBox's branching plugin does not branch ({shown}): in "
-                "a branch they would be written to main; apply them to main first (`zwvl apply` without "
-                "--branch)"
-            )
+        if not bad:
+            return
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        logged = client.request("GET", "core/object-changes/", params={"limit": 1})
+        empty = int((logged or {}).get("count") or 0) == 0
+        if empty:
+            delete_branch(main, where.name)
+        raise BranchError(
+            f"{len(bad)} change(s) to objects NetBox's branching plugin does not branch ({shown}): in "
+            "a branch they would be written to main; apply them to main first (`zwvl apply` without "
+            "--branch)" + (f"; the empty branch {where.name} was deleted" if empty else "")
+        )
 
     return check
 
