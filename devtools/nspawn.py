@@ -40,7 +40,9 @@ BASE_PACKAGES = (
     "sudo",
     "procps",
 )
-# what the roles install (postgresql, request_tracker, prometheus_exporters): present in the image
+# what the roles install (postgresql, request_tracker, prometheus_exporters, and the monitoring roles:
+# prometheus_server, prometheus_alertmanager, prometheus_blackbox_exporter, prometheus_frr_exporter with
+# the FRR it reads): present in the image
 PLATFORM_PACKAGES = (
     "postgresql-15",
     "postgresql-client-15",
@@ -52,6 +54,11 @@ PLATFORM_PACKAGES = (
     "nginx-light",
     "prometheus-node-exporter",
     "prometheus-postgres-exporter",
+    "prometheus",
+    "prometheus-alertmanager",
+    "prometheus-blackbox-exporter",
+    "prometheus-frr-exporter",
+    "frr",
 )
 
 
