@@ -19,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -206,8 +207,12 @@ def start_machine(
     workdir: Path,
     progress: Progress = _noop,
     timeout: float = 180,
+    bind_ro: Sequence[tuple[Path, str]] = (),
 ) -> Machine:
-    """Boot `image` as machine `name` in network namespace `netns` and wait for its sshd."""
+    """Boot `image` as machine `name` in network namespace `netns` and wait for its sshd.
+
+    `bind_ro`: host folders or files to mount read-only into the machine (host path, machine path),
+    e.g. what a test installs from (a wheelhouse, an interpreter)."""
     workdir.mkdir(parents=True, exist_ok=True)
     keys = workdir / "authorized_keys"
     keys.write_text(authorized_key.strip() + "\n")
@@ -233,6 +238,7 @@ def start_machine(
             f"--network-namespace-path=/run/netns/{netns}",
             "--resolv-conf=off", "--timezone=off", "--link-journal=no", "--console=passive",
             f"--bind-ro={keys}:/root/.ssh/authorized_keys",
+            *(f"--bind-ro={src}:{dst}" for src, dst in bind_ro),
         ],
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
