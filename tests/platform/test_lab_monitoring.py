@@ -154,7 +154,10 @@ class Lab:
 
     def get(self, url: str) -> str:
         """GET a URL from inside the machine (services on its loopback), with Debian's python3."""
-        script = "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=60).read().decode())"
+        script = (
+            "import sys, urllib.request; "
+            "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=60).read().decode())"
+        )
         return self.ssh(f"python3 -c '{script}' '{url}'")
 
     def api(self, url: str) -> Any:
@@ -423,8 +426,9 @@ def _check_services(lab: Lab, ca: RegionCA, good: HttpsServer, bad: HttpsServer,
 
 def test_ansible_lint_production_profile() -> None:
     proc = subprocess.run(
-        [str(VENV_BIN / "ansible-lint"), "monitoring.yml", "roles/prometheus_server", "roles/prometheus_alertmanager",
-         "roles/prometheus_blackbox_exporter", "roles/prometheus_frr_exporter", "roles/zwvl_exporter"],
+        [str(VENV_BIN / "ansible-lint"), "monitoring.yml", "roles/prometheus_server",
+         "roles/prometheus_alertmanager", "roles/prometheus_blackbox_exporter",
+         "roles/prometheus_frr_exporter", "roles/zwvl_exporter"],
         cwd=ANSIBLE, capture_output=True, text=True, timeout=900, check=False,
         env=dict(os.environ, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}", NO_COLOR="1"),
     )  # fmt: skip

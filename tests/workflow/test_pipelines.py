@@ -248,6 +248,8 @@ GITHUB_SECRETS = {
     "ZWVL_PG_ADMIN_PASSWORD",
     "ZWVL_RT_PASSWORD",
     "ZWVL_RT_TOKEN",
+    "ZWVL_RT_EXPORTER_TOKEN",
+    "ZWVL_RT_RELAY_TOKEN",
 }
 
 
@@ -293,7 +295,15 @@ def test_the_policy_check_finds_no_secret_in_the_ci_files() -> None:
 # --- which job gets which token (issue 15) --------------------------------------------------------
 
 # secrets that can change something: NetBox, the servers
-WRITE_SECRETS = ("NETBOX_WRITE_TOKEN", "ZWVL_PG_ADMIN_PASSWORD", "ZWVL_RT_PASSWORD", "ZWVL_RT_TOKEN")
+WRITE_SECRETS = (
+    "NETBOX_WRITE_TOKEN",
+    "ZWVL_PG_ADMIN_PASSWORD",
+    "ZWVL_RT_PASSWORD",
+    "ZWVL_RT_TOKEN",
+    "ZWVL_RT_RELAY_TOKEN",
+)
+# read-only, but only for the platform's jobs: the zwvl exporter's RT token
+PLATFORM_SECRETS = (*WRITE_SECRETS[1:], "ZWVL_RT_EXPORTER_TOKEN")
 PR_EVENTS = {"pull_request", "pull_request_target", "workflow_run", "issue_comment", "merge_group"}
 
 
@@ -349,9 +359,7 @@ def test_only_the_apply_job_gets_the_netbox_write_token_through_its_environment(
     # the servers' passwords: only jobs of main that deploy to the platform environment
     for p in WORKFLOWS:
         for job_id, job in workflow(p.name)["jobs"].items():
-            if any(
-                s in _job_text(job) for s in ("ZWVL_PG_ADMIN_PASSWORD", "ZWVL_RT_PASSWORD", "ZWVL_RT_TOKEN")
-            ):
+            if any(s in _job_text(job) for s in PLATFORM_SECRETS):
                 assert (p.name, job.get("environment")) == ("main.yml", "platform-production"), job_id
 
 
