@@ -61,6 +61,9 @@ PLATFORM_PACKAGES = (
     "prometheus-frr-exporter",
     "frr",
 )
+# installed but not started at boot: FRR holds up network.target (and so sshd) for minutes in a machine
+# that is no router; a test that needs it configures and starts it
+DISABLED_SERVICES = ("frr.service",)
 
 
 class NspawnError(RuntimeError):
@@ -77,7 +80,7 @@ def cache_dir() -> Path:
 
 
 def image_key() -> str:
-    text = "\n".join([SUITE, MIRROR, *BASE_PACKAGES, "--", *PLATFORM_PACKAGES])
+    text = "\n".join([SUITE, MIRROR, *BASE_PACKAGES, "--", *PLATFORM_PACKAGES, "--", *DISABLED_SERVICES])
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -146,6 +149,8 @@ def ensure_image(progress: Progress = _noop) -> Path:
                 what="apt-get install (image)",
                 env=env,
             )
+            disable = [*nspawn, "systemctl", "disable", *DISABLED_SERVICES]
+            _run(disable, timeout=120, what="systemctl disable (image)")
             _run([*nspawn, "apt-get", "clean"], timeout=300, what="apt-get clean (image)")
             policy.unlink()
             # per-machine identity comes at boot; sshd lets root in with a key only

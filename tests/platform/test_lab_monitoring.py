@@ -265,7 +265,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -
             "sed -i 's/^ospfd=no/ospfd=yes/' /etc/frr/daemons && "
             f"printf 'frr defaults traditional\\nhostname {ROUTER}\\ninterface eth0\\n ip ospf area 0\\n"
             f"exit\\nrouter ospf\\n ospf router-id {loopback}\\nexit\\n' > /etc/frr/frr.conf && "
-            "systemctl restart frr"
+            "systemctl enable --now --no-block frr"
         )
         yield lab
     finally:
@@ -398,10 +398,13 @@ def _check_services(lab: Lab, ca: RegionCA, good: HttpsServer, bad: HttpsServer,
     assert re.search(r"^probe_success 1$", lab.get(probe + quote(good.url, safe="")), re.M)
     assert re.search(r"^probe_success 0$", lab.get(probe + quote(bad.url, safe="")), re.M)
 
-    # the FRR exporter answers on the router's loopback (from the host) with OSPF data
-    frr = requests.get(f"http://{lab.loopback}:9342/metrics", timeout=60).text
-    assert re.search(r'^frr_collector_up\{collector="ospf"\} 1$', frr, re.M), frr[-2000:]
-    assert "frr_ospf_" in frr
+    # the FRR exporter answers on the router's loopback (from the host) with OSPF data from ospfd
+    def frr_metrics() -> str:
+        text = requests.get(f"http://{lab.loopback}:9342/metrics", timeout=60).text
+        return text if re.search(r'^frr_collector_up\{collector="ospf"\} 1$', text, re.M) else ""
+
+    frr = wait_for("the FRR exporter reads ospfd", frr_metrics, timeout=300, every=5)
+    assert "frr_ospf_" in frr, frr[-2000:]
 
     # the zwvl exporter answers on the host's address; both services run as zwvl, not root
     metrics = requests.get(f"http://{m.address}:9479/metrics", timeout=120).text
