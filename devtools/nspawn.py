@@ -213,11 +213,13 @@ def start_machine(
     progress: Progress = _noop,
     timeout: float = 180,
     bind_ro: Sequence[tuple[Path, str]] = (),
+    capabilities: Sequence[str] = (),
 ) -> Machine:
     """Boot `image` as machine `name` in network namespace `netns` and wait for its sshd.
 
     `bind_ro`: host folders or files to mount read-only into the machine (host path, machine path),
-    e.g. what a test installs from (a wheelhouse, an interpreter)."""
+    e.g. what a test installs from (a wheelhouse, an interpreter). `capabilities`: more than nspawn's
+    default set, e.g. CAP_NET_ADMIN for a machine that runs FRR (its own network namespace only)."""
     workdir.mkdir(parents=True, exist_ok=True)
     keys = workdir / "authorized_keys"
     keys.write_text(authorized_key.strip() + "\n")
@@ -244,6 +246,7 @@ def start_machine(
             "--resolv-conf=off", "--timezone=off", "--link-journal=no", "--console=passive",
             f"--bind-ro={keys}:/root/.ssh/authorized_keys",
             *(f"--bind-ro={src}:{dst}" for src, dst in bind_ro),
+            *([f"--capability={','.join(capabilities)}"] if capabilities else []),
         ],
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip

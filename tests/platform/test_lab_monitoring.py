@@ -178,6 +178,10 @@ class Lab:
             ANSIBLE_FORCE_COLOR="0",
             ZWVL_RT_EXPORTER_TOKEN=self.exporter_token,
             ZWVL_RT_RELAY_TOKEN=self.relay_token,
+            # no NetBox in this lab: the test writes the inventory and serves the service discovery
+            NETBOX_URL="",
+            NETBOX_API="",
+            NETBOX_TOKEN="",
             PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}",
         )
         env.update(env_override or {})
@@ -250,6 +254,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -
             workdir=root / MONITORING,
             progress=lambda m: _progress(pytestconfig, m),
             bind_ro=[(PYTHON312, "/opt/python3.12"), (wheelhouse, "/srv/wheelhouse")],
+            capabilities=["CAP_NET_ADMIN"],  # FRR (zebra) in the machine's own network namespace
         )
         # the host reaches the router's loopback through the machine (deleted with the veth)
         subprocess.run(
