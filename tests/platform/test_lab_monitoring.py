@@ -4,7 +4,7 @@
 The machine is the monitoring host lei-rdc-srv03 (NetBox's service `monitoring`) and, under a second
 inventory name, a backbone router (role router, platform frr) with FRR running and its loopback on `lo`,
 so both plays of the playbook run: Prometheus, Alertmanager, the blackbox exporter, the zwvl exporter and
-alert relay on the one, Debian's FRR exporter on the other. The test plays NetBox's part by writing the
+alert relay and the node exporter on the one, Debian's FRR exporter on the other. The test plays NetBox's part by writing the
 inventory. zwvl needs Python >= 3.12 and Debian 12 has 3.11: the region's interpreter is this host's
 CPython 3.12 (built on Debian 12) mounted read-only at /opt/python3.12, and zwvl is installed from a
 wheelhouse built here (`pip wheel`) with `--no-index --find-links`: the machine has no package index.
@@ -410,6 +410,9 @@ def _check_services(lab: Lab, ca: RegionCA, good: HttpsServer, bad: HttpsServer,
 
     frr = wait_for("the FRR exporter reads ospfd", frr_metrics, timeout=300, every=5)
     assert "frr_ospf_" in frr, frr[-2000:]
+
+    # the node exporter, as on every platform host, on the host's address
+    assert "node_uname_info" in requests.get(f"http://{m.address}:9100/metrics", timeout=60).text
 
     # the zwvl exporter answers on the host's address; both services run as zwvl, not root
     metrics = requests.get(f"http://{m.address}:9479/metrics", timeout=120).text
