@@ -3,11 +3,12 @@
 
 The machine is the monitoring host lei-rdc-srv03 (NetBox's service `monitoring`) and, under a second
 inventory name, a backbone router (role router, platform frr) with FRR running and its loopback on `lo`,
-so both plays of the playbook run: Prometheus, Alertmanager, the blackbox exporter, the zwvl exporter and
-alert relay and the node exporter on the one, Debian's FRR exporter on the other. The test plays NetBox's part by writing the
-inventory. zwvl needs Python >= 3.12 and Debian 12 has 3.11: the region's interpreter is this host's
-CPython 3.12 (built on Debian 12) mounted read-only at /opt/python3.12, and zwvl is installed from a
-wheelhouse built here (`pip wheel`) with `--no-index --find-links`: the machine has no package index.
+so both plays of the playbook run: Prometheus, Alertmanager, the blackbox exporter, the zwvl exporter,
+the alert relay and the node exporter on the one, Debian's FRR exporter on the other. The test plays
+NetBox's part by writing the inventory. zwvl needs Python >= 3.12 and Debian 12 has 3.11: the region's
+interpreter is this host's CPython 3.12 (built on Debian 12) mounted read-only at /opt/python3.12, and
+zwvl is installed from a wheelhouse built here (`pip wheel`) with `--no-index --find-links`: the machine
+has no package index.
 
 Checked: a missing token stops the play before it changes anything; first run changes, second run
 changed=0, `--check --diff` then changes nothing and shows no token; Prometheus has loaded exactly the
