@@ -19,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +41,9 @@ BASE_PACKAGES = (
     "sudo",
     "procps",
 )
-# what the roles install (postgresql, request_tracker, prometheus_exporters): present in the image
+# what the roles install (postgresql, request_tracker, prometheus_exporters, and the monitoring roles:
+# prometheus_server, prometheus_alertmanager, prometheus_blackbox_exporter, prometheus_frr_exporter with
+# the FRR it reads): present in the image
 PLATFORM_PACKAGES = (
     "postgresql-15",
     "postgresql-client-15",
@@ -52,7 +55,15 @@ PLATFORM_PACKAGES = (
     "nginx-light",
     "prometheus-node-exporter",
     "prometheus-postgres-exporter",
+    "prometheus",
+    "prometheus-alertmanager",
+    "prometheus-blackbox-exporter",
+    "prometheus-frr-exporter",
+    "frr",
 )
+# installed but not started at boot: FRR holds up network.target (and so sshd) for minutes in a machine
+# that is no router; a test that needs it configures and starts it
+DISABLED_SERVICES = ("frr.service",)
 
 
 class NspawnError(RuntimeError):
@@ -69,7 +80,7 @@ def cache_dir() -> Path:
 
 
 def image_key() -> str:
-    text = "\n".join([SUITE, MIRROR, *BASE_PACKAGES, "--", *PLATFORM_PACKAGES])
+    text = "\n".join([SUITE, MIRROR, *BASE_PACKAGES, "--", *PLATFORM_PACKAGES, "--", *DISABLED_SERVICES])
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -138,6 +149,8 @@ def ensure_image(progress: Progress = _noop) -> Path:
                 what="apt-get install (image)",
                 env=env,
             )
+            disable = [*nspawn, "systemctl", "disable", *DISABLED_SERVICES]
+            _run(disable, timeout=120, what="systemctl disable (image)")
             _run([*nspawn, "apt-get", "clean"], timeout=300, what="apt-get clean (image)")
             policy.unlink()
             # per-machine identity comes at boot; sshd lets root in with a key only
@@ -199,8 +212,14 @@ def start_machine(
     workdir: Path,
     progress: Progress = _noop,
     timeout: float = 180,
+    bind_ro: Sequence[tuple[Path, str]] = (),
+    capabilities: Sequence[str] = (),
 ) -> Machine:
-    """Boot `image` as machine `name` in network namespace `netns` and wait for its sshd."""
+    """Boot `image` as machine `name` in network namespace `netns` and wait for its sshd.
+
+    `bind_ro`: host folders or files to mount read-only into the machine (host path, machine path),
+    e.g. what a test installs from (a wheelhouse, an interpreter). `capabilities`: more than nspawn's
+    default set, e.g. CAP_NET_ADMIN for a machine that runs FRR (its own network namespace only)."""
     workdir.mkdir(parents=True, exist_ok=True)
     keys = workdir / "authorized_keys"
     keys.write_text(authorized_key.strip() + "\n")
@@ -226,6 +245,8 @@ def start_machine(
             f"--network-namespace-path=/run/netns/{netns}",
             "--resolv-conf=off", "--timezone=off", "--link-journal=no", "--console=passive",
             f"--bind-ro={keys}:/root/.ssh/authorized_keys",
+            *(f"--bind-ro={src}:{dst}" for src, dst in bind_ro),
+            *([f"--capability={','.join(capabilities)}"] if capabilities else []),
         ],
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip

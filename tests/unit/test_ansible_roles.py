@@ -30,7 +30,17 @@ def _options(role: str) -> dict[str, dict[str, Any]]:
 
 
 def test_the_roles_are_found() -> None:
-    assert {"frr_ospf", "postgresql", "prometheus_exporters", "request_tracker"} <= set(ROLES)
+    assert {
+        "frr_ospf",
+        "postgresql",
+        "prometheus_exporters",
+        "request_tracker",
+        "prometheus_server",
+        "prometheus_alertmanager",
+        "prometheus_blackbox_exporter",
+        "prometheus_frr_exporter",
+        "zwvl_exporter",
+    } <= set(ROLES)
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -249,6 +249,8 @@ GITHUB_SECRETS = {
     "ZWVL_PG_ADMIN_PASSWORD",
     "ZWVL_RT_PASSWORD",
     "ZWVL_RT_TOKEN",
+    "ZWVL_RT_EXPORTER_TOKEN",
+    "ZWVL_RT_RELAY_TOKEN",
 }
 
 
@@ -300,6 +302,15 @@ WRITE_SECRETS = (
     "ZWVL_PG_ADMIN_PASSWORD",
     "ZWVL_RT_PASSWORD",
     "ZWVL_RT_TOKEN",
+    "ZWVL_RT_RELAY_TOKEN",
+)
+# only for the platform's jobs (the exporter's RT token is read-only, but still the platform's)
+PLATFORM_SECRETS = (
+    "ZWVL_PG_ADMIN_PASSWORD",
+    "ZWVL_RT_PASSWORD",
+    "ZWVL_RT_TOKEN",
+    "ZWVL_RT_RELAY_TOKEN",
+    "ZWVL_RT_EXPORTER_TOKEN",
 )
 PR_EVENTS = {"pull_request", "pull_request_target", "workflow_run", "issue_comment", "merge_group"}
 
@@ -356,9 +367,7 @@ def test_only_the_apply_job_gets_the_netbox_write_token_through_its_environment(
     # the servers' passwords: only jobs of main that deploy to the platform environment
     for p in WORKFLOWS:
         for job_id, job in workflow(p.name)["jobs"].items():
-            if any(
-                s in _job_text(job) for s in ("ZWVL_PG_ADMIN_PASSWORD", "ZWVL_RT_PASSWORD", "ZWVL_RT_TOKEN")
-            ):
+            if any(s in _job_text(job) for s in PLATFORM_SECRETS):
                 assert (p.name, job.get("environment")) == ("main.yml", "platform-production"), job_id
 
 
