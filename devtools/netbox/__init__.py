@@ -1,5 +1,4 @@
-"""The embedded local NetBox: PostgreSQL and Redis from Debian, NetBox and its branching plugin from PyPI,
-gunicorn on 127.0.0.1 and NetBox's background worker (`netbox rqworker`).
+"""The embedded local NetBox: PostgreSQL and Redis from Debian, NetBox from PyPI, gunicorn on 127.0.0.1.
 
 Development and test tooling (installed with the `dev` extra), not part of the product.
 
@@ -9,14 +8,12 @@ Everything heavy lives in a cache folder outside the work tree (default ``~/.cac
     <cache>/
       redis/                             redis.conf, redis.pid, redis.log of the redis-server we start
       locks/                             flock files (venv and template builds, one per instance)
-      venvs/netbox-<key>/                NetBox and netboxlabs-netbox-branching (requirements.txt pins
-                                         both; <key> e.g. 4.7.3-branching-1.2.2), gunicorn, `.zwvl-ready`
-      templates/netbox-<key>.dump        pg_dump -Fc of the migrated template database
-      templates/netbox-<key>.migrations.json  migrations applied in the template (cheap "is migrated" check)
-      templates/netbox-<key>-build/      NETBOX_ROOT used only to migrate the template
+      venvs/netbox-<ver>/                NetBox <ver> from PyPI (+ gunicorn), Python 3.12, `.zwvl-ready`
+      templates/netbox-<ver>.dump        pg_dump -Fc of the migrated template database
+      templates/netbox-<ver>.migrations.json  migrations applied in the template (cheap "is migrated" check)
+      templates/netbox-<ver>-build/      NETBOX_ROOT used only to migrate the template
       instances/<name>/                  NETBOX_ROOT of an instance: conf/configuration.py, secrets.json,
-                                         credentials.json (0600), instance.json, gunicorn.pid/.log,
-                                         rqworker.pid/.log
+                                         credentials.json (0600), instance.json, gunicorn.pid, gunicorn.log
 
 The password of the `zwvl_netbox` PostgreSQL role (LOGIN CREATEDB) is kept in
 ``~/.config/zwvl/postgres.json`` (0600; see :func:`pg_credentials_file`).
@@ -25,14 +22,13 @@ One module per seam: :mod:`.apt` (Debian packages), :mod:`.postgres`, :mod:`.red
 :mod:`.config` (a NetBox root folder), :mod:`.template`, :mod:`.gunicorn` and :mod:`.instance`
 (start/stop, up/down/status). This package exposes what callers use.
 
-PostgreSQL databases: ``zwvl_netbox_tpl_<key>`` (migrated once, marked IS_TEMPLATE, connections
+PostgreSQL databases: ``zwvl_netbox_tpl_<ver>`` (migrated once, marked IS_TEMPLATE, connections
 disallowed), ``zwvl_netbox_<name>`` per instance, cloned with ``CREATE DATABASE ... TEMPLATE``.
 """
 
 from devtools.netbox.apt import ensure_system_packages, missing_system_packages, netbox_system_packages
 from devtools.netbox.common import (
     ADMIN_USER,
-    BRANCHING_VERSION,
     HOST,
     NETBOX_VERSION,
     PG_HOST,
@@ -76,7 +72,6 @@ from zwvl.procs import free_port, pid_alive
 
 __all__ = [
     "ADMIN_USER",
-    "BRANCHING_VERSION",
     "DEFAULT_PORT",
     "HOST",
     "NETBOX_VERSION",
