@@ -82,8 +82,9 @@ class HttpsServer:
 
 class SdServer:
     """Prometheus HTTP service discovery in its standard format ([{"targets": [...], "labels": {...}}]
-    per job at /sd/<job>), served from the host: what the zwvl exporter's /sd/<job> serves from NetBox
-    (the endpoint is not on this branch yet)."""
+    per job at /sd/<job>), served from the host: this lab has no NetBox, so the deployed exporter runs
+    without --from-netbox and the test serves the lists it would serve. The exporter's own /sd/<job>,
+    read from a real NetBox, is tested with Prometheus in tests/monitoring/test_stack.py."""
 
     def __init__(self, address: str, jobs: dict[str, list[dict[str, Any]]]) -> None:
         class Handler(http.server.BaseHTTPRequestHandler):
