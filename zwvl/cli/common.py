@@ -39,6 +39,15 @@ def env_option(flag: str, envvar: str, help: str, **kwargs: Any) -> Callable[[FC
     return click.option(flag, envvar=envvar, help=f"{help} [env {envvar}].", **kwargs)
 
 
+def range_option(
+    flag: str, low: float, high: float, default: float, help: str, **kwargs: Any
+) -> Callable[[FC], FC]:
+    """A number from low to high (whole when the default is an int), its default shown in --help."""
+    whole = isinstance(default, int)
+    bounds = click.IntRange(int(low), int(high)) if whole else click.FloatRange(low, high)
+    return click.option(flag, type=bounds, default=default, show_default=True, help=help, **kwargs)
+
+
 def format_option(choices: Sequence[str], help: str) -> Callable[[FC], FC]:
     """--format (to `fmt`): one of `choices`, text by default."""
     return click.option(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from zwvl.cli.common import env_option, inventory_option, policies_option
+from zwvl.cli.common import env_option, inventory_option, policies_option, range_option
 
 
 @click.command("exporter")
@@ -60,12 +60,12 @@ from zwvl.cli.common import env_option, inventory_option, policies_option
     "Prometheus HTTP service discovery at /sd/<job> (/sd lists the jobs) and export "
     "zwvl_backbone_adjacency_expected for every lit, cabled circuit end [env ZWVL_EXPORTER_FROM_NETBOX].",
 )
-@click.option(
+@range_option(
     "--netbox-refresh",
-    type=click.FloatRange(5, 3600),
-    default=60.0,
-    show_default=True,
-    help="Seconds a read of NetBox is used before NetBox is read again (a failed read keeps the last).",
+    5,
+    3600,
+    60.0,
+    "Seconds a read of NetBox is used before NetBox is read again (a failed read keeps the last).",
 )
 @click.option("--once", is_flag=True, help="Print one scrape to standard output and exit.")
 def exporter_command(

@@ -15,7 +15,7 @@ from typing import NoReturn
 
 import click
 
-from zwvl.cli.common import file_option, format_option, inventory_option, progress
+from zwvl.cli.common import file_option, format_option, inventory_option, progress, range_option
 from zwvl.inventory import InventoryError
 from zwvl.netbox.apps.common import MappingError
 from zwvl.netbox.client import NetboxError
@@ -151,12 +151,12 @@ def plan_command(inventory_dir: Path, fmt: str, out: Path | None, adopt: bool) -
     is_flag=True,
     help="Allow deleting more than --max-delete-share of the managed objects.",
 )
-@click.option(
+@range_option(
     "--max-delete-share",
-    type=click.FloatRange(0.0, 1.0),
-    default=0.20,
-    show_default=True,
-    help="Delete guard: the largest share of the managed objects one apply may delete.",
+    0.0,
+    1.0,
+    0.20,
+    "Delete guard: the largest share of the managed objects one apply may delete.",
 )
 @click.option(
     "--break-lock",
@@ -170,24 +170,24 @@ def plan_command(inventory_dir: Path, fmt: str, out: Path | None, adopt: bool) -
     help="With --break-lock: break the lock even though its lease is live (only when you know that "
     "apply is gone: two applies would write at once).",
 )
-@click.option(
+@range_option(
     "--lock-lease",
+    2.0,
+    86400.0,
+    300.0,
     envvar="ZWVL_LOCK_LEASE",
     metavar="SECONDS",
-    type=click.FloatRange(2.0, 86400.0),
-    default=300.0,
-    show_default=True,
     help="Seconds the apply lock's lease lasts; a running apply renews it every fifth of that and "
     "stops writing when it cannot. A killed apply's lock is taken over by the next apply once its "
     "lease has expired [env ZWVL_LOCK_LEASE].",
 )
 @_adopt_option
-@click.option(
+@range_option(
     "--concurrency",
-    type=click.IntRange(1, 8),
-    default=2,
-    show_default=True,
-    help="Bulk write requests in flight at once (NetBox's gunicorn workers).",
+    1,
+    8,
+    2,
+    "Bulk write requests in flight at once (NetBox's gunicorn workers).",
 )
 @format_option(["text", "json"], "Output format of the summary.")
 @file_option(
@@ -313,7 +313,6 @@ def drift_command(inventory_dir: Path, fmt: str, output: Path | None) -> None:
 @click.option(
     "--netbox",
     "netbox_url",
-    default=None,
     metavar="URL",
     help="NetBox to read [default: NETBOX_URL, else the local instance]. The token comes from "
     "NETBOX_TOKEN (or the local instance's credentials when the URL is the local one).",

@@ -46,6 +46,8 @@ LOAD_LOG_COLUMNS: tuple[tuple[str, str, bool], ...] = (
 
 @dataclass(frozen=True)
 class PartnerDatabase:
+    """A partner's own database and its three login roles (owner, writer, reader)."""
+
     partner: str
     database: str
     owner: str
@@ -59,6 +61,8 @@ class PartnerDatabase:
 
 @dataclass(frozen=True)
 class DatasetSchema:
+    """A shared dataset's schema in the shared database, and the role that may read it."""
+
     dataset: str
     schema: str
     read_role: str
@@ -69,6 +73,8 @@ class DatasetSchema:
 
 @dataclass(frozen=True)
 class DataPlatformPlan:
+    """Everything the data platform's PostgreSQL must hold, named and checked from the domain model."""
+
     prefix: str
     shared_database: str
     platform_owner: str
@@ -176,6 +182,8 @@ ROLE_RIGHTS: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class QueuePlan:
+    """A partner's helpdesk queue in Request Tracker."""
+
     partner: str
     name: str
     description: str
@@ -183,6 +191,8 @@ class QueuePlan:
 
 @dataclass(frozen=True)
 class UserPlan:
+    """A helpdesk agent's RT account, in the pooled group of their role."""
+
     name: str
     real_name: str
     partner: str
@@ -191,6 +201,8 @@ class UserPlan:
 
 @dataclass(frozen=True)
 class GroupPlan:
+    """A pooled agent group: its members and the RT queue rights of its role."""
+
     slug: str
     description: str
     role: str
@@ -200,6 +212,8 @@ class GroupPlan:
 
 @dataclass(frozen=True)
 class HelpdeskPlan:
+    """Everything Request Tracker must hold: SLAs, ITIL categories, queues, groups and agents."""
+
     default_sla: str
     sla_names: tuple[str, ...]
     categories: tuple[str, ...]
