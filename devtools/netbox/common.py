@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -200,20 +201,8 @@ def netbox_lock(
 tail = procs.tail
 
 
-def run(
-    cmd: Sequence[str | Path],
-    *,
-    timeout: float,
-    input: str | None = None,
-    env: dict[str, str] | None = None,
-    cwd: Path | None = None,
-    check: bool = True,
-    what: str | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """Run a command with captured output. Errors quote stderr (never stdout: it may hold secrets)."""
-    return procs.run(
-        cmd, timeout=timeout, input=input, env=env, cwd=cwd, check=check, what=what, error=LocalNetboxError
-    )
+# procs.run raising LocalNetboxError. Errors quote stderr (never stdout: it may hold secrets).
+run = functools.partial(procs.run, error=LocalNetboxError)
 
 
 def stream(

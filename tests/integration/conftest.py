@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from devtools import netbox as local
+from tests.integration.reconcile_support import SMALL, copy_inventory, small_instance
 from tests.support.progress import stderr_progress
 
 _counter = itertools.count()
@@ -110,3 +111,22 @@ def fresh_netbox(
     finally:
         for handle in handles:
             _teardown(handle)
+
+
+@pytest.fixture
+def small_nb(
+    netbox_template: str,
+    netbox_progress: Callable[[str], None],
+    tmp_path_factory: pytest.TempPathFactory,
+    pytestconfig: pytest.Config,
+) -> Iterator[local.Instance]:
+    """A NetBox of this test's own that holds the small region (tests/fixtures/small-region)."""
+    base = tmp_path_factory.mktemp("small")
+    with small_instance(netbox_template, base, netbox_progress, pytestconfig) as inst:
+        yield inst
+
+
+@pytest.fixture
+def inventory(tmp_path: Path) -> Path:
+    """The test's own copy of the small region's inventory, to edit."""
+    return copy_inventory(SMALL, tmp_path / "inventory")

@@ -24,7 +24,7 @@ import pytest
 from devtools import netbox as local
 from zwvl.netbox import lock
 from zwvl.netbox.client import FAULT_ENV, NetboxClient
-from zwvl.netbox.reconcile import connect
+from zwvl.netbox.reconcile import connect, load_desired
 from zwvl.netbox.state import State, read_state
 
 REPO = Path(__file__).resolve().parents[2]
@@ -182,6 +182,17 @@ def duplicates(state: State) -> list[str]:
             if len(recs) > 1:
                 out.append(f"{kind} {' '.join(key)} x{len(recs)}")
     return out
+
+
+def assert_holds_inventory(inst: local.Instance, inventory: Path) -> State:
+    """Assert NetBox holds every object of ``inventory`` exactly once; returns what was read."""
+    state = state_of(inst)
+    assert duplicates(state) == []
+    _inv, desired = load_desired(inventory)
+    for kind, objs in desired.objects.items():
+        for key in objs:
+            assert state.find(kind, key) is not None, f"missing {kind} {key}"
+    return state
 
 
 def copy_inventory(src: Path, dest: Path) -> Path:

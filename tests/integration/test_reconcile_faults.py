@@ -22,6 +22,7 @@ from tests.integration.fault_proxy import FaultProxy
 from tests.integration.reconcile_support import (
     REPO,
     SMALL,
+    assert_holds_inventory,
     client_for,
     duplicates,
     env_for,
@@ -33,7 +34,6 @@ from tests.integration.reconcile_support import (
 )
 from zwvl.netbox.kinds import BY_NAME, LOCK_TAG
 from zwvl.netbox.lock import GRACE
-from zwvl.netbox.reconcile import load_desired
 from zwvl.netbox.state import read_state
 
 
@@ -70,12 +70,7 @@ def test_posts_answered_500_or_503_after_committing_do_not_duplicate(
         injected = [(m, p) for _t, m, p, status in proxy.log if status in (500, 503)]
     assert len(injected) == 3, injected
     assert "re-reading to see what NetBox committed" in proc.stderr
-    state = state_of(nb)
-    assert duplicates(state) == []
-    _inv, desired = load_desired(SMALL)
-    for kind, objs in desired.objects.items():
-        for key in objs:
-            assert state.find(kind, key) is not None, f"missing {kind} {key}"
+    assert_holds_inventory(nb, SMALL)
     assert zwvl("plan", "--inventory", SMALL, env=env_for(nb)).returncode == 0
     assert _no_lock_left(nb)  # the lock whose POST got a 503 was recognised as ours and released
 

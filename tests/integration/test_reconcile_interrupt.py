@@ -13,14 +13,12 @@ import pytest
 
 from tests.integration.reconcile_support import (
     SMALL,
-    duplicates,
+    assert_holds_inventory,
     env_for,
     small_applied_template,
     small_instance,
-    state_of,
     zwvl,
 )
-from zwvl.netbox.reconcile import load_desired
 
 
 def test_killed_apply_then_rerun_converges(
@@ -43,12 +41,7 @@ def test_killed_apply_then_rerun_converges(
     assert "Took over the expired apply lock held by" in stderr and "Applied:" in stdout
 
     with small_instance(netbox_template, base, netbox_progress, pytestconfig) as nb:
-        state = state_of(nb)
-        assert duplicates(state) == []
-        _inv, desired = load_desired(SMALL)
-        for kind, objs in desired.objects.items():
-            for key in objs:
-                assert state.find(kind, key) is not None, f"missing {kind} {key}"
+        state = assert_holds_inventory(nb, SMALL)
         assert sum(len(v) for k, v in state.records.items() if k == "dcim.device") == 12
         assert zwvl("plan", "--inventory", SMALL, env=env_for(nb)).returncode == 0
         assert zwvl("drift", "--inventory", SMALL, env=env_for(nb)).returncode == 0

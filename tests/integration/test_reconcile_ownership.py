@@ -9,12 +9,8 @@ reconcile_support.py) and walks through a few steps on it.
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from devtools import netbox as local
 from tests.integration.reconcile_support import (
@@ -22,7 +18,6 @@ from tests.integration.reconcile_support import (
     change_count,
     client_for,
     env_for,
-    small_instance,
     state_of,
     zwvl,
 )
@@ -30,25 +25,6 @@ from zwvl.inventory import load_inventory
 from zwvl.netbox.apps import desired_state
 from zwvl.netbox.client import NetboxClient
 from zwvl.netbox.kinds import LEGACY_TAG, OWNER, TAG, TAG_MARK
-
-
-@pytest.fixture
-def small_nb(
-    netbox_template: str,
-    netbox_progress: Callable[[str], None],
-    tmp_path_factory: pytest.TempPathFactory,
-    pytestconfig: pytest.Config,
-) -> Iterator[local.Instance]:
-    base = tmp_path_factory.mktemp("owned")
-    with small_instance(netbox_template, base, netbox_progress, pytestconfig) as inst:
-        yield inst
-
-
-@pytest.fixture
-def inventory(tmp_path: Path) -> Path:
-    dest = tmp_path / "inventory"
-    shutil.copytree(SMALL, dest)
-    return dest
 
 
 def _run(inst: local.Instance, *args: str | Path) -> Any:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from devtools import netbox as local
@@ -22,31 +21,11 @@ from tests.integration.reconcile_support import (
     change_count,
     client_for,
     env_for,
-    small_instance,
     state_of,
     zwvl,
 )
 from zwvl.netbox.kinds import LOCK_TAG
 from zwvl.netbox.lock import ApplyLock
-
-
-@pytest.fixture
-def small_nb(
-    netbox_template: str,
-    netbox_progress: Callable[[str], None],
-    tmp_path_factory: pytest.TempPathFactory,
-    pytestconfig: pytest.Config,
-) -> Iterator[local.Instance]:
-    base = tmp_path_factory.mktemp("small")
-    with small_instance(netbox_template, base, netbox_progress, pytestconfig) as inst:
-        yield inst
-
-
-@pytest.fixture
-def inventory(tmp_path: Path) -> Path:
-    dest = tmp_path / "inventory"
-    shutil.copytree(SMALL, dest)
-    return dest
 
 
 def _edit(path: Path, fn: Callable[[Any], object]) -> None:

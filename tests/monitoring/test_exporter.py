@@ -49,15 +49,18 @@ def repo_copy(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_metric_conventions_on_the_real_inventory() -> None:
+def _scrape_once(env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`zwvl exporter --once` on the repository's inventory (no drift), which must succeed."""
     proc = subprocess.run(
         [sys.executable, "-m", "zwvl", "exporter", "--once", "--drift", "off"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_metric_conventions_on_the_real_inventory() -> None:
+    proc = _scrape_once()
     fams = list(text_string_to_metric_families(proc.stdout))
     assert fams
     for fam in fams:
@@ -287,16 +290,7 @@ def test_no_secret_reaches_the_log(tmp_path: Path) -> None:
         **os.environ,
         "ZWVL_DATASETS_DSN": f"host=127.0.0.1 port=1 dbname=x user=u password={secret} connect_timeout=1",
     }
-    proc = subprocess.run(
-        [sys.executable, "-m", "zwvl", "exporter", "--once", "--drift", "off"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
-    assert proc.returncode == 0
+    proc = _scrape_once(env)
     assert 'zwvl_source_up{source="datasets"} 0.0' in proc.stdout
     assert secret not in proc.stdout + proc.stderr
     assert "data platform query failed" in proc.stderr

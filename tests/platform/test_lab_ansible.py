@@ -12,7 +12,6 @@ made on the host, and the uniform SLA in Brussels business hours.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import secrets
@@ -29,6 +28,7 @@ import yaml
 
 from devtools import nspawn
 from devtools.region_ca import ensure_ca
+from tests.platform.ansible_lab import SSH_ARGS, assert_lint_production, play, ssh
 from tests.platform.harness import Applier, run_program
 from zwvl.inventory import Inventory
 from zwvl.platform.providers import rt
@@ -36,12 +36,7 @@ from zwvl.platform.sla import due_dates
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
-ANSIBLE = REPO / "ansible"
-PLAYBOOK = REPO / ".venv" / "bin" / "ansible-playbook"
-SSH_ARGS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
 SERVICES_ON = {"lei-rdc-srv01": ["data-platform"], "lei-rdc-srv02": ["helpdesk"]}
-RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
 class Lab:
@@ -76,12 +71,7 @@ class Lab:
         )
 
     def ssh(self, machine: nspawn.Machine, command: str) -> str:
-        proc = subprocess.run(
-            ["ssh", "-i", str(self.key), *SSH_ARGS.split(), "-o", "BatchMode=yes",
-             f"root@{machine.address}", command],
-            capture_output=True, text=True, timeout=120, check=True,
-        )  # fmt: skip
-        return proc.stdout
+        return ssh(self.key, machine.address, command, timeout=120)
 
     def play(
         self,
@@ -91,27 +81,12 @@ class Lab:
         env_override: dict[str, str] | None = None,
         expect_failure: bool = False,
     ) -> tuple[str, dict[str, int]]:
-        env = dict(
-            os.environ,
-            ANSIBLE_CONFIG=str(ANSIBLE / "ansible.cfg"),
-            ANSIBLE_HOST_KEY_CHECKING="False",
-            ANSIBLE_NOCOLOR="1",
-            ANSIBLE_FORCE_COLOR="0",
-            ZWVL_PG_ADMIN_PASSWORD=self.pg_password,
-            ZWVL_RT_PASSWORD=self.rt_password,
-            PATH=f"{REPO / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
-        )
+        env = {"ZWVL_PG_ADMIN_PASSWORD": self.pg_password, "ZWVL_RT_PASSWORD": self.rt_password}
         env.update(env_override or {})
-        extra_file = self.root / f"extra-{secrets.token_hex(4)}.json"
-        extra_file.write_text(json.dumps(extra or {}))
-        proc = subprocess.run(
-            [str(PLAYBOOK), "-i", str(self.inventory), "-e", f"@{extra_file}", *args, playbook],
-            cwd=ANSIBLE, env=env, capture_output=True, text=True, timeout=1200, check=False,
+        return play(
+            playbook, *args, inventory=self.inventory, workdir=self.root, extra=extra or {}, env=env,
+            timeout=1200, expect_failure=expect_failure,
         )  # fmt: skip
-        out = proc.stdout + proc.stderr
-        assert (proc.returncode != 0) == expect_failure, out[-6000:]
-        changed = {host: int(c) for host, _ok, c, _u, _f in RECAP.findall(out)}
-        return out, changed
 
 
 def metrics(url: str, attempts: int = 30) -> str:
@@ -321,11 +296,7 @@ def test_helpdesk_playbook(lab: Lab, inventory: Inventory) -> None:
 
 
 def test_ansible_lint_production_profile() -> None:
-    proc = subprocess.run(
-        [str(REPO / ".venv/bin/ansible-lint"), "data-platform.yml", "helpdesk.yml", "roles/postgresql",
-         "roles/request_tracker", "roles/prometheus_exporters"],
-        cwd=ANSIBLE, capture_output=True, text=True, timeout=900, check=False,
-        env=dict(os.environ, PATH=f"{REPO / '.venv' / 'bin'}:{os.environ.get('PATH', '')}", NO_COLOR="1"),
+    assert_lint_production(
+        "data-platform.yml", "helpdesk.yml",
+        "roles/postgresql", "roles/request_tracker", "roles/prometheus_exporters",
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    assert "Profile 'production' was required, and it passed" in proc.stdout + proc.stderr

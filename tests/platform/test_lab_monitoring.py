@@ -10,13 +10,13 @@ interpreter is this host's CPython 3.12 (built on Debian 12) mounted read-only a
 zwvl is installed from a wheelhouse built here (`pip wheel`) with `--no-index --find-links`: the machine
 has no package index.
 
-Checked: a missing token stops the play before it changes anything; first run changes, second run
-changed=0, `--check --diff` then changes nothing and shows no token; Prometheus has loaded exactly the
-repository's rule groups and its http_sd jobs; it discovers targets over HTTP SD and scrapes them (the
-FRR exporter, and an HTTPS URL through the blackbox exporter); Alertmanager serves the repository's
-configuration; the blackbox exporter verifies HTTPS against the region CA (another CA's certificate
-fails the probe); the FRR exporter answers on the loopback; the zwvl exporter answers /metrics and
-both zwvl services run as their own user with root-only token files.
+Checked: a missing token or package name stops the play before it changes anything; first run changes,
+second run changed=0, `--check --diff` then changes nothing and shows no token; Prometheus has loaded
+exactly the repository's rule groups and its http_sd jobs; it discovers targets over HTTP SD and scrapes
+them (the FRR exporter, and an HTTPS URL through the blackbox exporter); Alertmanager serves the
+repository's configuration; the blackbox exporter verifies HTTPS against the region CA (another CA's
+certificate fails the probe); the FRR exporter answers on the loopback; the zwvl exporter answers
+/metrics and both zwvl services run as their own user with root-only token files.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -41,26 +41,26 @@ import yaml
 
 from devtools import nspawn
 from devtools.region_ca import RegionCA, ensure_ca
+from tests.platform.ansible_lab import REPO, SSH_ARGS, VENV_BIN, assert_lint_production, play, ssh
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
-ANSIBLE = REPO / "ansible"
-VENV_BIN = REPO / ".venv" / "bin"
 PYTHON312 = Path(os.environ.get("ZWVL_LAB_PYTHON312", "/root/.pyenv/versions/3.12.1"))
-SSH_ARGS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
-RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 MONITORING, ROUTER = "lei-rdc-srv03", "lei-rdc-rtr01"
 
 
-class HttpsServer:
-    """An HTTPS server on the host (a thread of this process) with a certificate for its address."""
+class HostServer:
+    """A small HTTP(S) server on the host (a thread of this process) answering GET with `answer(path)`:
+    (status, content type, body)."""
 
-    def __init__(self, address: str, cert: Path, key: Path) -> None:
+    def __init__(
+        self, address: str, answer: Callable[[str], tuple[int, str, bytes]], tls: ssl.SSLContext | None = None
+    ) -> None:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (the base class's name)
-                body = b"ok\n"
-                self.send_response(200)
+                status, content_type, body = answer(self.path)
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -69,10 +69,9 @@ class HttpsServer:
                 pass
 
         self.server = http.server.ThreadingHTTPServer((address, 0), Handler)
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(str(cert), str(key))
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
-        self.url = f"https://{address}:{self.server.server_port}/"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"{'https' if tls else 'http'}://{address}:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
@@ -80,34 +79,26 @@ class HttpsServer:
         self.server.server_close()
 
 
-class SdServer:
+def https_server(address: str, cert: Path, key: Path) -> HostServer:
+    """An HTTPS server with a certificate for its address, answering "ok"."""
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(cert), str(key))
+    return HostServer(address, lambda _path: (200, "text/plain", b"ok\n"), ctx)
+
+
+def sd_server(address: str, jobs: dict[str, list[dict[str, Any]]]) -> HostServer:
     """Prometheus HTTP service discovery in its standard format ([{"targets": [...], "labels": {...}}]
     per job at /sd/<job>), served from the host: this lab has no NetBox, so the deployed exporter runs
     without --from-netbox and the test serves the lists it would serve. The exporter's own /sd/<job>,
     read from a real NetBox, is tested with Prometheus in tests/monitoring/test_stack.py."""
 
-    def __init__(self, address: str, jobs: dict[str, list[dict[str, Any]]]) -> None:
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                job = self.path.removeprefix("/sd/")
-                found = self.path.startswith("/sd/") and job in jobs
-                body = json.dumps(jobs.get(job, []) if found else {"error": "no such job"}).encode()
-                self.send_response(200 if found else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    def answer(path: str) -> tuple[int, str, bytes]:
+        job = path.removeprefix("/sd/")
+        found = path.startswith("/sd/") and job in jobs
+        body = json.dumps(jobs.get(job, []) if found else {"error": "no such job"}).encode()
+        return 200 if found else 404, "application/json", body
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                pass
-
-        self.server = http.server.ThreadingHTTPServer((address, 0), Handler)
-        self.url = f"http://{address}:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    return HostServer(address, answer)
 
 
 class Lab:
@@ -145,14 +136,7 @@ class Lab:
         )
 
     def ssh(self, command: str, check: bool = True) -> str:
-        proc = subprocess.run(
-            ["ssh", "-i", str(self.key), *SSH_ARGS.split(), "-o", "BatchMode=yes",
-             f"root@{self.machine.address}", command],
-            capture_output=True, text=True, timeout=180, check=False,
-        )  # fmt: skip
-        if check:
-            assert proc.returncode == 0, proc.stdout + proc.stderr
-        return proc.stdout
+        return ssh(self.key, self.machine.address, command, check=check)
 
     def get(self, url: str) -> str:
         """GET a URL from inside the machine (services on its loopback), with Debian's python3."""
@@ -172,32 +156,20 @@ class Lab:
         env_override: dict[str, str] | None = None,
         expect_failure: bool = False,
     ) -> tuple[str, dict[str, int]]:
-        env = dict(
-            os.environ,
-            ANSIBLE_CONFIG=str(ANSIBLE / "ansible.cfg"),
-            ANSIBLE_HOST_KEY_CHECKING="False",
-            ANSIBLE_NOCOLOR="1",
-            ANSIBLE_FORCE_COLOR="0",
-            ZWVL_RT_EXPORTER_TOKEN=self.exporter_token,
-            ZWVL_RT_RELAY_TOKEN=self.relay_token,
+        env = {
+            "ZWVL_RT_EXPORTER_TOKEN": self.exporter_token,
+            "ZWVL_RT_RELAY_TOKEN": self.relay_token,
+            "ZWVL_EXPORTER_PACKAGE": "zwvl",  # found only in the wheelhouse (--no-index)
             # no NetBox in this lab: the test writes the inventory and serves the service discovery
-            NETBOX_URL="",
-            NETBOX_API="",
-            NETBOX_TOKEN="",
-            PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}",
-        )
+            "NETBOX_URL": "",
+            "NETBOX_API": "",
+            "NETBOX_TOKEN": "",
+        }
         env.update(env_override or {})
-        extra_file = self.root / f"extra-{secrets.token_hex(4)}.json"
-        extra_file.write_text(json.dumps(extra))
-        proc = subprocess.run(
-            [str(VENV_BIN / "ansible-playbook"), "-i", str(self.inventory), "-e", f"@{extra_file}", *args,
-             "monitoring.yml"],
-            cwd=ANSIBLE, env=env, capture_output=True, text=True, timeout=1800, check=False,
+        return play(
+            "monitoring.yml", *args, inventory=self.inventory, workdir=self.root, extra=extra, env=env,
+            expect_failure=expect_failure,
         )  # fmt: skip
-        out = proc.stdout + proc.stderr
-        assert (proc.returncode != 0) == expect_failure, out[-6000:]
-        changed = {host: int(c) for host, _ok, c, _u, _f in RECAP.findall(out)}
-        return out, changed
 
 
 def wait_for(what: str, check: Any, timeout: float = 120, every: float = 2) -> Any:
@@ -298,9 +270,9 @@ def test_monitoring_playbook(lab: Lab) -> None:
     # two HTTPS services on the host's end of the veth: one with the region CA's certificate, one not
     good_cert = ca.issue("good", ips=[m.host_address])
     bad_cert = other.issue("bad", ips=[m.host_address])
-    good = HttpsServer(m.host_address, good_cert.chain, good_cert.key)
-    bad = HttpsServer(m.host_address, bad_cert.chain, bad_cert.key)
-    sd = SdServer(
+    good = https_server(m.host_address, good_cert.chain, good_cert.key)
+    bad = https_server(m.host_address, bad_cert.chain, bad_cert.key)
+    sd = sd_server(
         m.host_address,
         {
             "frr": [
@@ -337,6 +309,9 @@ def _check_playbook(lab: Lab, extra: dict[str, Any]) -> None:
     out, _ = lab.play(extra=extra, env_override={"ZWVL_RT_RELAY_TOKEN": ""}, expect_failure=True)
     assert "ZWVL_RT_RELAY_TOKEN is not set" in out, out[-3000:]
     assert "changed=0" in out and "Install Prometheus" not in out, out[-3000:]
+    # nor without naming the package to install (a bare default name could come from any index)
+    out, _ = lab.play(extra=extra, env_override={"ZWVL_EXPORTER_PACKAGE": ""}, expect_failure=True)
+    assert "ZWVL_EXPORTER_PACKAGE is not set" in out, out[-3000:]
     assert lab.ssh("ls /etc/zwvl /etc/prometheus/zwvl-rules 2>&1 || true").count("No such file") == 2
 
     out, changed = lab.play(extra=extra)
@@ -352,7 +327,7 @@ def _check_playbook(lab: Lab, extra: dict[str, Any]) -> None:
         assert lab.exporter_token not in text and lab.relay_token not in text
 
 
-def _check_services(lab: Lab, ca: RegionCA, good: HttpsServer, bad: HttpsServer, sd: SdServer) -> None:
+def _check_services(lab: Lab, ca: RegionCA, good: HostServer, bad: HostServer, sd: HostServer) -> None:
     m = lab.machine
     # Prometheus: exactly the repository's rule groups and rules
     prom = "http://127.0.0.1:9090"
@@ -438,12 +413,7 @@ def _check_services(lab: Lab, ca: RegionCA, good: HttpsServer, bad: HttpsServer,
 
 
 def test_ansible_lint_production_profile() -> None:
-    proc = subprocess.run(
-        [str(VENV_BIN / "ansible-lint"), "monitoring.yml", "roles/prometheus_server",
-         "roles/prometheus_alertmanager", "roles/prometheus_blackbox_exporter",
-         "roles/prometheus_frr_exporter", "roles/zwvl_exporter"],
-        cwd=ANSIBLE, capture_output=True, text=True, timeout=900, check=False,
-        env=dict(os.environ, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}", NO_COLOR="1"),
+    assert_lint_production(
+        "monitoring.yml", "roles/prometheus_server", "roles/prometheus_alertmanager",
+        "roles/prometheus_blackbox_exporter", "roles/prometheus_frr_exporter", "roles/zwvl_exporter",
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    assert "Profile 'production' was required, and it passed" in proc.stdout + proc.stderr
