@@ -297,6 +297,6 @@ def test_helpdesk_playbook(lab: Lab, inventory: Inventory) -> None:
 
 def test_ansible_lint_production_profile() -> None:
     assert_lint_production(
-        "data-platform.yml", "helpdesk.yml",
+        "data-platform.yml", "helpdesk.yml", "vars/helpdesk.yml",
         "roles/postgresql", "roles/request_tracker", "roles/prometheus_exporters",
     )  # fmt: skip

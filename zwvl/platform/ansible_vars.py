@@ -20,5 +20,13 @@ HEADER = (
 )
 
 
+class _AnsibleDumper(yaml.SafeDumper):
+    """Lists indented under their key, as yamllint and ansible-lint's production profile want them."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
 def render(inv: Inventory) -> str:
-    return HEADER + "---\n" + yaml.safe_dump(request_tracker_vars(inv), sort_keys=True, allow_unicode=True)
+    body = yaml.dump(request_tracker_vars(inv), Dumper=_AnsibleDumper, sort_keys=True, allow_unicode=True)
+    return HEADER + "---\n" + body
