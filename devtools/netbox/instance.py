@@ -60,6 +60,7 @@ from devtools.netbox.redis import (
     redis_cache_db,
     redis_ping,
 )
+from devtools.netbox.rqworker import start_worker, stop_worker, worker_pid
 from devtools.netbox.template import (
     ensure_template,
     unapplied,
@@ -92,6 +93,8 @@ class Instance:
     credentials_file: Path
     started: bool = False
     """True when this call started gunicorn, False when a healthy one was reused."""
+    worker_pid: int | None = None
+    """PID of NetBox's background worker (`netbox rqworker`: branch jobs)."""
 
     @property
     def headers(self) -> dict[str, str]:
@@ -250,6 +253,8 @@ def start_instance(
         say(progress, f"Restarting gunicorn (pid {pid}): configuration changed or not healthy ...")
         signal_and_wait(pid, T_STOP)
         pid = None
+    if pid is None or config_changed:
+        stop_worker(root)  # it must run the configuration gunicorn runs
     creds_path = root / CREDENTIALS_FILE
     try:
         creds: dict[str, str] | None = read_credentials(creds_path)
@@ -298,7 +303,10 @@ def start_instance(
         code, _ = http_status(url, token, timeout=30)
         if code != 200:
             raise LocalNetboxError(f"the new API token was refused by {url}/api/status/ (HTTP {code})")
-    meta.update(name=name, db_name=db_name, port=port, pid=pid, netbox_version=lay.version, url=url)
+    wpid = worker_pid(root) or start_worker(lay, root, progress)
+    meta.update(
+        name=name, db_name=db_name, port=port, pid=pid, worker_pid=wpid, netbox_version=lay.version, url=url
+    )
     write_private(meta_path, json.dumps(meta, indent=2) + "\n")
     return Instance(
         name=name,
@@ -310,15 +318,18 @@ def start_instance(
         root=root,
         credentials_file=creds_path,
         started=started,
+        worker_pid=wpid,
     )
 
 
 def stop_instance(instance: Instance | Path, timeout: float = T_STOP) -> int | None:
-    """Stop an instance's gunicorn by PID (SIGQUIT, SIGKILL after ``timeout``). Returns the stopped PID.
+    """Stop an instance's gunicorn (SIGQUIT, SIGKILL after ``timeout``) and its background worker, by
+    PID. Returns gunicorn's stopped PID.
 
     ``instance`` is an :class:`Instance` or its root folder. The database is left alone.
     """
     root = instance.root if isinstance(instance, Instance) else Path(instance)
+    stop_worker(root, timeout)
     pid = read_pid(root)
     if (
         pid is None
