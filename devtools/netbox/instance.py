@@ -57,7 +57,8 @@ from devtools.netbox.postgres import (
     postgres_ready,
 )
 from devtools.netbox.redis import (
-    redis_cache_db,
+    ensure_redis,
+    lease_instance_db,
     redis_ping,
 )
 from devtools.netbox.rqworker import start_worker, stop_worker, worker_pid
@@ -248,64 +249,79 @@ def start_instance(
         port,
         lay.version,
     )
-    config_changed = prepare_root(lay, root, db_name, redis_cache_db(name), extra_settings(settings))
-    if pid is not None and (config_changed or not same_config or not responsive(url)):
-        say(progress, f"Restarting gunicorn (pid {pid}): configuration changed or not healthy ...")
-        signal_and_wait(pid, T_STOP)
-        pid = None
-    if pid is None or config_changed:
-        stop_worker(root)  # it must run the configuration gunicorn runs
-    creds_path = root / CREDENTIALS_FILE
-    try:
-        creds: dict[str, str] | None = read_credentials(creds_path)
-    except NetboxSettingsError:
-        creds = None
-    if creds is not None and creds.get("db_name") != db_name:
-        creds = None  # belongs to another database: its token cannot work here
-    password = secrets.token_urlsafe(18)
-    shell: _TokenShell | None = None
-    token: str | None = None
-    if pid is None:
-        _ensure_migrated(lay, root, db_name, progress)
-        if creds is None:
-            say(progress, "Creating the admin user and an API token (while gunicorn starts) ...")
-            shell = _TokenShell(lay, root, ADMIN_USER, password)
+    # The instance's own Redis database (tasks and cache), leased for as long as its gunicorn or worker
+    # runs: they inherit the lease; this process lets go of it once they are started.
+    ensure_redis(cache_dir, progress)
+    had = meta.get("redis_db")
+    lease = lease_instance_db(lay, root, name, had if isinstance(had, int) else None)
+    if lease.taken_over:
+        say(progress, f"Redis database {lease.db} leased (emptied of a previous instance's jobs and cache).")
+    with contextlib.closing(lease):
+        config_changed = prepare_root(lay, root, db_name, lease.db, extra_settings(settings))
+        if pid is not None and (config_changed or not same_config or not responsive(url)):
+            say(progress, f"Restarting gunicorn (pid {pid}): configuration changed or not healthy ...")
+            signal_and_wait(pid, T_STOP)
+            pid = None
+        if pid is None or config_changed:
+            stop_worker(root)  # it must run the configuration gunicorn runs
+        creds_path = root / CREDENTIALS_FILE
         try:
-            pid = start_gunicorn(lay, root, port, progress, startup_timeout)
-        except BaseException:
-            if shell is not None:
-                shell.kill()
-            raise
-        started = True
-    else:
-        say(progress, f"gunicorn already running (pid {pid}) and healthy: not restarting.")
+            creds: dict[str, str] | None = read_credentials(creds_path)
+        except NetboxSettingsError:
+            creds = None
+        if creds is not None and creds.get("db_name") != db_name:
+            creds = None  # belongs to another database: its token cannot work here
+        password = secrets.token_urlsafe(18)
+        shell: _TokenShell | None = None
+        token: str | None = None
+        if pid is None:
+            _ensure_migrated(lay, root, db_name, progress)
+            if creds is None:
+                say(progress, "Creating the admin user and an API token (while gunicorn starts) ...")
+                shell = _TokenShell(lay, root, ADMIN_USER, password)
+            try:
+                pid = start_gunicorn(lay, root, port, progress, startup_timeout, (lease.fd,))
+            except BaseException:
+                if shell is not None:
+                    shell.kill()
+                raise
+            started = True
+        else:
+            say(progress, f"gunicorn already running (pid {pid}) and healthy: not restarting.")
 
-    if shell is None and creds is not None and token_accepted(url, creds["token"], root):
-        token = creds["token"]
-        if creds.get("url") != url:
-            creds["url"] = url
-            write_private(creds_path, json.dumps(creds, indent=2) + "\n")
-    if token is None:
-        if shell is None:
-            say(progress, "Creating the admin user and an API token ...")
-            shell = _TokenShell(lay, root, ADMIN_USER, password)
-        token = shell.result()
-        creds_doc = {
-            "url": url,
-            "token": token,
-            "username": ADMIN_USER,
-            "password": password,
-            "instance": name,
-            "db_name": db_name,
-            "netbox_version": lay.version,
-        }
-        write_private(creds_path, json.dumps(creds_doc, indent=2) + "\n")
-        code, _ = http_status(url, token, timeout=30)
-        if code != 200:
-            raise LocalNetboxError(f"the new API token was refused by {url}/api/status/ (HTTP {code})")
-    wpid = worker_pid(root) or start_worker(lay, root, progress)
+        if shell is None and creds is not None and token_accepted(url, creds["token"], root):
+            token = creds["token"]
+            if creds.get("url") != url:
+                creds["url"] = url
+                write_private(creds_path, json.dumps(creds, indent=2) + "\n")
+        if token is None:
+            if shell is None:
+                say(progress, "Creating the admin user and an API token ...")
+                shell = _TokenShell(lay, root, ADMIN_USER, password)
+            token = shell.result()
+            creds_doc = {
+                "url": url,
+                "token": token,
+                "username": ADMIN_USER,
+                "password": password,
+                "instance": name,
+                "db_name": db_name,
+                "netbox_version": lay.version,
+            }
+            write_private(creds_path, json.dumps(creds_doc, indent=2) + "\n")
+            code, _ = http_status(url, token, timeout=30)
+            if code != 200:
+                raise LocalNetboxError(f"the new API token was refused by {url}/api/status/ (HTTP {code})")
+        wpid = worker_pid(root) or start_worker(lay, root, progress, pass_fds=(lease.fd,))
     meta.update(
-        name=name, db_name=db_name, port=port, pid=pid, worker_pid=wpid, netbox_version=lay.version, url=url
+        name=name,
+        db_name=db_name,
+        port=port,
+        pid=pid,
+        worker_pid=wpid,
+        netbox_version=lay.version,
+        url=url,
+        redis_db=lease.db,
     )
     write_private(meta_path, json.dumps(meta, indent=2) + "\n")
     return Instance(

@@ -2,7 +2,8 @@
 (netboxlabs-netbox-branching) run as NetBox jobs, and nothing happens to them without a worker.
 
 Started and stopped by PID like gunicorn (``rqworker.pid``, log ``rqworker.log`` in the NetBox root).
-Each instance has its own Redis tasks database (see config.py), so a worker only runs its own jobs.
+Each running instance has a Redis database of its own, leased (redis.lease_db), so a worker only runs its
+own instance's jobs; the worker inherits the lease and holds it while it runs.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ def worker_pid(root: Path) -> int | None:
     return pid if pid_alive(pid) and is_our_worker(pid, root) else None
 
 
-def start_worker(lay: Layout, root: Path, progress: Progress | None, settle: float = 3.0) -> int:
+def start_worker(
+    lay: Layout, root: Path, progress: Progress | None, settle: float = 3.0, pass_fds: tuple[int, ...] = ()
+) -> int:
     """Start `netbox rqworker` (all of NetBox's queues) in its own session; returns its PID.
 
     Waits ``settle`` seconds so that a worker that cannot start (bad configuration) is reported here
@@ -56,6 +59,7 @@ def start_worker(lay: Layout, root: Path, progress: Progress | None, settle: flo
             cwd=root,
             env=netbox_env(root),
             start_new_session=True,
+            pass_fds=pass_fds,  # the Redis database lease (redis.DbLease)
         )
     procs.track(proc)
     (root / PID_FILE).write_text(f"{proc.pid}\n")
