@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
-"""The three GitLab API calls .gitlab-ci.yml needs, with the standard library only.
+"""The GitLab API calls .gitlab-ci.yml needs, with the standard library only.
 
     gitlab_api.py plan-notes           post or update the ONE plan note of every open merge request
-                                       from its newest successful `netbox-plan` job (as text)
+                                       from its newest successful `netbox-plan` job (as text), with
+                                       branches/<iid>.md (its NetBox branch) when netbox-branches left it
+    gitlab_api.py merge-requests opened|closed
+                                       "iid sha" of every open merge request into the default branch
+                                       from this project, or the iid of those closed without merging
+                                       in the last two days (their NetBox branches are deleted)
     gitlab_api.py reviewed-plan DEST   download the plan reviewed in the merge request of this commit
     gitlab_api.py drift-issue DRIFT_RC PLAN_RC DRIFT_MD PLAN_MD
                                        open, update or close the ONE drift issue
@@ -161,8 +166,33 @@ def plan_notes(gl: GitLab) -> str:
         head = str(mr.get("sha") or "")
         if head and head != sha:
             footer = f"**The newest commit {head[:8]} has no successful plan yet.**\n\n{footer}"
-        done.append(note(gl, iid, raw.decode("utf-8", errors="replace"), footer, author, url))
+        text = raw.decode("utf-8", errors="replace")
+        branch_md = Path("branches") / f"{iid}.md"  # the netbox-branches job's artifact, as text
+        if branch_md.is_file():
+            text = branch_md.read_text(encoding="utf-8", errors="replace") + "\n\n" + text
+        done.append(note(gl, iid, text, footer, author, url))
     return "\n".join(done) or f"no open merge request into {branch}"
+
+
+CLOSED_WINDOW = 2 * 24 * 3600  # seconds: the schedule runs every ten minutes
+
+
+def merge_requests(gl: GitLab, state: str) -> str:
+    """Open merge requests ("iid sha" lines) or those closed unmerged lately ("iid" lines)."""
+    import datetime as dt
+
+    branch = env("CI_DEFAULT_BRANCH")
+    project = int(env("CI_PROJECT_ID")) if env("CI_PROJECT_ID").isdigit() else None
+    query = {"state": state, "target_branch": branch}
+    if state == "closed":
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=CLOSED_WINDOW)
+        query["updated_after"] = since.strftime("%Y-%m-%dT%H:%M:%SZ")
+    lines = []
+    for mr in gl.pages(f"/merge_requests?{urllib.parse.urlencode(query)}"):
+        if project is not None and mr.get("source_project_id") != project:
+            continue  # a fork's merge request: left out, as its pipeline gets no secrets either
+        lines.append(f"{mr['iid']} {mr['sha']}" if state == "opened" else str(mr["iid"]))
+    return "\n".join(lines)
 
 
 def reviewed_plan(gl: GitLab, dest: Path) -> str:
@@ -259,6 +289,8 @@ def main(argv: list[str]) -> int:
         match argv:
             case ["plan-notes"]:
                 print(plan_notes(gl))
+            case ["merge-requests", ("opened" | "closed") as state]:
+                print(merge_requests(gl, state))
             case ["reviewed-plan", dest]:
                 print(reviewed_plan(gl, Path(dest)))
             case ["drift-issue", drift_rc, plan_rc, drift_md, plan_md]:

@@ -1,4 +1,5 @@
-"""The embedded local NetBox: PostgreSQL and Redis from Debian, NetBox from PyPI, gunicorn on 127.0.0.1.
+"""The embedded local NetBox: PostgreSQL and Redis from Debian, NetBox and its branching plugin from PyPI,
+gunicorn on 127.0.0.1 and NetBox's background worker (`netbox rqworker`).
 
 Development and test tooling (installed with the `dev` extra), not part of the product.
 
@@ -8,12 +9,14 @@ Everything heavy lives in a cache folder outside the work tree (default ``~/.cac
     <cache>/
       redis/                             redis.conf, redis.pid, redis.log of the redis-server we start
       locks/                             flock files (venv and template builds, one per instance)
-      venvs/netbox-<ver>/                NetBox <ver> from PyPI (+ gunicorn), Python 3.12, `.zwvl-ready`
-      templates/netbox-<ver>.dump        pg_dump -Fc of the migrated template database
-      templates/netbox-<ver>.migrations.json  migrations applied in the template (cheap "is migrated" check)
-      templates/netbox-<ver>-build/      NETBOX_ROOT used only to migrate the template
+      venvs/netbox-<key>/                NetBox and netboxlabs-netbox-branching (requirements.txt pins
+                                         both; <key> e.g. 4.7.3-branching-1.2.2), gunicorn, `.zwvl-ready`
+      templates/netbox-<key>.dump        pg_dump -Fc of the migrated template database
+      templates/netbox-<key>.migrations.json  migrations applied in the template (cheap "is migrated" check)
+      templates/netbox-<key>-build/      NETBOX_ROOT used only to migrate the template
       instances/<name>/                  NETBOX_ROOT of an instance: conf/configuration.py, secrets.json,
-                                         credentials.json (0600), instance.json, gunicorn.pid, gunicorn.log
+                                         credentials.json (0600), instance.json, gunicorn.pid/.log,
+                                         rqworker.pid/.log
 
 The password of the `zwvl_netbox` PostgreSQL role (LOGIN CREATEDB) is kept in
 ``~/.config/zwvl/postgres.json`` (0600; see :func:`pg_credentials_file`).
@@ -22,13 +25,14 @@ One module per seam: :mod:`.apt` (Debian packages), :mod:`.postgres`, :mod:`.red
 :mod:`.config` (a NetBox root folder), :mod:`.template`, :mod:`.gunicorn` and :mod:`.instance`
 (start/stop, up/down/status). This package exposes what callers use.
 
-PostgreSQL databases: ``zwvl_netbox_tpl_<ver>`` (migrated once, marked IS_TEMPLATE, connections
+PostgreSQL databases: ``zwvl_netbox_tpl_<key>`` (migrated once, marked IS_TEMPLATE, connections
 disallowed), ``zwvl_netbox_<name>`` per instance, cloned with ``CREATE DATABASE ... TEMPLATE``.
 """
 
 from devtools.netbox.apt import ensure_system_packages, missing_system_packages, netbox_system_packages
 from devtools.netbox.common import (
     ADMIN_USER,
+    BRANCHING_VERSION,
     HOST,
     NETBOX_VERSION,
     PG_HOST,
@@ -72,6 +76,7 @@ from zwvl.procs import free_port, pid_alive
 
 __all__ = [
     "ADMIN_USER",
+    "BRANCHING_VERSION",
     "DEFAULT_PORT",
     "HOST",
     "NETBOX_VERSION",

@@ -25,6 +25,8 @@ from zwvl.procs import Progress
 
 NETBOX_VERSION = "4.7.3"
 """Exact NetBox release installed from PyPI (newest 4.7.x when pinned)."""
+BRANCHING_VERSION = "1.2.2"
+"""netboxlabs-netbox-branching, pinned beside NetBox (1.2.x supports NetBox 4.7.0-4.7.99)."""
 
 HOST = "127.0.0.1"
 PG_VERSION = "15"
@@ -80,13 +82,16 @@ def check_db_name(name: str) -> str:
     return name
 
 
-def _version_key(version: str = NETBOX_VERSION) -> str:
-    return version.replace(".", "_")
+def flavour_key(version: str = NETBOX_VERSION, branching: str = BRANCHING_VERSION) -> str:
+    """What a venv and a template database hold: NetBox and plugin versions, e.g. ``4.7.3-branching-1.2.2``.
+
+    Keying venvs, dumps and templates by it means a template migrated without the plugin is never reused."""
+    return f"{version}-branching-{branching}"
 
 
-def template_db_name(version: str = NETBOX_VERSION) -> str:
-    """Name of the migrated template database for a NetBox version, e.g. ``zwvl_netbox_tpl_4_7_3``."""
-    return TEMPLATE_PREFIX + _version_key(version)
+def template_db_name(version: str = NETBOX_VERSION, branching: str = BRANCHING_VERSION) -> str:
+    """The migrated template database, e.g. ``zwvl_netbox_tpl_4_7_3_branching_1_2_2``."""
+    return TEMPLATE_PREFIX + re.sub(r"[.-]", "_", flavour_key(version, branching))
 
 
 def instance_db_name(name: str) -> str:
@@ -100,10 +105,20 @@ class Layout:
 
     cache_dir: Path
     version: str = NETBOX_VERSION
+    branching: str = BRANCHING_VERSION
+
+    @property
+    def key(self) -> str:
+        """NetBox + plugin versions: names the venv, the template database and its dump."""
+        return flavour_key(self.version, self.branching)
 
     @property
     def venv(self) -> Path:
-        return self.cache_dir / "venvs" / f"netbox-{self.version}"
+        return self.cache_dir / "venvs" / f"netbox-{self.key}"
+
+    @property
+    def python_bin(self) -> Path:
+        return self.venv / "bin" / "python"
 
     @property
     def netbox_bin(self) -> Path:
@@ -119,15 +134,15 @@ class Layout:
 
     @property
     def dump(self) -> Path:
-        return self.templates / f"netbox-{self.version}.dump"
+        return self.templates / f"netbox-{self.key}.dump"
 
     @property
     def migrations_file(self) -> Path:
-        return self.templates / f"netbox-{self.version}.migrations.json"
+        return self.templates / f"netbox-{self.key}.migrations.json"
 
     @property
     def template_root(self) -> Path:
-        return self.templates / f"netbox-{self.version}-build"
+        return self.templates / f"netbox-{self.key}-build"
 
     @property
     def postgres_json(self) -> Path:

@@ -42,7 +42,17 @@ def _secrets_for(root: Path) -> dict[str, str]:
 SETTINGS_ENV = "ZWVL_NETBOX_SETTINGS"
 """Extra NetBox settings for local instances, as a JSON object (e.g. ``{"MAX_PAGE_SIZE": 250}``)."""
 _OWN_SETTINGS = frozenset(
-    {"ALLOWED_HOSTS", "DATABASES", "REDIS", "SECRET_KEY", "API_TOKEN_PEPPERS", "TIME_ZONE"}
+    {
+        "ALLOWED_HOSTS",
+        "DATABASES",
+        "DATABASE_ROUTERS",
+        "PLUGINS",
+        "PLUGINS_CONFIG",
+        "REDIS",
+        "SECRET_KEY",
+        "API_TOKEN_PEPPERS",
+        "TIME_ZONE",
+    }
 )
 _SETTING_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 
@@ -102,14 +112,23 @@ def prepare_root(
             "CONN_HEALTH_CHECKS": True,  # survive a PostgreSQL restart without HTTP 500s
         }
     }
+    # Tasks get the instance's own Redis database (not a shared 0): each instance runs an RQ worker
+    # now (branch jobs), and a worker must never pick up a job another instance's NetBox enqueued.
     redis = {
-        "tasks": {"HOST": REDIS_HOST, "PORT": REDIS_PORT, "DATABASE": 0, "SSL": False},
+        "tasks": {"HOST": REDIS_HOST, "PORT": REDIS_PORT, "DATABASE": redis_cache_db, "SSL": False},
         "caching": {"HOST": REDIS_HOST, "PORT": REDIS_PORT, "DATABASE": redis_cache_db, "SSL": False},
     }
+    # netbox_branching's README (1.2.2): PLUGINS, DATABASES wrapped in DynamicSchemaDict (a branch is
+    # a PostgreSQL schema picked per request) and its router; the plugin refuses to start without them.
+    plugins_config = {"netbox_branching": {"provision_workers": 2}}  # two CPU cores here
     text = (
         "# Written by zwvl (devtools/netbox); rewritten on every `zwvl netbox up`.\n"
+        "from netbox_branching.utilities import DynamicSchemaDict\n"
         f"ALLOWED_HOSTS = {['127.0.0.1', 'localhost']!r}\n"
-        f"DATABASES = {databases!r}\n"
+        f"DATABASES = DynamicSchemaDict({databases!r})\n"
+        "DATABASE_ROUTERS = ['netbox_branching.database.BranchAwareRouter']\n"
+        "PLUGINS = ['netbox_branching']\n"
+        f"PLUGINS_CONFIG = {plugins_config!r}\n"
         f"REDIS = {redis!r}\n"
         f"SECRET_KEY = {sec['secret_key']!r}\n"
         f"API_TOKEN_PEPPERS = {{1: {sec['pepper']!r}}}\n"

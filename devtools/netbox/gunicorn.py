@@ -85,7 +85,14 @@ def token_accepted(url: str, token: str, root: Path) -> bool:
     raise LocalNetboxError(f"{url}/api/status/ answered {code or 'nothing'}; see {root / 'gunicorn.log'}")
 
 
-def start_gunicorn(lay: Layout, root: Path, port: int, progress: Progress | None, timeout: float) -> int:
+def start_gunicorn(
+    lay: Layout,
+    root: Path,
+    port: int,
+    progress: Progress | None,
+    timeout: float,
+    pass_fds: tuple[int, ...] = (),
+) -> int:
     if port_in_use(port):
         raise LocalNetboxError(f"port {HOST}:{port} is already in use by another program (choose --port)")
     log = root / "gunicorn.log"
@@ -125,6 +132,7 @@ def start_gunicorn(lay: Layout, root: Path, port: int, progress: Progress | None
             cwd=root,
             env=netbox_env(root),
             start_new_session=True,
+            pass_fds=pass_fds,  # the Redis database lease (redis.DbLease)
         )
     procs.track(proc)
     url = f"http://{HOST}:{port}"

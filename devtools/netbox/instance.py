@@ -57,9 +57,11 @@ from devtools.netbox.postgres import (
     postgres_ready,
 )
 from devtools.netbox.redis import (
-    redis_cache_db,
+    ensure_redis,
+    lease_instance_db,
     redis_ping,
 )
+from devtools.netbox.rqworker import start_worker, stop_worker, worker_pid
 from devtools.netbox.template import (
     ensure_template,
     unapplied,
@@ -92,6 +94,8 @@ class Instance:
     credentials_file: Path
     started: bool = False
     """True when this call started gunicorn, False when a healthy one was reused."""
+    worker_pid: int | None = None
+    """PID of NetBox's background worker (`netbox rqworker`: branch jobs)."""
 
     @property
     def headers(self) -> dict[str, str]:
@@ -245,60 +249,80 @@ def start_instance(
         port,
         lay.version,
     )
-    config_changed = prepare_root(lay, root, db_name, redis_cache_db(name), extra_settings(settings))
-    if pid is not None and (config_changed or not same_config or not responsive(url)):
-        say(progress, f"Restarting gunicorn (pid {pid}): configuration changed or not healthy ...")
-        signal_and_wait(pid, T_STOP)
-        pid = None
-    creds_path = root / CREDENTIALS_FILE
-    try:
-        creds: dict[str, str] | None = read_credentials(creds_path)
-    except NetboxSettingsError:
-        creds = None
-    if creds is not None and creds.get("db_name") != db_name:
-        creds = None  # belongs to another database: its token cannot work here
-    password = secrets.token_urlsafe(18)
-    shell: _TokenShell | None = None
-    token: str | None = None
-    if pid is None:
-        _ensure_migrated(lay, root, db_name, progress)
-        if creds is None:
-            say(progress, "Creating the admin user and an API token (while gunicorn starts) ...")
-            shell = _TokenShell(lay, root, ADMIN_USER, password)
+    # The instance's own Redis database (tasks and cache), leased for as long as its gunicorn or worker
+    # runs: they inherit the lease; this process lets go of it once they are started.
+    ensure_redis(cache_dir, progress)
+    had = meta.get("redis_db")
+    lease = lease_instance_db(lay, root, name, had if isinstance(had, int) else None)
+    if lease.taken_over:
+        say(progress, f"Redis database {lease.db} leased (emptied of a previous instance's jobs and cache).")
+    with contextlib.closing(lease):
+        config_changed = prepare_root(lay, root, db_name, lease.db, extra_settings(settings))
+        if pid is not None and (config_changed or not same_config or not responsive(url)):
+            say(progress, f"Restarting gunicorn (pid {pid}): configuration changed or not healthy ...")
+            signal_and_wait(pid, T_STOP)
+            pid = None
+        if pid is None or config_changed:
+            stop_worker(root)  # it must run the configuration gunicorn runs
+        creds_path = root / CREDENTIALS_FILE
         try:
-            pid = start_gunicorn(lay, root, port, progress, startup_timeout)
-        except BaseException:
-            if shell is not None:
-                shell.kill()
-            raise
-        started = True
-    else:
-        say(progress, f"gunicorn already running (pid {pid}) and healthy: not restarting.")
+            creds: dict[str, str] | None = read_credentials(creds_path)
+        except NetboxSettingsError:
+            creds = None
+        if creds is not None and creds.get("db_name") != db_name:
+            creds = None  # belongs to another database: its token cannot work here
+        password = secrets.token_urlsafe(18)
+        shell: _TokenShell | None = None
+        token: str | None = None
+        if pid is None:
+            _ensure_migrated(lay, root, db_name, progress)
+            if creds is None:
+                say(progress, "Creating the admin user and an API token (while gunicorn starts) ...")
+                shell = _TokenShell(lay, root, ADMIN_USER, password)
+            try:
+                pid = start_gunicorn(lay, root, port, progress, startup_timeout, (lease.fd,))
+            except BaseException:
+                if shell is not None:
+                    shell.kill()
+                raise
+            started = True
+        else:
+            say(progress, f"gunicorn already running (pid {pid}) and healthy: not restarting.")
 
-    if shell is None and creds is not None and token_accepted(url, creds["token"], root):
-        token = creds["token"]
-        if creds.get("url") != url:
-            creds["url"] = url
-            write_private(creds_path, json.dumps(creds, indent=2) + "\n")
-    if token is None:
-        if shell is None:
-            say(progress, "Creating the admin user and an API token ...")
-            shell = _TokenShell(lay, root, ADMIN_USER, password)
-        token = shell.result()
-        creds_doc = {
-            "url": url,
-            "token": token,
-            "username": ADMIN_USER,
-            "password": password,
-            "instance": name,
-            "db_name": db_name,
-            "netbox_version": lay.version,
-        }
-        write_private(creds_path, json.dumps(creds_doc, indent=2) + "\n")
-        code, _ = http_status(url, token, timeout=30)
-        if code != 200:
-            raise LocalNetboxError(f"the new API token was refused by {url}/api/status/ (HTTP {code})")
-    meta.update(name=name, db_name=db_name, port=port, pid=pid, netbox_version=lay.version, url=url)
+        if shell is None and creds is not None and token_accepted(url, creds["token"], root):
+            token = creds["token"]
+            if creds.get("url") != url:
+                creds["url"] = url
+                write_private(creds_path, json.dumps(creds, indent=2) + "\n")
+        if token is None:
+            if shell is None:
+                say(progress, "Creating the admin user and an API token ...")
+                shell = _TokenShell(lay, root, ADMIN_USER, password)
+            token = shell.result()
+            creds_doc = {
+                "url": url,
+                "token": token,
+                "username": ADMIN_USER,
+                "password": password,
+                "instance": name,
+                "db_name": db_name,
+                "netbox_version": lay.version,
+            }
+            write_private(creds_path, json.dumps(creds_doc, indent=2) + "\n")
+            code, _ = http_status(url, token, timeout=30)
+            if code != 200:
+                raise LocalNetboxError(f"the new API token was refused by {url}/api/status/ (HTTP {code})")
+        wpid = worker_pid(root) or start_worker(lay, root, progress, pass_fds=(lease.fd,))
+    meta.update(
+        name=name,
+        db_name=db_name,
+        port=port,
+        pid=pid,
+        worker_pid=wpid,
+        netbox_version=lay.version,
+        url=url,
+        redis_db=lease.db,
+    )
     write_private(meta_path, json.dumps(meta, indent=2) + "\n")
     return Instance(
         name=name,
@@ -310,15 +334,18 @@ def start_instance(
         root=root,
         credentials_file=creds_path,
         started=started,
+        worker_pid=wpid,
     )
 
 
 def stop_instance(instance: Instance | Path, timeout: float = T_STOP) -> int | None:
-    """Stop an instance's gunicorn by PID (SIGQUIT, SIGKILL after ``timeout``). Returns the stopped PID.
+    """Stop an instance's gunicorn (SIGQUIT, SIGKILL after ``timeout``) and its background worker, by
+    PID. Returns gunicorn's stopped PID.
 
     ``instance`` is an :class:`Instance` or its root folder. The database is left alone.
     """
     root = instance.root if isinstance(instance, Instance) else Path(instance)
+    stop_worker(root, timeout)
     pid = read_pid(root)
     if (
         pid is None

@@ -1,4 +1,5 @@
-"""The migrated template database (``zwvl_netbox_tpl_<ver>``), its dump and migrations list."""
+"""The migrated template database (``zwvl_netbox_tpl_<key>``: NetBox and the branching plugin), its dump and
+migrations list."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from devtools.netbox.postgres import (
     psql,
 )
 from devtools.netbox.redis import (
+    TEMPLATE_DB,
     ensure_redis,
 )
 from devtools.netbox.venv import (
@@ -46,7 +48,7 @@ from zwvl.procs import Progress
 
 def _template_migrations(lay: Layout) -> set[str] | None:
     data = read_json(lay.migrations_file)
-    if not data or data.get("netbox_version") != lay.version or not isinstance(data.get("applied"), list):
+    if not data or data.get("key") != lay.key or not isinstance(data.get("applied"), list):
         return None
     return {str(x) for x in data["applied"]}
 
@@ -65,7 +67,8 @@ def _save_migrations_list(lay: Layout, db: str) -> None:
         raise LocalNetboxError(f"no migrations recorded in {db}")
     lay.templates.mkdir(parents=True, exist_ok=True)
     tmp = lay.migrations_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"netbox_version": lay.version, "applied": applied}, indent=0) + "\n")
+    doc = {"netbox_version": lay.version, "key": lay.key, "applied": applied}
+    tmp.write_text(json.dumps(doc, indent=0) + "\n")
     os.replace(tmp, lay.migrations_file)
 
 
@@ -88,9 +91,9 @@ def ensure_template(cache_dir: Path | str | None = None, progress: Progress | No
     lay = layout(cache_dir)
     ensure_services(cache_dir, progress)
     ensure_venv(cache_dir, progress)
-    tpl = template_db_name(lay.version)
+    tpl = template_db_name(lay.version, lay.branching)
     build = tpl + "_build"
-    with netbox_lock(lay.locks / f"template-{lay.version}.lock", T_LOCK, "template", progress):
+    with netbox_lock(lay.locks / f"template-{lay.key}.lock", T_LOCK, "template", progress):
         exists, is_template = db_info(lay, tpl)
         if exists and is_template:
             if not lay.dump.is_file() or _template_migrations(lay) is None:
@@ -102,7 +105,7 @@ def ensure_template(cache_dir: Path | str | None = None, progress: Progress | No
         if not db_info(lay, build)[0]:
             psql(lay, f'CREATE DATABASE "{build}" OWNER {PG_ROLE}')
             if lay.dump.is_file() and _template_migrations(lay) is not None:
-                say(progress, f"Restoring the NetBox {lay.version} template from {lay.dump} ...")
+                say(progress, f"Restoring the NetBox {lay.key} template from {lay.dump} ...")
                 try:
                     pg_restore(lay, build)
                     restored = True
@@ -113,10 +116,10 @@ def ensure_template(cache_dir: Path | str | None = None, progress: Progress | No
             if not restored:
                 psql(lay, "CREATE EXTENSION IF NOT EXISTS ltree", db=build)
         if not restored or unapplied(lay, build):
-            prepare_root(lay, lay.template_root, build, redis_cache_db=15)
+            prepare_root(lay, lay.template_root, build, redis_cache_db=TEMPLATE_DB)
             say(
                 progress,
-                f"Migrating the NetBox {lay.version} template database {build} "
+                f"Migrating the NetBox {lay.key} template database {build} "
                 "(first time only, about 10 minutes of CPU) ...",
             )
             t0 = time.monotonic()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +17,8 @@ import requests
 from click.testing import CliRunner
 
 from devtools import netbox as local
+from devtools.netbox.common import LocalNetboxError, layout
+from devtools.netbox.redis import lease_db, lease_dir, redis_commands
 from zwvl.cli.netbox import netbox_group
 from zwvl.netbox.settings import NetboxSettingsError, credentials_path, resolve_netbox
 
@@ -70,6 +74,31 @@ def test_fresh_netbox_has_its_own_database(
     assert resp.status_code == 201, resp.text
     assert _tag_count(fresh) == 1
     assert _tag_count(netbox) == before
+    # and its own Redis database: RQ queues no other instance's worker takes jobs from (issue 14)
+    dbs = [_redis_db(nb) for nb in (netbox, fresh)]
+    assert dbs[0] != dbs[1]
+    for db in dbs:
+        assert _workers(db) == 1
+        with pytest.raises(LocalNetboxError, match="no free Redis database"):  # held while it runs
+            lease_db("someone-else", [db], lease_dir(layout()), timeout=5)
+
+
+def _redis_db(nb: local.Instance) -> int:
+    """The instance's Redis database: leased (instance.json) and the one its configuration uses."""
+    leased = json.loads((nb.root / "instance.json").read_text())["redis_db"]
+    conf = (nb.root / "conf" / "configuration.py").read_text()
+    assert re.findall(r"'DATABASE': (\d+)", conf) == [str(leased)] * 2  # tasks and caching
+    return int(leased)
+
+
+def _workers(db: int) -> int:
+    """RQ workers registered in a Redis database (a worker registers a few seconds after it starts)."""
+    deadline = time.monotonic() + 60
+    while True:
+        count = int(redis_commands(("SELECT", db), ("SCARD", "rq:workers"))[1])
+        if count or time.monotonic() > deadline:
+            return count
+        time.sleep(0.5)
 
 
 def test_clone_and_drop_database(netbox_template: str) -> None:

@@ -243,6 +243,7 @@ GITHUB_SECRETS = {
     "NETBOX_URL",
     "NETBOX_READ_TOKEN",
     "NETBOX_WRITE_TOKEN",
+    "NETBOX_BRANCH_TOKEN",
     "PULUMI_BACKEND_URL",
     "PULUMI_CONFIG_PASSPHRASE",
     "ZWVL_PG_ADMIN_PASSWORD",
@@ -297,13 +298,20 @@ def test_the_policy_check_finds_no_secret_in_the_ci_files() -> None:
 # secrets that can change something: NetBox, the servers
 WRITE_SECRETS = (
     "NETBOX_WRITE_TOKEN",
+    "NETBOX_BRANCH_TOKEN",
     "ZWVL_PG_ADMIN_PASSWORD",
     "ZWVL_RT_PASSWORD",
     "ZWVL_RT_TOKEN",
     "ZWVL_RT_RELAY_TOKEN",
 )
-# read-only, but only for the platform's jobs: the zwvl exporter's RT token
-PLATFORM_SECRETS = (*WRITE_SECRETS[1:], "ZWVL_RT_EXPORTER_TOKEN")
+# only for the platform's jobs (the exporter's RT token is read-only, but still the platform's)
+PLATFORM_SECRETS = (
+    "ZWVL_PG_ADMIN_PASSWORD",
+    "ZWVL_RT_PASSWORD",
+    "ZWVL_RT_TOKEN",
+    "ZWVL_RT_RELAY_TOKEN",
+    "ZWVL_RT_EXPORTER_TOKEN",
+)
 PR_EVENTS = {"pull_request", "pull_request_target", "workflow_run", "issue_comment", "merge_group"}
 
 
@@ -412,7 +420,7 @@ def test_gitlab_merge_request_jobs_get_only_the_read_token() -> None:
     assert run.index('if [ -z "${NETBOX_WRITE_TOKEN:-}" ]') < run.index("zwvl apply")
     # the GitLab API token: only jobs of default-branch pipelines (push or schedule)
     api_users = sorted(n for n in gitlab_jobs() if "gitlab_api.py" in gitlab_run(n))
-    assert api_users == ["netbox-apply", "nightly-drift", "plan-notes"]
+    assert api_users == ["netbox-apply", "netbox-branches", "nightly-drift", "plan-notes"]
     for name in api_users:
         for rule in gitlab_jobs()[name]["rules"]:
             assert "merge_request_event" not in rule["if"]
@@ -526,10 +534,24 @@ def test_merge_to_main_applies_the_reviewed_plan_one_at_a_time() -> None:
     assert "steps.reviewed.outputs.run-id" in download["with"]["run-id"]
     apply = github_run("main.yml", "apply")
     order = [
-        apply.index(s) for s in ("git rev-parse HEAD:inventory", "zwvl apply plan/plan.json", "zwvl drift")
+        apply.index(s)
+        for s in (
+            "git rev-parse HEAD:inventory",
+            'zwvl netbox branch show "$branch"',
+            'zwvl netbox branch merge "$branch"',
+            "zwvl apply plan/plan.json",
+            "zwvl plan --format markdown",
+            "zwvl drift",
+        )
     ]
     assert order == sorted(order)
-    assert "zwvl plan" not in apply, "main applies the reviewed plan, never a fresh one"
+    # the pull request's branch is merged; only without one (exit 3) is the reviewed plan applied
+    assert '"$rc" -eq 3 ]; then\n  zwvl apply plan/plan.json' in apply
+    # the only plan on main is the check after the merge or apply: read token, no change allowed
+    assert apply.count("zwvl plan") == 1 and "--out" not in apply.split("zwvl plan", 1)[1].split("\n")[0]
+    check = next(s for s in steps if "zwvl plan" in s.get("run", ""))
+    assert check["env"]["NETBOX_TOKEN"] == "${{ secrets.NETBOX_READ_TOKEN }}"
+    assert 'if [ "$rc" -eq 2 ]' in check["run"] and 'exit "$rc"' in check["run"]
     jobs = wf["jobs"]
     assert jobs["ansible"]["needs"] == "apply"
     assert jobs["pulumi-up"]["needs"] == "ansible"
@@ -666,7 +688,8 @@ const outputs = {};
 let failed = null;
 const call = (name) => async (params) => {
   calls.push({ name, params });
-  const r = scenario.responses[name];
+  const byState = params && params.state ? scenario.responses[`${name}:${params.state}`] : undefined;
+  const r = byState !== undefined ? byState : scenario.responses[name];
   return { data: r === undefined ? { id: 4242, number: 77 } : r };
 };
 const github = {
@@ -678,6 +701,7 @@ const github = {
       update: call('issues.update'), create: call('issues.create'),
     },
     repos: { listPullRequestsAssociatedWithCommit: call('repos.listPullRequestsAssociatedWithCommit') },
+    pulls: { list: call('pulls.list') },
     actions: {
       listWorkflowRuns: call('actions.listWorkflowRuns'),
       listWorkflowRunArtifacts: call('actions.listWorkflowRunArtifacts'),
@@ -860,7 +884,13 @@ def test_reviewed_plan_is_found_or_the_apply_stops(tmp_path: Path) -> None:
 
 
 def test_every_github_script_step_has_a_behaviour_test() -> None:
-    covered = {"pull-request.yml: plan-comment", "nightly-drift.yml: drift", "main.yml: apply"}
+    covered = {
+        "pull-request.yml: plan-comment",
+        "nightly-drift.yml: drift",
+        "main.yml: apply",
+        "pr-branches.yml: list",
+        "pr-branches.yml: comment",
+    }
     assert {w for w, _s, _e in github_script_blocks()} == covered
 
 
@@ -903,3 +933,119 @@ def test_the_pipelines_run_every_ansible_playbook() -> None:
     }
     missing = sorted(set(playbooks) - imported - {p for _i, p in runs})
     assert not missing, f"run {missing} in the ansible jobs of .github/workflows/main.yml and .gitlab-ci.yml"
+
+
+# --- NetBox branches of pull requests (issue 14) -------------------------------------------------
+
+
+def test_pull_request_branches_run_mains_code_and_read_only_the_inventory_of_the_pull_request() -> None:
+    wf = workflow("pr-branches.yml")
+    assert set(wf["on"]) == {"schedule", "workflow_dispatch"}  # main's code: no pull request event
+    assert wf["permissions"] == {"contents": "read"}
+    assert wf["concurrency"] == {"group": "netbox-branches", "cancel-in-progress": False}
+    jobs = wf["jobs"]
+    # the branch token: the apply and delete jobs only, through the environment netbox-branches
+    holders = sorted(
+        (p.name, job_id)
+        for p in WORKFLOWS
+        for job_id, job in workflow(p.name)["jobs"].items()
+        if "NETBOX_BRANCH_TOKEN" in _job_text(job)
+    )
+    assert holders == [("pr-branches.yml", "apply"), ("pr-branches.yml", "delete")]
+    for job_id in ("apply", "delete"):
+        assert jobs[job_id]["environment"] == "netbox-branches"
+        assert jobs[job_id]["permissions"] == {"contents": "read"}
+        run = github_run("pr-branches.yml", job_id)
+        assert run.index('if [ -z "$NETBOX_TOKEN" ]') < run.index("zwvl ")
+    checkouts = [s for s in github_steps("pr-branches.yml", "apply") if "checkout" in s.get("uses", "")]
+    assert [c["with"].get("path") for c in checkouts] == [None, "pr"]  # main's code, then the PR's data
+    assert checkouts[1]["with"]["sparse-checkout"] == "inventory"
+    assert checkouts[1]["with"]["ref"] == "${{ matrix.pr.sha }}"
+    apply = github_run("pr-branches.yml", "apply")
+    assert 'zwvl plan --inventory pr/inventory --branch "$branch" --format markdown > out/plan.md' in apply
+    assert 'zwvl apply --inventory pr/inventory --branch "$branch"' in apply
+    assert "pr/" not in apply.replace("pr/inventory", ""), "nothing of the pull request but its inventory"
+    assert 'zwvl netbox branch delete "$(zwvl netbox branch name "$PR_NUMBER")" --missing-ok' in github_run(
+        "pr-branches.yml", "delete"
+    )
+    comment = jobs["comment"]
+    assert comment["permissions"] == {"pull-requests": "write"}
+    uses = [str(s.get("uses", "")).split("@")[0] for s in comment["steps"]]
+    assert uses == ["actions/download-artifact", "actions/github-script"]
+    assert not any("run" in s for s in comment["steps"]), "the comment job runs no shell, no checkout"
+
+
+def test_branch_list_leaves_out_forks_and_merged_pull_requests(tmp_path: Path) -> None:
+    import datetime as dt
+    import json
+
+    now = dt.datetime.now(dt.UTC)
+    mine = {"full_name": "zwvl/main"}
+    responses = {
+        "pulls.list:open": [
+            {"number": 5, "head": {"sha": "aaa", "repo": mine}},
+            {"number": 6, "head": {"sha": "bbb", "repo": {"full_name": "someone/fork"}}},
+        ],
+        "pulls.list:closed": [
+            {"number": 3, "merged_at": None, "closed_at": now.isoformat()},
+            {"number": 2, "merged_at": now.isoformat(), "closed_at": now.isoformat()},
+            {"number": 1, "merged_at": None, "closed_at": (now - dt.timedelta(days=9)).isoformat()},
+        ],
+    }
+    r = run_github_script("pr-branches.yml: list", tmp_path, responses, {}, {})
+    assert json.loads(r["outputs"]["open"]) == [{"number": 5, "sha": "aaa"}]
+    assert json.loads(r["outputs"]["closed"]) == [{"number": 3}]
+
+
+def test_branch_comment_is_created_once_then_updated(tmp_path: Path) -> None:
+    (tmp_path / "plan.md").write_text("NetBox branch [pr-12](https://netbox/plugins/branching/branches/4/)")
+    (tmp_path / "pr").write_text("12\n")
+    (tmp_path / "sha").write_text("0123456789abcdef\n")
+    env = {"PLAN_FILE": "plan.md", "PR_FILE": "pr", "SHA_FILE": "sha"}
+    plan_comment = {"id": 1, "user": {"type": "Bot"}, "body": "<!-- zwvl-plan -->\nplan"}
+    r = run_github_script(
+        "pr-branches.yml: comment", tmp_path, {"issues.listComments": [plan_comment]}, {}, env
+    )
+    (create,) = [c for c in r["calls"] if c["name"] == "issues.createComment"]
+    assert create["params"]["issue_number"] == 12
+    body = create["params"]["body"]
+    assert body.startswith("<!-- zwvl-branch -->\nNetBox branch [pr-12](https://netbox/plugins/branching/")
+    assert "0123456 applied into its NetBox branch" in body
+    ours = {"id": 8, "user": {"type": "Bot"}, "body": body}
+    r = run_github_script(
+        "pr-branches.yml: comment", tmp_path, {"issues.listComments": [plan_comment, ours]}, {}, env
+    )
+    assert "issues.createComment" not in [c["name"] for c in r["calls"]]
+    (update,) = [c for c in r["calls"] if c["name"] == "issues.updateComment"]
+    assert update["params"]["comment_id"] == 8
+
+
+def test_gitlab_applies_merge_requests_into_branches_from_the_default_branch_only() -> None:
+    jobs = gitlab_jobs()
+    users = sorted(n for n in jobs if "NETBOX_BRANCH_TOKEN" in gitlab_run(n))
+    assert users == ["netbox-branches"]
+    (rule,) = jobs["netbox-branches"]["rules"]
+    for needle in ('"schedule"', '$ZWVL_SCHEDULE == "plan-notes"', "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"):
+        assert needle in rule["if"]
+    run = gitlab_run("netbox-branches")
+    assert run.index('if [ -z "${NETBOX_BRANCH_TOKEN:-}" ]') < run.index("zwvl ")
+    assert 'git archive "$sha" inventory | tar -x -C "mr/$iid"' in run
+    assert 'zwvl apply --inventory "mr/$iid/inventory" --branch "$branch"' in run
+    assert "--missing-ok" in run and "merge-requests closed" in run
+    notes = jobs["plan-notes"]
+    assert notes["needs"] == [{"job": "netbox-branches", "artifacts": True, "optional": True}]
+    apply = gitlab_run("netbox-apply")
+    order = [
+        apply.index(s)
+        for s in (
+            'zwvl netbox branch merge "$branch"',
+            "zwvl apply plan/plan.json",
+            "zwvl plan",
+            "zwvl drift",
+        )
+    ]
+    assert order == sorted(order)
+    header = GITLAB_CI.read_text(encoding="utf-8").split("\nworkflow:", 1)[0]
+    assert re.search(r"#\s+NETBOX_BRANCH_TOKEN\s+masked and PROTECTED", header)
+    before = "\n".join(gitlab()["default"]["before_script"])
+    assert "NETBOX_BRANCH_TOKEN" in before  # the tripwire for merge request pipelines

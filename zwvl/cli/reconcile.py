@@ -53,6 +53,18 @@ _adopt_option = click.option(
 )
 
 
+_branch_option = click.option(
+    "--branch",
+    "branch",
+    default=None,
+    metavar="NAME",
+    help="Work in this NetBox branch (netboxlabs-netbox-branching) instead of main: create it when "
+    "absent, sync it when main changed since, wait until it is ready, and send every request to it "
+    "(X-NetBox-Branch). NAME is normalised (a number N becomes pr-N). Needs a token that may write "
+    "branches. An apply into a branch does not take the apply lock.",
+)
+
+
 def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_ERROR)
@@ -79,6 +91,15 @@ def _load(inventory_dir: Path):  # noqa: ANN202
         sys.exit(EXIT_ERROR)
 
 
+def _branch_target(client, name: str):  # noqa: ANN001, ANN202
+    """(client for the branch, the Branch) after creating/syncing it; progress goes to stderr."""
+    from zwvl.netbox.branching import branch_client, ensure_branch, normalise_name
+
+    branch = ensure_branch(client, normalise_name(name), description="zwvl", say=progress)
+    progress(f"NetBox branch {branch.name}: {branch.ui_url}")
+    return branch_client(client, branch), branch
+
+
 def _emit(text: str, out: Path | None = None) -> None:
     """Print, or write a file atomically (readers such as the exporter never see half a report)."""
     if out is None:
@@ -100,14 +121,19 @@ def _emit(text: str, out: Path | None = None) -> None:
     "`zwvl apply PLAN`.",
 )
 @_adopt_option
-def plan_command(inventory_dir: Path, fmt: str, out: Path | None, adopt: bool) -> None:
+@_branch_option
+def plan_command(inventory_dir: Path, fmt: str, out: Path | None, adopt: bool, branch: str | None) -> None:
     """Show what `zwvl apply` would change in NetBox: create, update or delete per object, with
     field-by-field differences, in dependency order. Unmanaged objects (without the 'zwvl-managed'
     tag; for tags, custom fields and choice sets: without the owner 'zwvl') are listed, never changed.
 
+    With --branch the plan is made against that NetBox branch and names it with its URL in NetBox's
+    web UI (text and Markdown), where reviewers see the change before it is merged.
+
     Exit 0 when NetBox already matches the inventory, 2 when there are changes, 1 on errors
     (invalid inventory, NetBox unreachable or refusing the token, conflicts with unmanaged objects,
-    deletes that would cascade to unmanaged objects without --adopt).
+    deletes that would cascade to unmanaged objects without --adopt, a branch that cannot be made
+    ready).
     """
     from zwvl.netbox.plan import plan_to_json
     from zwvl.netbox.reconcile import connect, git_commit, plan
@@ -117,7 +143,10 @@ def plan_command(inventory_dir: Path, fmt: str, out: Path | None, adopt: bool) -
     commit, _dirty = git_commit(inventory_dir)
     try:
         client = connect()
-        p = plan(client, desired, adopt=adopt, commit=commit)
+        target, where = _branch_target(client, branch) if branch else (client, None)
+        p = plan(target, desired, adopt=adopt, commit=commit)
+        if where is not None:
+            p.branch, p.branch_url = where.name, where.ui_url
     except (NetboxError, NetboxSettingsError) as exc:
         _fail(str(exc))
     if out is not None:
@@ -190,6 +219,7 @@ def plan_command(inventory_dir: Path, fmt: str, out: Path | None, adopt: bool) -
     "Bulk write requests in flight at once (NetBox's gunicorn workers).",
 )
 @format_option(["text", "json"], "Output format of the summary.")
+@_branch_option
 @file_option(
     "--state-file",
     envvar="ZWVL_APPLY_STATE",
@@ -207,6 +237,7 @@ def apply_command(
     adopt: bool,
     concurrency: int,
     fmt: str,
+    branch: str | None,
     state_file: Path | None,
 ) -> None:
     """Make NetBox match the inventory, or apply a saved PLAN from `zwvl plan --out`.
@@ -218,6 +249,11 @@ def apply_command(
     another inventory or with other options). Deletes that would cascade to unmanaged objects
     (e.g. a hand-made interface on a device being deleted) are refused unless --adopt.
     Nothing is written when there is nothing to change (not even the lock).
+
+    With --branch the apply goes into that NetBox branch (created or synced first) and leaves main
+    alone; no lock is taken. Changes to custom fields and choice sets, which the branching plugin
+    does not branch (they would be written to main), are refused there: apply them to main first
+    (a branch the refusal leaves empty is deleted).
 
     Exit 0 on success (or nothing to do), 1 on errors.
     """
@@ -237,6 +273,11 @@ def apply_command(
     commit, dirty = git_commit(inventory_dir)
     try:
         client = connect(message=changelog_message(commit, dirty))
+        where, check = None, None
+        if branch:
+            main = client
+            client, where = _branch_target(main, branch)
+            check = _refuse_unbranchable(main, client, where)
         outcome = apply(
             client,
             desired,
@@ -250,13 +291,17 @@ def apply_command(
             concurrency=concurrency,
             commit=commit,
             progress=progress,
+            take_lock=where is None,
+            check=check,
         )
     except (NetboxError, NetboxSettingsError) as exc:
         _fail(str(exc))
+    if where is not None:
+        outcome.plan.branch, outcome.plan.branch_url = where.name, where.ui_url
     if outcome.broken_lock is not None:
         what = "Took over the expired apply lock" if outcome.took_over else "Broke the apply lock"
         click.echo(f"{what} {outcome.broken_lock.describe()}.", err=True)
-    if state_file is not None:
+    if state_file is not None and where is None:  # the exporter reports main's last apply, not a branch's
         doc = {
             "finished_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "netbox": client.url,
@@ -265,8 +310,13 @@ def apply_command(
         }
         _emit(json.dumps(doc, indent=2) + "\n", state_file)
     if fmt == "json":
-        click.echo(json.dumps(outcome.as_dict(), indent=2))
+        doc = outcome.as_dict()
+        if where is not None:
+            doc["branch"] = {"name": where.name, "url": where.ui_url, "schema_id": where.schema_id}
+        click.echo(json.dumps(doc, indent=2))
         return
+    if where is not None:
+        click.echo(f"NetBox branch {where.name}: {where.ui_url}")
     rep = outcome.report
     if rep is None:
         click.echo(f"{summary_line(outcome.plan)} Nothing written ({outcome.requests} read requests).")
@@ -277,6 +327,34 @@ def apply_command(
         f"({rep.write_requests} write requests for {rep.objects_written} objects; "
         f"{outcome.requests} requests in all)."
     )
+
+
+def _refuse_unbranchable(main, client, where):  # noqa: ANN001, ANN202
+    """A branch apply must not write main: refuse plans on kinds the plugin does not branch.
+
+    An empty branch is deleted then, so that after the merge of its pull request the pipeline finds
+    no branch and applies the reviewed plan to main instead (a merge of nothing would leave main
+    behind the inventory)."""
+    from zwvl.netbox.branching import BranchError, branchable_kinds, delete_branch, unbranchable
+
+    branchable = branchable_kinds(client)
+
+    def check(p) -> None:  # noqa: ANN001
+        bad = unbranchable(p, branchable)
+        if not bad:
+            return
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        logged = client.request("GET", "core/object-changes/", params={"limit": 1})
+        empty = int((logged or {}).get("count") or 0) == 0
+        if empty:
+            delete_branch(main, where.name)
+        raise BranchError(
+            f"{len(bad)} change(s) to objects NetBox's branching plugin does not branch ({shown}): in "
+            "a branch they would be written to main; apply them to main first (`zwvl apply` without "
+            "--branch)" + (f"; the empty branch {where.name} was deleted" if empty else "")
+        )
+
+    return check
 
 
 @click.command("drift", cls=_ChangesExitCommand)

@@ -27,6 +27,7 @@ after its N-th write request has been answered (an apply killed half-way).
 from __future__ import annotations
 
 import builtins
+import copy
 import email.utils
 import os
 import signal
@@ -112,7 +113,9 @@ class NetboxClient:
         backoff: float = 0.5,
         changelog_message: str | None = None,
         read_workers: int = 3,
+        headers: dict[str, str] | None = None,
     ) -> None:
+        """``headers`` go on every request (e.g. ``X-NetBox-Branch``: the branch it reads and writes)."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise NetboxError(f"invalid NetBox URL {url!r} (expected http(s)://host[:port])")
@@ -132,6 +135,14 @@ class NetboxClient:
         self.on_write: Callable[[str, str, int], None] | None = None
         self.write_guard: Callable[[], None] | None = None
         self._clock_offset: float | None = None
+        self.headers = dict(headers or {})
+
+    def with_headers(self, headers: dict[str, str]) -> NetboxClient:
+        """The same NetBox and token with ``headers`` added to every request (own sessions and stats)."""
+        other = copy.copy(self)
+        other.headers = {**self.headers, **headers}
+        other.stats, other._lock, other._local = Stats(), threading.Lock(), threading.local()
+        return other
 
     def __repr__(self) -> str:  # never show the token
         return f"NetboxClient({self.url!r})"
@@ -148,6 +159,7 @@ class NetboxClient:
                     "Accept": "application/json",
                     "Content-Type": "application/json",
                     "User-Agent": USER_AGENT,
+                    **self.headers,
                 }
             )
             self._local.session = sess

@@ -95,6 +95,10 @@ class Plan:
     created: str = ""
     commit: str | None = None
     read_requests: int = 0
+    branch: str | None = None
+    """The NetBox branch planned against (``--branch``); None for main."""
+    branch_url: str | None = None
+    """That branch in NetBox's web UI, for reviewers."""
 
     @property
     def changes(self) -> bool:
@@ -336,7 +340,12 @@ def decode(value: Any) -> Any:
 def plan_to_json(plan: Plan) -> dict[str, Any]:
     return {
         "format": PLAN_FORMAT,
-        "netbox": {"url": plan.url, "version": plan.version},
+        "netbox": {
+            "url": plan.url,
+            "version": plan.version,
+            "branch": plan.branch,
+            "branch_url": plan.branch_url,
+        },
         "fingerprint": plan.fingerprint,
         "created": plan.created,
         "commit": plan.commit,
@@ -412,4 +421,6 @@ def plan_from_json(doc: dict[str, Any]) -> Plan:
         managed_count=int(doc.get("summary", {}).get("managed", 0)),
         created=doc.get("created", ""),
         commit=doc.get("commit"),
+        branch=doc["netbox"].get("branch"),
+        branch_url=doc["netbox"].get("branch_url"),
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -249,7 +250,12 @@ def apply(
     concurrency: int = 2,
     commit: str | None = None,
     progress: Progress | None = None,
+    take_lock: bool = True,
+    check: Callable[[Plan], None] | None = None,
 ) -> ApplyOutcome:
+    """``take_lock=False`` for a NetBox branch: the lock lives on main, and a branch has one writer
+    (its pull request's pipeline); main's applies and drift are not held up by branch applies.
+    ``check`` is called with the plan before anything is written (it raises to refuse)."""
     say = progress or _noop
     req0, writes0 = client.stats.requests, client.stats.writes
     if desired is None:
@@ -271,11 +277,18 @@ def apply(
         check_same(saved, p)
     outcome = ApplyOutcome(plan=p, report=None)
     check_conflicts(p)
+    if check is not None:
+        check(p)
     if not p.ops:
         outcome.requests = client.stats.requests - req0
         return outcome
     check_cascades(p)
     check_guard(p, max_delete_share, allow_mass_delete)
+    if not take_lock:
+        outcome.report = Executor(client, state, concurrency=concurrency, progress=say).execute(p.ops)
+        outcome.requests = client.stats.requests - req0
+        outcome.writes = client.stats.writes - writes0
+        return outcome
     lock = ApplyLock(client, p.commit, lease=lease)
     lock.acquire(break_lock=break_lock, force=force)  # renewed until released; see lock.py
     outcome.broken_lock, outcome.took_over = lock.broken, lock.took_over

@@ -61,7 +61,10 @@ def _op_line(op: Op) -> str:
 
 
 def plan_text(plan: Plan) -> str:
-    lines = [f"NetBox {plan.url} ({plan.version}); {plan.managed_count} managed objects.", summary_line(plan)]
+    lines = [f"NetBox {plan.url} ({plan.version}); {plan.managed_count} managed objects."]
+    if plan.branch:
+        lines.append(f"Branch {plan.branch}: {plan.branch_url or '(no URL)'}")
+    lines.append(summary_line(plan))
     for op in plan.ops:
         lines.append(_op_line(op))
         if op.action == "update":
@@ -96,6 +99,10 @@ def plan_markdown(plan: Plan) -> str:
     if plan.commit:
         meta += f" · commit `{plan.commit[:12]}`"
     out += [meta, ""]
+    if plan.branch:
+        # reviewers look at the change in NetBox's own UI (diff, changed objects) before the merge
+        where = f"[{_md(plan.branch)}]({plan.branch_url})" if plan.branch_url else f"`{_md(plan.branch)}`"
+        out += [f"NetBox branch {where}: the plan against that branch, review it there before merging.", ""]
     if plan.ops:
         out += ["| Kind | Create | Update | Delete |", "|---|---:|---:|---:|"]
         for kind, c in _by_kind(plan):
