@@ -6,6 +6,7 @@ import json
 import os
 import re
 import secrets
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,13 @@ from devtools.netbox.common import (
     read_json,
     run,
     stream,
+    tail,
     write_private,
 )
 from devtools.netbox.postgres import (
     pg_password,
 )
+from zwvl import procs
 from zwvl.procs import Progress
 
 
@@ -151,6 +154,34 @@ def netbox_env(root: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NETBOX_", "DJANGO_"))}
     env.update(NETBOX_ROOT=str(root), PYTHONUNBUFFERED="1")
     return env
+
+
+def spawn(cmd: list[str], root: Path, log: Path, pass_fds: tuple[int, ...] = ()) -> subprocess.Popen[bytes]:
+    """A NetBox process (gunicorn, the worker) in its own session, its output appended to ``log`` and
+    tracked for clean-up; ``pass_fds`` carries the instance's Redis database lease (redis.DbLease)."""
+    with open(log, "ab") as logfh:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=logfh,
+            stderr=subprocess.STDOUT,
+            cwd=root,
+            env=netbox_env(root),
+            start_new_session=True,
+            pass_fds=pass_fds,
+        )
+    procs.track(proc)
+    return proc
+
+
+def fail_if_exited(proc: subprocess.Popen[bytes], log: Path, what: str) -> None:
+    """Raise when ``proc`` has already exited (it could not start), quoting the end of its log."""
+    if proc.poll() is not None:
+        procs.forget(proc.pid)
+        raise LocalNetboxError(
+            f"{what} exited with code {proc.returncode} at startup; last log lines:\n"
+            + tail(log.read_text(errors="replace"))
+        )
 
 
 def migrate(lay: Layout, root: Path, progress: Progress | None) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -19,11 +18,8 @@ from devtools.netbox.common import (
     Layout,
     LocalNetboxError,
     say,
-    tail,
 )
-from devtools.netbox.config import (
-    netbox_env,
-)
+from devtools.netbox.config import fail_if_exited, spawn
 from zwvl import procs
 from zwvl.procs import Progress, pid_alive, port_in_use
 
@@ -123,27 +119,11 @@ def start_gunicorn(
         "-",
     ]
     say(progress, f"Starting gunicorn on http://{HOST}:{port}/ (log: {log}) ...")
-    with open(log, "ab") as logfh:
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=logfh,
-            stderr=subprocess.STDOUT,
-            cwd=root,
-            env=netbox_env(root),
-            start_new_session=True,
-            pass_fds=pass_fds,  # the Redis database lease (redis.DbLease)
-        )
-    procs.track(proc)
+    proc = spawn(cmd, root, log, pass_fds)
     url = f"http://{HOST}:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            procs.forget(proc.pid)
-            raise LocalNetboxError(
-                f"gunicorn exited with code {proc.returncode} during startup; last log lines:\n"
-                + tail(log.read_text(errors="replace"))
-            )
+        fail_if_exited(proc, log, "gunicorn")
         code, _ = http_status(url, None, timeout=3)
         if code is not None:
             if not pidfile.exists():

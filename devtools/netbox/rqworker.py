@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import subprocess
 import time
 from pathlib import Path
 
-from devtools.netbox.common import T_STOP, Layout, LocalNetboxError, say, tail
-from devtools.netbox.config import netbox_env
+from devtools.netbox.common import T_STOP, Layout, say
+from devtools.netbox.config import fail_if_exited, spawn
 from zwvl import procs
 from zwvl.procs import Progress, pid_alive
 
@@ -50,27 +49,11 @@ def start_worker(
     rather than as a branch that never becomes ready."""
     log = root / LOG_FILE
     say(progress, f"Starting NetBox's background worker (netbox rqworker; log: {log}) ...")
-    with open(log, "ab") as logfh:
-        proc = subprocess.Popen(
-            [str(lay.netbox_bin), "rqworker"],
-            stdin=subprocess.DEVNULL,
-            stdout=logfh,
-            stderr=subprocess.STDOUT,
-            cwd=root,
-            env=netbox_env(root),
-            start_new_session=True,
-            pass_fds=pass_fds,  # the Redis database lease (redis.DbLease)
-        )
-    procs.track(proc)
+    proc = spawn([str(lay.netbox_bin), "rqworker"], root, log, pass_fds)
     (root / PID_FILE).write_text(f"{proc.pid}\n")
     deadline = time.monotonic() + settle
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            procs.forget(proc.pid)
-            raise LocalNetboxError(
-                f"netbox rqworker exited with code {proc.returncode} at startup; last log lines:\n"
-                + tail(log.read_text(errors="replace"))
-            )
+        fail_if_exited(proc, log, "netbox rqworker")
         time.sleep(0.2)
     return proc.pid
 
