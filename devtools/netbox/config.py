@@ -90,7 +90,7 @@ def extra_settings(given: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def prepare_root(
-    lay: Layout, root: Path, db_name: str, redis_cache_db: int, settings: dict[str, Any] | None = None
+    lay: Layout, root: Path, db_name: str, redis_db: int, settings: dict[str, Any] | None = None
 ) -> bool:
     """`netbox setup --target root` once, then write our own conf/configuration.py (0600).
 
@@ -118,8 +118,8 @@ def prepare_root(
     # Tasks get the instance's own Redis database (not a shared 0): each instance runs an RQ worker
     # now (branch jobs), and a worker must never pick up a job another instance's NetBox enqueued.
     redis = {
-        "tasks": {"HOST": REDIS_HOST, "PORT": REDIS_PORT, "DATABASE": redis_cache_db, "SSL": False},
-        "caching": {"HOST": REDIS_HOST, "PORT": REDIS_PORT, "DATABASE": redis_cache_db, "SSL": False},
+        "tasks": {"HOST": REDIS_HOST, "PORT": REDIS_PORT, "DATABASE": redis_db, "SSL": False},
+        "caching": {"HOST": REDIS_HOST, "PORT": REDIS_PORT, "DATABASE": redis_db, "SSL": False},
     }
     # netbox_branching's README (1.2.2): PLUGINS, DATABASES wrapped in DynamicSchemaDict (a branch is
     # a PostgreSQL schema picked per request) and its router; the plugin refuses to start without them.

@@ -50,12 +50,10 @@ OLD_HASH_DBS = range(2, 16)
 
 
 def redis_ping(host: str = REDIS_HOST, port: int = REDIS_PORT, timeout: float = 2.0) -> bool:
-    """True when a Redis server answers PING (raw RESP, no client library)."""
+    """True when a Redis server answers PING."""
     try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(64).startswith(b"+PONG")
-    except OSError:
+        return redis_commands(("PING",), host=host, port=port, timeout=timeout) == ["PONG"]
+    except (LocalNetboxError, ValueError):  # nothing there, or not Redis
         return False
 
 

@@ -116,7 +116,7 @@ def ensure_template(cache_dir: Path | str | None = None, progress: Progress | No
             if not restored:
                 psql(lay, "CREATE EXTENSION IF NOT EXISTS ltree", db=build)
         if not restored or unapplied(lay, build):
-            prepare_root(lay, lay.template_root, build, redis_cache_db=TEMPLATE_DB)
+            prepare_root(lay, lay.template_root, build, redis_db=TEMPLATE_DB)
             say(
                 progress,
                 f"Migrating the NetBox {lay.key} template database {build} "

@@ -128,11 +128,16 @@ def small_applied_template(
 
 @contextlib.contextmanager
 def small_instance(
-    netbox_template: str, base: Path, progress: Callable[[str], None], config: pytest.Config
+    netbox_template: str,
+    base: Path,
+    progress: Callable[[str], None],
+    config: pytest.Config,
+    settings: dict[str, Any] | None = None,
 ) -> Iterator[local.Instance]:
-    """A NetBox holding the small region (a clone of its template), stopped and dropped afterwards."""
+    """A NetBox holding the small region (a clone of its template), stopped and dropped afterwards;
+    ``settings`` are extra NetBox settings (see :func:`launch`)."""
     template, creds, _observed = small_applied_template(netbox_template, base, progress, config)
-    inst = launch(template, base, progress, creds)
+    inst = launch(template, base, progress, creds, settings)
     try:
         yield inst
     finally:

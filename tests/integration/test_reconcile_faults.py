@@ -26,10 +26,8 @@ from tests.integration.reconcile_support import (
     client_for,
     duplicates,
     env_for,
-    launch,
-    small_applied_template,
+    small_instance,
     state_of,
-    teardown,
     zwvl,
 )
 from zwvl.netbox.kinds import BY_NAME, LOCK_TAG
@@ -146,12 +144,9 @@ def small_paged_nb(
     pytestconfig: pytest.Config,
 ) -> Iterator[local.Instance]:
     base = tmp_path_factory.mktemp("paged")
-    template, creds, _ = small_applied_template(netbox_template, base, netbox_progress, pytestconfig)
-    inst = launch(template, base, netbox_progress, creds, settings={"MAX_PAGE_SIZE": 250})
-    try:
+    paged = {"MAX_PAGE_SIZE": 250}
+    with small_instance(netbox_template, base, netbox_progress, pytestconfig, paged) as inst:
         yield inst
-    finally:
-        teardown(inst)
 
 
 def test_a_netbox_with_max_page_size_250_is_read_completely(small_paged_nb: local.Instance) -> None:

@@ -53,8 +53,13 @@ def _scrape_once(env: dict[str, str] | None = None) -> subprocess.CompletedProce
     """`zwvl exporter --once` on the repository's inventory (no drift), which must succeed."""
     proc = subprocess.run(
         [sys.executable, "-m", "zwvl", "exporter", "--once", "--drift", "off"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc
 

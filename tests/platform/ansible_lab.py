@@ -23,8 +23,11 @@ def ssh(key: Path, address: str, command: str, *, timeout: float = 180, check: b
     """Run `command` as root on the machine at `address`; its standard output."""
     proc = subprocess.run(
         ["ssh", "-i", str(key), *SSH_ARGS.split(), "-o", "BatchMode=yes", f"root@{address}", command],
-        capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if check:
         assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
@@ -55,8 +58,13 @@ def play(
     extra_file.write_text(json.dumps(extra))
     proc = subprocess.run(
         [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), "-e", f"@{extra_file}", *args, playbook],
-        cwd=ANSIBLE, env=full_env, capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
+        cwd=ANSIBLE,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     out = proc.stdout + proc.stderr
     assert (proc.returncode != 0) == expect_failure, out[-6000:]
     changed = {host: int(c) for host, _ok, c, _u, _f in RECAP.findall(out)}
@@ -67,8 +75,12 @@ def assert_lint_production(*paths: str) -> None:
     """ansible-lint with the repository's configuration (profile production) passes on `paths`."""
     proc = subprocess.run(
         [str(VENV_BIN / "ansible-lint"), *paths],
-        cwd=ANSIBLE, capture_output=True, text=True, timeout=900, check=False,
+        cwd=ANSIBLE,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
         env=dict(os.environ, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}", NO_COLOR="1"),
-    )  # fmt: skip
+    )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "Profile 'production' was required, and it passed" in proc.stdout + proc.stderr
