@@ -11,7 +11,6 @@ from zwvl.monitoring.dashboards.common import (
     YELLOW,
     any_is,
     base,
-    q,
     row,
     share_of_all,
     share_panel,
@@ -98,18 +97,15 @@ def _history(d: Dashboard) -> Dashboard:
             "OSPF neighbours by state",
             "Adjacencies of the monitored routers per OSPF state; anything but Full is converging "
             "or broken.",
-            [
-                q(
-                    f"sum by (state) ({MetricName.BACKBONE_OSPF_NEIGHBORS} and on (device) "
-                    f"{selector(MetricName.BACKBONE_ROUTER_UP, ALL_PARTNERS)})",
-                    "{{state}}",
-                )
-            ],
+            f"sum by (state) ({MetricName.BACKBONE_OSPF_NEIGHBORS} and on (device) "
+            f"{selector(MetricName.BACKBONE_ROUTER_UP, ALL_PARTNERS)})",
+            "{{state}}",
         ),
         timeseries_panel(
             "Working paths per site",
             "Paths to a regional datacenter per site over time.",
-            [q(SITE_PATHS, "{{site}}")],
+            SITE_PATHS,
+            "{{site}}",
         ),
     )
 

@@ -126,49 +126,33 @@ def days_old() -> ThresholdsConfig:
     return steps((None, GREEN), (DAY, YELLOW), (2 * DAY, RED))
 
 
+def _panel[P: (bargauge.Panel, stat.Panel, statetimeline.Panel, table.Panel, timeseries.Panel)](
+    p: P, title: str, description: str, target: prometheus.Dataquery, height: int, width: int
+) -> P:
+    """`p` with what every panel has: title, description, the data source, its one query, its size."""
+    return (
+        p.title(title).description(description).datasource(DS).with_target(target).height(height).span(width)
+    )
+
+
 def stat_panel(
     title: str, expr: str, description: str, thresholds: ThresholdsConfig, unit: str = "none", width: int = 6
 ) -> stat.Panel:
     return (
-        stat.Panel()
-        .title(title)
-        .description(description)
-        .datasource(DS)
-        .with_target(q(expr).instant())
+        _panel(stat.Panel(), title, description, q(expr).instant(), 4, width)
         .unit(unit)
         .thresholds(thresholds)
-        .height(4)
-        .span(width)
     )
 
 
 def timeseries_panel(
-    title: str, description: str, targets: list[prometheus.Dataquery], unit: str = "none", width: int = 12
+    title: str, description: str, expr: str, legend: str, unit: str = "none", width: int = 12
 ) -> timeseries.Panel:
-    p = (
-        timeseries.Panel()
-        .title(title)
-        .description(description)
-        .datasource(DS)
-        .unit(unit)
-        .height(8)
-        .span(width)
-    )
-    for t in targets:
-        p = p.with_target(t)
-    return p
+    return _panel(timeseries.Panel(), title, description, q(expr, legend), 8, width).unit(unit)
 
 
 def table_panel(title: str, description: str, expr: str, width: int = 12, height: int = 8) -> table.Panel:
-    return (
-        table.Panel()
-        .title(title)
-        .description(description)
-        .datasource(DS)
-        .with_target(table_q(expr))
-        .height(height)
-        .span(width)
-    )
+    return _panel(table.Panel(), title, description, table_q(expr), height, width)
 
 
 def bargauge_panel(
@@ -182,16 +166,10 @@ def bargauge_panel(
     max_value: float | None = None,
 ) -> bargauge.Panel:
     p = (
-        bargauge.Panel()
-        .title(title)
-        .description(description)
-        .datasource(DS)
-        .with_target(q(expr, legend).instant())
+        _panel(bargauge.Panel(), title, description, q(expr, legend).instant(), 8, width)
         .unit(unit)
         .min(0)
         .thresholds(thresholds)
-        .height(8)
-        .span(width)
     )
     return p.max(max_value) if max_value is not None else p
 
@@ -220,13 +198,7 @@ def state_timeline_panel(
     title: str, description: str, expr: str, legend: str, width: int = 24
 ) -> statetimeline.Panel:
     return (
-        statetimeline.Panel()
-        .title(title)
-        .description(description)
-        .datasource(DS)
-        .with_target(q(expr, legend))
+        _panel(statetimeline.Panel(), title, description, q(expr, legend), 10, width)
         .mappings(up_down_mappings())
         .thresholds(steps((None, RED), (1, GREEN)))
-        .height(10)
-        .span(width)
     )

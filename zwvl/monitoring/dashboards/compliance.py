@@ -11,7 +11,6 @@ from zwvl.monitoring.dashboards.common import (
     RED,
     any_is,
     base,
-    q,
     row,
     share_panel,
     stat_panel,
@@ -95,12 +94,8 @@ def _principles(d: Dashboard) -> Dashboard:
         timeseries_panel(
             "Failing findings over time",
             "Unwaived failing findings per severity.",
-            [
-                q(
-                    f"sum by (severity) ({FAILING})",
-                    "{{severity}}",
-                )
-            ],
+            f"sum by (severity) ({FAILING})",
+            "{{severity}}",
             width=24,
         ),
     )

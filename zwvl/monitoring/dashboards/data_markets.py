@@ -14,7 +14,6 @@ from zwvl.monitoring.dashboards.common import (
     base,
     days_old,
     label_variable,
-    q,
     row,
     stat_panel,
     steps,
@@ -96,12 +95,14 @@ def _history(d: Dashboard) -> Dashboard:
         timeseries_panel(
             "Time since the last load",
             "Per dataset; a saw-tooth means regular loads.",
-            [q(AGE, "{{dataset}}")],
+            AGE,
+            "{{dataset}}",
             unit="s",
         ),
         timeseries_panel(
             "Partners per dataset",
             "Partners taking part in each dataset.",
-            [q(selector(MetricName.DATASET_PARTNERS, DOMAIN), "{{dataset}}")],
+            selector(MetricName.DATASET_PARTNERS, DOMAIN),
+            "{{dataset}}",
         ),
     )

@@ -13,7 +13,6 @@ from zwvl.monitoring.dashboards.common import (
     any_is,
     base,
     days_old,
-    q,
     row,
     stat_panel,
     steps,
@@ -74,17 +73,14 @@ def _helpdesk(d: Dashboard) -> Dashboard:
         timeseries_panel(
             "Open tickets: incidents vs change work",
             "Open tickets split into small incidents and change/project work (whole region).",
-            [q(RecordName.HELPDESK_OPEN_TICKETS_BY_WORK, "{{work}}")],
+            RecordName.HELPDESK_OPEN_TICKETS_BY_WORK,
+            "{{work}}",
         ),
         timeseries_panel(
             "Tickets created per day by ITIL category",
             "New tickets over the last day, per category.",
-            [
-                q(
-                    f"sum by (category) (increase({MetricName.HELPDESK_TICKETS_CREATED_TOTAL}[1d]))",
-                    "{{category}}",
-                )
-            ],
+            f"sum by (category) (increase({MetricName.HELPDESK_TICKETS_CREATED_TOTAL}[1d]))",
+            "{{category}}",
         ),
         table_panel(
             "Open tickets per partner queue and category",
@@ -135,12 +131,14 @@ def _tooling(d: Dashboard) -> Dashboard:
             "Exporter sources",
             "1 when a source of the exporter was read successfully "
             f"(alert {AlertName.EXPORTER_SOURCE_FAILING}).",
-            [q(MetricName.SOURCE_UP, "{{source}}")],
+            MetricName.SOURCE_UP,
+            "{{source}}",
         ),
         timeseries_panel(
             "Source read time",
             "Time per source per scrape.",
-            [q(MetricName.SOURCE_SCRAPE_DURATION_SECONDS, "{{source}}")],
+            MetricName.SOURCE_SCRAPE_DURATION_SECONDS,
+            "{{source}}",
             unit="s",
         ),
     )
