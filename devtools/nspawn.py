@@ -60,6 +60,7 @@ PLATFORM_PACKAGES = (
     "prometheus-blackbox-exporter",
     "prometheus-frr-exporter",
     "frr",
+    "frr-pythontools",  # frr_ospf's graceful reload (frr-reload.py)
 )
 # installed but not started at boot: FRR holds up network.target (and so sshd) for minutes in a machine
 # that is no router; a test that needs it configures and starts it

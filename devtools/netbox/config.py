@@ -46,7 +46,6 @@ SETTINGS_ENV = "ZWVL_NETBOX_SETTINGS"
 """Extra NetBox settings for local instances, as a JSON object (e.g. ``{"MAX_PAGE_SIZE": 250}``)."""
 _OWN_SETTINGS = frozenset(
     {
-        "ALLOWED_HOSTS",
         "DATABASES",
         "DATABASE_ROUTERS",
         "PLUGINS",
@@ -64,7 +63,8 @@ def extra_settings(given: dict[str, Any] | None = None) -> dict[str, Any]:
     """The extra configuration.py settings: ``given``, else $ZWVL_NETBOX_SETTINGS (JSON), checked.
 
     Names are NetBox setting names (upper case); values are JSON values. The settings zwvl writes
-    itself (database, Redis, secrets, hosts) cannot be overridden."""
+    itself (database, Redis, secrets) cannot be overridden; ``ALLOWED_HOSTS`` (a list of names or
+    addresses) is added to the local names, for a forwarder that reaches gunicorn under another address."""
     if given is None:
         raw = os.environ.get(SETTINGS_ENV, "").strip()
         if not raw:
@@ -81,6 +81,10 @@ def extra_settings(given: dict[str, Any] | None = None) -> dict[str, Any]:
             raise LocalNetboxError(f"invalid NetBox setting name {name!r} (upper case, e.g. MAX_PAGE_SIZE)")
         if name in _OWN_SETTINGS:
             raise LocalNetboxError(f"NetBox setting {name} is written by zwvl and cannot be overridden")
+        if name == "ALLOWED_HOSTS" and not (
+            isinstance(value, list) and all(isinstance(h, str) and h and h != "*" for h in value)
+        ):
+            raise LocalNetboxError("NetBox setting ALLOWED_HOSTS: a list of host names or addresses (no '*')")
         try:
             json.dumps(value)
         except (TypeError, ValueError) as exc:
@@ -103,6 +107,8 @@ def prepare_root(
     if not (root / "conf" / "__init__.py").exists():
         run([lay.netbox_bin, "setup", "--target", root], timeout=120, what="netbox setup")
     sec = _secrets_for(root)
+    extra = dict(settings or {})
+    hosts = ["127.0.0.1", "localhost", *extra.pop("ALLOWED_HOSTS", [])]
     databases = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
@@ -127,7 +133,7 @@ def prepare_root(
     text = (
         "# Written by zwvl (devtools/netbox); rewritten on every `zwvl netbox up`.\n"
         "from netbox_branching.utilities import DynamicSchemaDict\n"
-        f"ALLOWED_HOSTS = {['127.0.0.1', 'localhost']!r}\n"
+        f"ALLOWED_HOSTS = {hosts!r}\n"
         f"DATABASES = DynamicSchemaDict({databases!r})\n"
         "DATABASE_ROUTERS = ['netbox_branching.database.BranchAwareRouter']\n"
         "PLUGINS = ['netbox_branching']\n"
@@ -139,7 +145,7 @@ def prepare_root(
         "CENSUS_REPORTING_ENABLED = False\n"
         "TIME_ZONE = 'UTC'\n"
     )
-    for name, value in (settings or {}).items():
+    for name, value in extra.items():
         text += f"{name} = {value!r}  # extra setting ({SETTINGS_ENV} or --setting)\n"
     try:
         if config.read_text(encoding="utf-8") == text:

@@ -314,7 +314,11 @@ def start_nginx(prefix: Path, conf: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def start_rt(inv: Inventory, extra_sla_levels: Sequence[Mapping[str, object]] = ()) -> RtServer:
+def start_rt(
+    inv: Inventory, extra_sla_levels: Sequence[Mapping[str, object]] = (), address: str = "127.0.0.1"
+) -> RtServer:
+    """RT and nginx serving it over TLS on ``address`` (a host address a lab machine reaches, else the
+    loopback), with a certificate for that address from the server's own region CA."""
     missing = _missing(RT_SERVER, RT_SETUP, NGINX)
     if missing:
         raise ServiceError(
@@ -324,8 +328,8 @@ def start_rt(inv: Inventory, extra_sla_levels: Sequence[Mapping[str, object]] = 
     root = Path(tempfile.mkdtemp(prefix="zwvl-plat-rt-"))
     root.chmod(0o711)  # nginx's workers (nobody when run as root) reach their temp folders
     backend_port, https_port, http_port = free_port(), free_port(), free_port()
-    url = f"https://127.0.0.1:{https_port}"
-    http_url = f"http://127.0.0.1:{http_port}"
+    url = f"https://{address}:{https_port}"
+    http_url = f"http://{address}:{http_port}"
     password = secrets.token_urlsafe(18)
     for d in ("site.d", "mason", "session", "nginx/tmp"):
         (root / d).mkdir(parents=True)
@@ -333,7 +337,7 @@ def start_rt(inv: Inventory, extra_sla_levels: Sequence[Mapping[str, object]] = 
     (root / "nginx/tmp").chmod(0o1777)
     # the region CA for this server, and nginx's certificate (with the chain) from it
     ca = ensure_ca(root / "ca")
-    issued = ca.issue("rt-test", ips=["127.0.0.1"], out_dir=root / "tls")
+    issued = ca.issue("rt-test", ips=[address], out_dir=root / "tls")
     # the role's own site settings (names, https base URL, CSRF protection), then what only the test needs
     (root / "site.d" / "50-zwvl-site.pm").write_text(render_site_config(url))
     (root / "RT_SiteConfig.pm").write_text(

@@ -41,11 +41,19 @@ import yaml
 
 from devtools import nspawn
 from devtools.region_ca import RegionCA, ensure_ca
-from tests.platform.ansible_lab import REPO, SSH_ARGS, VENV_BIN, assert_lint_production, play, ssh
+from tests.platform.ansible_lab import (
+    PYTHON312,
+    REPO,
+    SSH_ARGS,
+    assert_lint_production,
+    build_wheelhouse,
+    play,
+    ssh,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
-PYTHON312 = Path(os.environ.get("ZWVL_LAB_PYTHON312", "/root/.pyenv/versions/3.12.1"))
 MONITORING, ROUTER = "lei-rdc-srv03", "lei-rdc-rtr01"
 
 
@@ -170,32 +178,6 @@ class Lab:
             "monitoring.yml", *args, inventory=self.inventory, workdir=self.root, extra=extra, env=env,
             expect_failure=expect_failure,
         )  # fmt: skip
-
-
-def wait_for(what: str, check: Any, timeout: float = 120, every: float = 2) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except (AssertionError, OSError, ValueError, requests.RequestException) as exc:
-            last = exc
-        time.sleep(every)
-    raise AssertionError(f"{what}: not within {timeout:.0f} s (last: {last!r})")
-
-
-def build_wheelhouse(out: Path) -> Path:
-    """zwvl and its dependencies as wheels (the locked versions), for the machine to install offline."""
-    out.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(
-        [str(VENV_BIN / "python"), "-m", "pip", "wheel", "-q", "--disable-pip-version-check",
-         "--wheel-dir", str(out), "-c", str(REPO / "requirements.lock"), str(REPO)],
-        capture_output=True, text=True, timeout=1800, check=False,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return out
 
 
 @pytest.fixture(scope="module")
