@@ -197,7 +197,8 @@ class Machine:
         return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
 
-def _ip(*args: str) -> None:
+def ip(*args: str) -> None:
+    """Run `ip ARGS` (links, addresses, routes of the machines' namespaces); an NspawnError names it."""
     _run(["ip", *args], timeout=30, what="ip " + " ".join(args))
 
 
@@ -229,14 +230,14 @@ def start_machine(
     machine = Machine(name, netns, host_if, host_address, address, prefixlen, workdir)
     subprocess.run(["ip", "netns", "del", netns], capture_output=True, check=False)
     subprocess.run(["ip", "link", "del", host_if], capture_output=True, check=False)
-    _ip("netns", "add", netns)
-    _ip("link", "add", host_if, "type", "veth", "peer", "name", "eth0", "netns", netns)
-    _ip("addr", "add", f"{host_address}/{prefixlen}", "dev", host_if)
-    _ip("link", "set", host_if, "up")
-    _ip("-n", netns, "addr", "add", f"{address}/{prefixlen}", "dev", "eth0")
-    _ip("-n", netns, "link", "set", "eth0", "up")
-    _ip("-n", netns, "link", "set", "lo", "up")
-    _ip("-n", netns, "route", "add", "default", "via", host_address)
+    ip("netns", "add", netns)
+    ip("link", "add", host_if, "type", "veth", "peer", "name", "eth0", "netns", netns)
+    ip("addr", "add", f"{host_address}/{prefixlen}", "dev", host_if)
+    ip("link", "set", host_if, "up")
+    ip("-n", netns, "addr", "add", f"{address}/{prefixlen}", "dev", "eth0")
+    ip("-n", netns, "link", "set", "eth0", "up")
+    ip("-n", netns, "link", "set", "lo", "up")
+    ip("-n", netns, "route", "add", "default", "via", host_address)
     progress(f"booting {name} ({address}) with systemd-nspawn")
     log = open(workdir / "console.log", "wb")  # noqa: SIM115 (kept open for the machine's lifetime)
     machine.proc = subprocess.Popen(

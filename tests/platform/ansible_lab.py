@@ -39,6 +39,15 @@ def ssh(key: Path, address: str, command: str, *, timeout: float = 180, check: b
     return proc.stdout
 
 
+def machine_get(key: Path, address: str, url: str) -> str:
+    """GET `url` from inside the machine at `address` (a service on its loopback), with its python3."""
+    script = (
+        "import sys, urllib.request; "
+        "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=60).read().decode())"
+    )
+    return ssh(key, address, f"python3 -c '{script}' '{url}'")
+
+
 def play(
     playbook: str,
     *args: str,
@@ -114,9 +123,23 @@ def build_wheelhouse(out: Path) -> Path:
     """zwvl and its dependencies as wheels (the locked versions), for a machine to install offline."""
     out.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
-        [str(VENV_BIN / "python"), "-m", "pip", "wheel", "-q", "--disable-pip-version-check",
-         "--wheel-dir", str(out), "-c", str(REPO / "requirements.lock"), str(REPO)],
-        capture_output=True, text=True, timeout=1800, check=False,
-    )  # fmt: skip
+        [
+            str(VENV_BIN / "python"),
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--disable-pip-version-check",
+            "--wheel-dir",
+            str(out),
+            "-c",
+            str(REPO / "requirements.lock"),
+            str(REPO),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )  # fmt: skip (the pip command line reads as one)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out

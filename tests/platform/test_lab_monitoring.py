@@ -47,6 +47,7 @@ from tests.platform.ansible_lab import (
     SSH_ARGS,
     assert_lint_production,
     build_wheelhouse,
+    machine_get,
     play,
     ssh,
     wait_for,
@@ -148,11 +149,7 @@ class Lab:
 
     def get(self, url: str) -> str:
         """GET a URL from inside the machine (services on its loopback), with Debian's python3."""
-        script = (
-            "import sys, urllib.request; "
-            "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=60).read().decode())"
-        )
-        return self.ssh(f"python3 -c '{script}' '{url}'")
+        return machine_get(self.key, self.machine.address, url)
 
     def api(self, url: str) -> Any:
         return json.loads(self.get(url))

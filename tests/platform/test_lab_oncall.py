@@ -47,6 +47,7 @@ import yaml
 
 from devtools import netbox as local
 from devtools import nspawn
+from devtools.nspawn import ip
 from tests.integration.reconcile_support import SMALL, env_for, launch, teardown, zwvl
 from tests.monitoring.conftest import provision_helpdesk
 from tests.monitoring.test_alert_relay import category
@@ -56,6 +57,7 @@ from tests.platform.ansible_lab import (
     REPO,
     SSH_ARGS,
     build_wheelhouse,
+    machine_get,
     play,
     ssh,
     wait_for,
@@ -178,7 +180,6 @@ class OncallLab:
     root: Path
     key: Path
     machines: dict[str, nspawn.Machine]
-    loopbacks: dict[str, str]
     netbox: local.Instance
     netbox_url: str  # the forwarder's URL, as the monitoring server reaches NetBox
     rt: RtServer
@@ -188,11 +189,8 @@ class OncallLab:
 
     def api(self, path: str) -> Any:
         """GET Prometheus' or Alertmanager's API on the monitoring server's loopback."""
-        script = (
-            "import sys, urllib.request; "
-            "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=60).read().decode())"
-        )
-        return json.loads(self.ssh(MONITORING, f"python3 -c '{script}' 'http://127.0.0.1:{path}'"))
+        address = self.machines[MONITORING].address
+        return json.loads(machine_get(self.key, address, f"http://127.0.0.1:{path}"))
 
     def play(self, playbook: str, inventories: list[Path], extra: dict[str, Any]) -> dict[str, int]:
         env = {
@@ -219,10 +217,6 @@ class OncallLab:
             "ZWVL_RT_EXPORTER_TOKEN": self.rt.create_token("zwvl-exporter", "exporter (on-call lab)"),
             "ZWVL_RT_RELAY_TOKEN": self.rt.create_token("zwvl-alert-relay", "alert relay (on-call lab)"),
         }
-
-
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=30)
 
 
 def _boot(
@@ -255,20 +249,20 @@ def _wire(machines: dict[str, nspawn.Machine], loopbacks: dict[str, str]) -> Non
     """The fibre between the routers and a management link from the monitoring server to each."""
     mon = machines[MONITORING]
     spi, ave = machines[SPI], machines[AVE]
-    _ip("link", "add", FIBRE[SPI], "netns", spi.netns, "type", "veth",
-        "peer", "name", FIBRE[AVE], "netns", ave.netns)  # fmt: skip
+    fibre_peer = ("peer", "name", FIBRE[AVE], "netns", ave.netns)
+    ip("link", "add", FIBRE[SPI], "netns", spi.netns, "type", "veth", *fibre_peer)
     for router in (SPI, AVE):
         m, loopback = machines[router], loopbacks[router]
         mgmt = f"mgmt-{router[:3]}"
-        _ip("link", "add", mgmt, "netns", mon.netns, "type", "veth", "peer", "name", "mgmt", "netns", m.netns)
-        _ip("-n", mon.netns, "link", "set", mgmt, "up")
-        _ip("-n", m.netns, "link", "set", "mgmt", "up")
-        _ip("-n", m.netns, "link", "set", FIBRE[router], "up")
-        _ip("-n", m.netns, "addr", "add", f"{loopback}/32", "dev", "lo")
-        _ip("-n", mon.netns, "route", "add", f"{loopback}/32", "dev", mgmt, "src", mon.address)
-        _ip("-n", m.netns, "route", "add", f"{mon.address}/32", "dev", "mgmt", "src", loopback)
+        ip("link", "add", mgmt, "netns", mon.netns, "type", "veth", "peer", "name", "mgmt", "netns", m.netns)
+        ip("-n", mon.netns, "link", "set", mgmt, "up")
+        ip("-n", m.netns, "link", "set", "mgmt", "up")
+        ip("-n", m.netns, "link", "set", FIBRE[router], "up")
+        ip("-n", m.netns, "addr", "add", f"{loopback}/32", "dev", "lo")
+        ip("-n", mon.netns, "route", "add", f"{loopback}/32", "dev", mgmt, "src", mon.address)
+        ip("-n", m.netns, "route", "add", f"{mon.address}/32", "dev", "mgmt", "src", loopback)
         # the controller (this host) reaches the router at its primary IPv4 through its own veth
-        _ip("route", "replace", f"{loopback}/32", "via", m.address, "dev", m.host_if)
+        ip("route", "replace", f"{loopback}/32", "via", m.address, "dev", m.host_if)
 
 
 @pytest.fixture(scope="module")
@@ -309,7 +303,7 @@ def oncall(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
         progress("Request Tracker with the helpdesk (its Pulumi program)")
         rt = start_rt(load_inventory(REPO / "inventory"), address=mon_host)
         provision_helpdesk(rt)
-        lab = OncallLab(root, key, machines, loopbacks, inst, f"http://{mon_host}:{forwarder.port}", rt)
+        lab = OncallLab(root, key, machines, inst, f"http://{mon_host}:{forwarder.port}", rt)
         # What the region provides before the playbooks: the interpreter's libraries on the loader's
         # path on the monitoring server; FRR running on the routers (fibre.yml configures it)
         lab.ssh(MONITORING, "echo /opt/python3.12/lib > /etc/ld.so.conf.d/zwvl-python3.12.conf && ldconfig")
@@ -401,7 +395,7 @@ def test_a_fibre_cut_becomes_a_ticket_in_each_partners_queue_and_the_repair_reso
 
     dead = float(yaml.safe_load(ROLE_DEFAULTS.read_text())["frr_ospf_dead_interval"])
     cut_at = dt.datetime.now(dt.UTC)
-    _ip("-n", lab.machines[SPI].netns, "link", "set", FIBRE[SPI], "down")
+    ip("-n", lab.machines[SPI].netns, "link", "set", FIBRE[SPI], "down")
     try:
         fired = wait_for("FibreLinkDown at both ends", lambda: len(link_downs()) == 2 and link_downs(), 90, 1)
         assert {(a["labels"]["device"], a["labels"]["partner"], a["labels"]["circuit"]) for a in fired} == {
@@ -429,7 +423,7 @@ def test_a_fibre_cut_becomes_a_ticket_in_each_partners_queue_and_the_repair_reso
         wait_for("two re-deliveries to the relay", lambda: repeats() >= 2, 60)
         assert [len(tickets(q)) for q in QUEUES.values()] == [1, 1]
     finally:
-        _ip("-n", lab.machines[SPI].netns, "link", "set", FIBRE[SPI], "up")
+        ip("-n", lab.machines[SPI].netns, "link", "set", FIBRE[SPI], "up")
 
     wait_for("FibreLinkDown to resolve", lambda: not link_downs(), 120)
     for queue in QUEUES.values():
