@@ -93,12 +93,21 @@ def test_the_routers_are_found_in_netbox_and_a_new_device_is_scraped_without_edi
         active = prometheus.targets()
         return {t["labels"]["device"]: t for t in active if t["labels"].get("job") == "frr"}
 
-    # the lab's routers, as NetBox holds them (tenant, site, role), each scraped and up
-    targets = wait_for(
-        "the routers' targets", lambda: set(frr_targets()) == set(frr_exporters) and frr_targets()
-    )
+    # the lab's routers, as NetBox holds them (tenant, site, role), each scraped and up. A target
+    # Prometheus has just discovered is "unknown" until its first scrape, so wait for that too.
+    health: dict[str, str] = {}
+
+    def all_up() -> dict[str, dict[str, Any]] | None:
+        targets = frr_targets()
+        health.clear()
+        health.update({device: t["health"] for device, t in targets.items()})
+        return targets if set(targets) == set(frr_exporters) and set(health.values()) == {"up"} else None
+
+    try:
+        targets = wait_for("every router's target up", all_up)
+    except AssertionError as e:
+        raise AssertionError(f"{e}; health by device: {health}") from None
     kor = targets["kor-th-rtr01"]
-    assert kor["health"] == "up"
     # the exporter serves NetBox's address (the test points it at the router's exporter port)
     sd = requests.get(exporter.replace("/metrics", "/sd/frr"), timeout=30).json()
     assert [g for g in sd if g["labels"]["device"] == "kor-th-rtr01"] == [
