@@ -49,6 +49,7 @@ CATEGORY_FIELD = ITIL_CATEGORY_FIELD
 STALE_DATASET = "anpr-cameras"  # loaded three days ago in the test data platform: stale
 DP_PREFIX = "dp_"  # the programs' default: the cluster is this session's own
 SCRAPE = "2s"
+ZWVL_SCRAPE = "5s"
 EVALUATE = "1s"
 FRR_EXPORTER = "/usr/bin/prometheus-frr-exporter"
 SD_TEST_ADDRESSES = r"127\..*"  # devices a test adds to NetBox get loopback addresses: kept, never routed
@@ -405,9 +406,9 @@ def alertmanager(webhooks: Any, tmp_path_factory: pytest.TempPathFactory) -> Ite
 def running_prometheus(
     folder: Path, exporter: str, frr_ports: dict[str, int], alertmanager: Alertmanager
 ) -> Iterator[Prometheus]:
-    """Prometheus scraping the exporter and the routers' frr exporters every two seconds, with the
-    repository's rules and Alertmanager; ready once it has scraped both and evaluated the rules;
-    stopped (by PID) on leaving."""
+    """Prometheus scraping the routers' frr exporters every two seconds and the zwvl exporter every
+    five, with the repository's rules and Alertmanager; ready once every target is up and the rules
+    have been evaluated; stopped (by PID) on leaving."""
     rules = short_rules(folder / "rules")
     host = exporter.split("/")[2]
     config = {
@@ -415,15 +416,29 @@ def running_prometheus(
         "rule_files": [str(rules / "*.yml")],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager.url.split("//")[1]]}]}]},
         "scrape_configs": [
-            {"job_name": "zwvl", "static_configs": [{"targets": [host]}]},
+            # every zwvl scrape asks RT (no --rt-min-interval) and vtysh: more room than 2 s, since a
+            # timed-out scrape marks all the exporter's series stale and the alerts on them resolve
+            {
+                "job_name": "zwvl",
+                "scrape_interval": ZWVL_SCRAPE,
+                "scrape_timeout": ZWVL_SCRAPE,
+                "static_configs": [{"targets": [host]}],
+            },
             frr_scrape_job(f"http://{host}/sd/frr", frr_ports),
         ],
     }
     path = folder / "prometheus.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     prom = start_prometheus(path, folder / "data", folder / "prometheus.log")
+    want = {("zwvl", host), *(("frr", name) for name in frr_ports)}
+
+    def health() -> dict[tuple[str, str], str]:
+        return {(t["labels"]["job"], t["labels"].get("device", host)): t["health"] for t in prom.targets()}
+
     try:
-        # scraped, and every recording rule evaluated at least once
+        # every target scraped (a just-discovered one is "unknown"), and every recording rule
+        # evaluated at least once
+        wait_until(lambda: health() == dict.fromkeys(want, "up"), 90, "every target scraped and up")
         wait_until(
             lambda: {
                 "zwvl_backbone_link_up",

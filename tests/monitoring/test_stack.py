@@ -75,15 +75,13 @@ def test_the_check_catches_a_typo(prometheus: Prometheus) -> None:
 
 
 def test_every_source_is_up_and_scraped(prometheus: Prometheus) -> None:
-    res = prometheus.query("zwvl_source_up")["data"]["result"]
-    assert {r["metric"]["source"]: r["value"][1] for r in res} == {
-        "model": "1",
-        "netbox": "1",
-        "backbone": "1",
-        "helpdesk": "1",
-        "datasets": "1",
-        "netbox-backbone": "1",
-    }
+    def sources() -> dict[str, str]:
+        res = prometheus.query("zwvl_source_up")["data"]["result"]
+        return {r["metric"]["source"]: r["value"][1] for r in res}
+
+    want = {"model", "netbox", "backbone", "helpdesk", "datasets", "netbox-backbone"}
+    # a scrape that has every source up: wait for it rather than read whichever scrape was last
+    wait_for("every source up", lambda: sources() == dict.fromkeys(want, "1"), timeout=30, explain=sources)
 
 
 def test_the_routers_are_found_in_netbox_and_a_new_device_is_scraped_without_editing_a_file(
@@ -95,19 +93,13 @@ def test_the_routers_are_found_in_netbox_and_a_new_device_is_scraped_without_edi
 
     # the lab's routers, as NetBox holds them (tenant, site, role), each scraped and up. A target
     # Prometheus has just discovered is "unknown" until its first scrape, so wait for that too.
-    health: dict[str, str] = {}
+    def health() -> dict[str, str]:
+        return {device: t["health"] for device, t in frr_targets().items()}
 
-    def all_up() -> dict[str, dict[str, Any]] | None:
-        targets = frr_targets()
-        health.clear()
-        health.update({device: t["health"] for device, t in targets.items()})
-        return targets if set(targets) == set(frr_exporters) and set(health.values()) == {"up"} else None
-
-    try:
-        targets = wait_for("every router's target up", all_up)
-    except AssertionError as e:
-        raise AssertionError(f"{e}; health by device: {health}") from None
-    kor = targets["kor-th-rtr01"]
+    wait_for(
+        "every router's target up", lambda: health() == dict.fromkeys(frr_exporters, "up"), explain=health
+    )
+    kor = frr_targets()["kor-th-rtr01"]
     # the exporter serves NetBox's address (the test points it at the router's exporter port)
     sd = requests.get(exporter.replace("/metrics", "/sd/frr"), timeout=30).json()
     assert [g for g in sd if g["labels"]["device"] == "kor-th-rtr01"] == [
@@ -172,7 +164,10 @@ def test_the_routers_are_found_in_netbox_and_a_new_device_is_scraped_without_edi
 # ------------------------------------------------------------------------------------ end to end
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 90.0) -> Any:
+def wait_for(
+    what: str, check: Callable[[], Any], timeout: float = 90.0, explain: Callable[[], Any] | None = None
+) -> Any:
+    """``check()``'s first truthy value; on timeout, its last value or what ``explain()`` shows."""
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
@@ -180,7 +175,7 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 90.0) -> Any:
         if last:
             return last
         time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+    raise AssertionError(f"timed out waiting for {what}; last: {explain() if explain else last!r}")
 
 
 def firing(prom: Prometheus, alertname: str, **labels: str) -> list[dict[str, Any]]:

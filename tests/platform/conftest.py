@@ -48,6 +48,15 @@ def rt_server(pytestconfig: pytest.Config, inventory: Inventory) -> Iterator[ser
         services.stop_rt(server)
 
 
+@pytest.fixture(scope="session")
+def wheelhouse(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """zwvl and its locked dependencies as wheels, built once for every nspawn lab that installs them."""
+    from tests.platform.ansible_lab import build_wheelhouse
+
+    _progress(pytestconfig, "building the wheelhouse of zwvl (pip wheel)")
+    return build_wheelhouse(tmp_path_factory.mktemp("wheelhouse"))
+
+
 @pytest.fixture
 def pg_env(postgres: services.PgServer, monkeypatch: pytest.MonkeyPatch) -> services.PgServer:
     """The provisioning role's password for the providers, the way a user without a stack secret

@@ -46,7 +46,6 @@ from tests.platform.ansible_lab import (
     REPO,
     SSH_ARGS,
     assert_lint_production,
-    build_wheelhouse,
     machine_get,
     play,
     ssh,
@@ -178,7 +177,9 @@ class Lab:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[Lab]:
+def lab(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config, wheelhouse: Path
+) -> Iterator[Lab]:
     from tests.platform.conftest import _progress
 
     if os.geteuid() != 0:
@@ -187,8 +188,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -
         pytest.fail(f"no CPython 3.12 at {PYTHON312} (ZWVL_LAB_PYTHON312): zwvl needs Python >= 3.12")
     image = nspawn.ensure_image(lambda m: _progress(pytestconfig, m))
     root = tmp_path_factory.mktemp("monlab")
-    _progress(pytestconfig, "building the wheelhouse of zwvl (pip wheel)")
-    wheelhouse = build_wheelhouse(root / "wheelhouse")
     key = root / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     tag = os.getpid() % 1000

@@ -56,7 +56,6 @@ from tests.platform.ansible_lab import (
     PYTHON312,
     REPO,
     SSH_ARGS,
-    build_wheelhouse,
     machine_get,
     play,
     ssh,
@@ -266,7 +265,9 @@ def _wire(machines: dict[str, nspawn.Machine], loopbacks: dict[str, str]) -> Non
 
 
 @pytest.fixture(scope="module")
-def oncall(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[OncallLab]:
+def oncall(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config, wheelhouse: Path
+) -> Iterator[OncallLab]:
     from tests.platform.conftest import _progress
 
     def progress(message: str) -> None:
@@ -278,8 +279,6 @@ def oncall(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
         pytest.fail(f"no CPython 3.12 at {PYTHON312} (ZWVL_LAB_PYTHON312): zwvl needs Python >= 3.12")
     image = nspawn.ensure_image(progress)
     root = tmp_path_factory.mktemp("oncall")
-    progress("building the wheelhouse of zwvl (pip wheel)")
-    wheelhouse = build_wheelhouse(root / "wheelhouse")
     key = root / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     tag, subnet = os.getpid() % 1000, 100 + os.getpid() % 50
