@@ -65,8 +65,9 @@ def _now(d: Dashboard) -> Dashboard:
         ),
         stat_panel(
             "Routers not answering",
-            f"count({MetricName.BACKBONE_ROUTER_UP} == 0) or vector(0)",
-            "Routers whose FRR the exporter could not read this scrape.",
+            RecordName.BACKBONE_ROUTERS_UNREADABLE,
+            "Routers whose FRR cannot be read now: their FRR exporter does not answer (router down) "
+            f"or cannot read ospfd (alert {AlertName.FIBRE_ROUTER_NOT_ANSWERING} after 5 minutes).",
             any_is(ORANGE),
         ),
         table_panel(
