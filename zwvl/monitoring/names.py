@@ -201,7 +201,7 @@ class RecordName(StrEnum):
     """The recording rules (monitoring/prometheus/rules/zwvl-recording.yml)."""
 
     BACKBONE_CIRCUIT_UP = "zwvl:backbone_circuit_up:min"
-    BACKBONE_ROUTER_UNREADABLE = "zwvl:backbone_router_unreadable"
+    BACKBONE_ROUTER_UNREADABLE = "zwvl:backbone_router_unreadable:max"
     BACKBONE_ROUTERS_UNREADABLE = "zwvl:backbone_routers_unreadable:count"
     BACKBONE_CIRCUITS_DOWN = "zwvl:backbone_circuits_down:count"
     BACKBONE_SITES_ISOLATED = "zwvl:backbone_sites_isolated:count"
