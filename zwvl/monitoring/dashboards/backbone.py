@@ -67,7 +67,8 @@ def _now(d: Dashboard) -> Dashboard:
             "Routers not answering",
             RecordName.BACKBONE_ROUTERS_UNREADABLE,
             "Routers whose FRR cannot be read now: their FRR exporter does not answer (router down) "
-            f"or cannot read ospfd (alert {AlertName.FIBRE_ROUTER_NOT_ANSWERING} after 5 minutes).",
+            "or cannot read ospfd, or the zwvl exporter's vtysh fails "
+            f"(alert {AlertName.FIBRE_ROUTER_NOT_ANSWERING} after 5 minutes).",
             any_is(ORANGE),
         ),
         table_panel(
