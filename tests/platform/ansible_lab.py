@@ -140,6 +140,6 @@ def build_wheelhouse(out: Path) -> Path:
         text=True,
         timeout=1800,
         check=False,
-    )  # fmt: skip (the pip command line reads as one)
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
