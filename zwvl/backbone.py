@@ -48,6 +48,10 @@ class End:
     interface: str
     address: IPv4Interface
 
+    def __str__(self) -> str:
+        """How an operator names the end: router and interface."""
+        return self.router + " " + self.interface
+
 
 @dataclass(frozen=True)
 class Link:

@@ -1,15 +1,21 @@
-"""Dashboards as code: generated files are checked in, `zwvl dashboards --check` catches drift."""
+"""Dashboards as code: YAML specs built into checked-in JSON, `zwvl dashboards --check` catches
+drift, and a bad spec is refused with its file and line."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.monitoring.promql import REPO
-from zwvl.monitoring.dashboards import expressions, generate
+from zwvl.inventory import InventoryError
+from zwvl.monitoring.dashboards import all_dashboards, expressions, generate
+from zwvl.monitoring.dashboards.spec import SPEC_DIR as SPECS
 
 DASHBOARDS = REPO / "monitoring/dashboards"
 
@@ -79,3 +85,86 @@ def test_the_four_dashboards_and_their_panels() -> None:
     )
     assert "zwvl_policy_findings" in json.dumps(docs["zwvl-compliance.json"])
     assert "zwvl:dataset_age_seconds" in json.dumps(docs["zwvl-data-markets.json"])
+
+
+def test_names_in_the_specs_are_all_resolved() -> None:
+    for name, text in generate().items():
+        assert not re.search(r"\$\{(metric|record|alert|var)\.", text), name
+
+
+def _specs(tmp_path: Path) -> Path:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    for path in SPECS.glob("*.yaml"):
+        shutil.copy(path, specs)
+    return specs
+
+
+def _edit(path: Path, old: str, new: str) -> int:
+    """Replace `old` (once) in the file; the 1-based line it stood on."""
+    text = path.read_text()
+    assert text.count(old) >= 1, old
+    path.write_text(text.replace(old, new, 1))
+    return text[: text.index(old)].count("\n") + 1
+
+
+def _problems(specs: Path) -> list[str]:
+    with pytest.raises(InventoryError) as exc:
+        all_dashboards(specs)
+    return [str(p) for p in exc.value.problems]
+
+
+def test_an_unknown_name_is_named_with_file_line_and_panel(tmp_path: Path) -> None:
+    specs = _specs(tmp_path)
+    line = _edit(
+        specs / "backbone.yaml", "${record.BACKBONE_CIRCUITS_DOWN}", "${record.BACKBONE_CIRCUITS_CUT}"
+    )
+    unknown_var = _edit(specs / "compliance.yaml", "${var.FAILING}", "${var.FAILED}")
+    problems = _problems(specs)
+    assert any(
+        p.startswith(f"{specs}/backbone.yaml:{line}:")
+        and "panel 'Circuits down'" in p
+        and "${record.BACKBONE_CIRCUITS_CUT}" in p
+        for p in problems
+    ), problems
+    assert any(p.startswith(f"{specs}/compliance.yaml:{unknown_var}:") for p in problems), problems
+
+
+def test_a_field_the_panel_type_does_not_take_or_lacks_is_refused(tmp_path: Path) -> None:
+    specs = _specs(tmp_path)
+    # the first stat panel loses its thresholds; a table gets a legend; a key is misspelt
+    _edit(specs / "backbone.yaml", "    thresholds: green, red from 1\n", "")
+    _edit(
+        specs / "backbone.yaml",
+        "    title: Circuit ends down\n",
+        "    title: Circuit ends down\n    legend: x\n",
+    )
+    typo = _edit(specs / "data-markets.yaml", "    unit: s\n", "    unti: s\n")
+    problems = _problems(specs)
+    assert any("panel 'Sites isolated': a stat panel needs thresholds" in p for p in problems), problems
+    assert any("panel 'Circuit ends down': a table panel takes no legend" in p for p in problems), problems
+    assert any(
+        p.startswith(f"{specs}/data-markets.yaml:{typo}:") and "Extra inputs are not permitted" in p
+        for p in problems
+    ), problems
+
+
+def test_a_malformed_threshold_step_is_refused(tmp_path: Path) -> None:
+    specs = _specs(tmp_path)
+    line = _edit(specs / "backbone.yaml", "green, red from 1", "green, red at 1")
+    problems = _problems(specs)
+    assert any(
+        p.startswith(f"{specs}/backbone.yaml:{line}:") and "'red at 1' is not 'COLOUR from NUMBER'" in p
+        for p in problems
+    ), problems
+
+
+def test_a_bad_spec_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    specs = _specs(tmp_path)
+    _edit(specs / "it-operations.yaml", "${alert.HELPDESK_SLA_BREACH}", "${alert.HELPDESK_SLA_BROKEN}")
+    out = tmp_path / "dashboards"
+    proc = zwvl("dashboards", "--spec-dir", str(specs), "--output-dir", str(out))
+    assert proc.returncode == 2, proc.stderr
+    assert "it-operations.yaml:" in proc.stderr and "${alert.HELPDESK_SLA_BROKEN}" in proc.stderr
+    assert "nothing was written" in proc.stderr
+    assert not out.exists()

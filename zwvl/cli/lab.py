@@ -201,7 +201,7 @@ def cut_command(cid: str, mode: str, name: str) -> None:
         lk = _lab(name).cut_link(cid, mode)
     except LabError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Cut {cid} ({mode}): {lk.a.router} {lk.a.interface} <-> {lk.z.router} {lk.z.interface}")
+    click.echo(f"Cut {cid} ({mode}): {lk.a} <-> {lk.z}")
 
 
 @lab_group.command("restore")
@@ -213,7 +213,7 @@ def restore_command(cid: str, name: str) -> None:
         lk = _lab(name).restore_link(cid)
     except LabError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Restored {cid}: {lk.a.router} {lk.a.interface} <-> {lk.z.router} {lk.z.interface}")
+    click.echo(f"Restored {cid}: {lk.a} <-> {lk.z}")
 
 
 @lab_group.command("vtysh", context_settings={"ignore_unknown_options": True})

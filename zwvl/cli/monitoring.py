@@ -79,13 +79,32 @@ def alertmanager_config_command(inventory_dir: Path, output: Path, check: bool) 
     show_default=True,
     help="Folder for the generated dashboard JSON.",
 )
+@click.option(
+    "--spec-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of the dashboards' YAML specs  [default: zwvl/monitoring/dashboards/, in the package]",
+)
 @click.option("--check", is_flag=True, help="Regenerate in memory; exit 1 when a file differs or is missing.")
-def dashboards_command(output_dir: Path, check: bool) -> None:
-    """Generate the Grafana dashboards (grafana-foundation-sdk) into monitoring/dashboards/."""
+def dashboards_command(output_dir: Path, spec_dir: Path | None, check: bool) -> None:
+    """Build the Grafana dashboards from their YAML specs (grafana-foundation-sdk) into
+    monitoring/dashboards/. A spec with a problem (each printed with file and line) exits 2 and
+    writes nothing."""
+    from zwvl.cli.common import print_problems
+    from zwvl.inventory import InventoryError
+
+    try:
+        _dashboards(output_dir, spec_dir, check)
+    except InventoryError as exc:
+        print_problems(exc)
+        sys.exit(2)
+
+
+def _dashboards(output_dir: Path, spec_dir: Path | None, check: bool) -> None:
     from zwvl.monitoring.dashboards import differences, write
 
     if check:
-        problems = differences(output_dir)
+        problems = differences(output_dir, spec_dir)
         for p in problems:
             click.echo(p, err=True)
         if problems:
@@ -93,5 +112,5 @@ def dashboards_command(output_dir: Path, check: bool) -> None:
             sys.exit(1)
         click.echo(f"{output_dir}: dashboards up to date", err=True)
         return
-    for path in write(output_dir):
+    for path in write(output_dir, spec_dir):
         click.echo(f"{path}", err=True)

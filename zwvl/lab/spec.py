@@ -58,7 +58,7 @@ class LabSpec(Backbone):
                     problems.append(f"circuit {lk.cid}: router {end.router} is not in the lab")
                 if not _IFNAME_RE.match(end.interface) or end.interface == LOOPBACK_INTERFACE:
                     problems.append(f"circuit {lk.cid}: bad interface name {end.interface!r}")
-                claim(end.address, f"circuit {lk.cid} {end.router} {end.interface}")
+                claim(end.address, f"circuit {lk.cid} {end}")
             if lk.a.address.network != lk.z.address.network:
                 problems.append(
                     f"circuit {lk.cid}: ends are in different subnets ({lk.a.address}, {lk.z.address})"
@@ -70,9 +70,7 @@ class LabSpec(Backbone):
             for end in (lk.a, lk.z):
                 key = (end.router, end.interface)
                 if key in used:
-                    problems.append(
-                        f"circuit {lk.cid}: {end.router} {end.interface} is also used by {used[key]}"
-                    )
+                    problems.append(f"circuit {lk.cid}: {end} is also used by {used[key]}")
                 used[key] = lk.cid
         if problems:
             raise SpecError("NetBox describes no buildable lab:\n  " + "\n  ".join(problems))

@@ -109,7 +109,7 @@ def check_adjacencies(
         for end in (lk.a, lk.z):
             st = states.get(end.router, "")
             if not st.startswith(FULL):
-                problems.append(f"{cid}: {end.router} {end.interface} neighbour state {st or 'none'}")
+                problems.append(f"{cid}: {end} neighbour state {st or 'none'}")
     return Report(not problems, problems, {"links": len(spec.links) - len(skipped & set(spec.links))})
 
 

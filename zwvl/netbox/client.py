@@ -82,12 +82,12 @@ class Counters:
 
 @dataclass
 class Stats(Counters):
+    by_endpoint: dict[str, int] = field(default_factory=dict)
     requests: int = 0
     reads: int = 0
     writes: int = 0
     objects_written: int = 0
     retries: int = 0
-    by_endpoint: dict[str, int] = field(default_factory=dict)
 
 
 def _auth_header(token: str) -> str:

@@ -365,10 +365,10 @@ KINDS: list[Kind] = [
         "ipam/ip-addresses",
         ("address",),
         ("status", "role", "tenant", "assigned_object", "description"),
-        refs={"tenant": "tenancy.tenant"},
-        generic={"assigned_object": ("assigned_object_type", "assigned_object_id")},
-        after=("dcim.interface",),
         extra_read=("vrf",),
+        refs={"tenant": "tenancy.tenant"},
+        after=("dcim.interface",),
+        generic={"assigned_object": ("assigned_object_type", "assigned_object_id")},
     ),
     _k(
         "ipam.service",

@@ -66,9 +66,9 @@ class DatasetSchema:
     dataset: str
     schema: str
     read_role: str
-    partners: tuple[str, ...]
     open_data: bool
     classification: str
+    partners: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -122,9 +122,9 @@ def data_platform_plan(inv: Inventory, prefix: str = "dp_") -> DataPlatformPlan:
             dataset=ds.slug,
             schema=ident("", ds.slug),
             read_role=ident(prefix, "ds", ds.slug, "read"),
-            partners=tuple(sorted(ds.partners)),
             open_data=ds.open_data,
             classification=ds.classification,
+            partners=tuple(sorted(ds.partners)),
         )
         for ds in sorted(inv.datasets.values(), key=lambda d: d.slug)
         if ds.service == "data-platform"

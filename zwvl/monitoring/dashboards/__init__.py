@@ -1,4 +1,5 @@
-"""Grafana dashboards as code (grafana-foundation-sdk), generated into monitoring/dashboards/.
+"""Grafana dashboards as code: a YAML spec per dashboard beside this module (`spec`), built with
+grafana-foundation-sdk into monitoring/dashboards/.
 
 `zwvl dashboards` writes one JSON file per dashboard; `zwvl dashboards --check` regenerates them in
 memory and exits 1 when a checked-in file differs. Every PromQL expression of every panel is
@@ -8,7 +9,6 @@ evaluated against a real Prometheus scraping the real exporter by tests/monitori
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +18,26 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 OUTPUT_DIR = Path("monitoring/dashboards")
 
 
-def all_dashboards() -> dict[str, Dashboard]:
-    """uid -> dashboard builder, for every dashboard of the repository."""
-    from zwvl.monitoring.dashboards import backbone, compliance, data_markets, it_operations
+def all_dashboards(spec_dir: Path | None = None) -> dict[str, Dashboard]:
+    """uid -> dashboard builder, for every spec in `spec_dir` (default: the repository's, beside this
+    module); InventoryError lists every problem of every spec."""
+    from zwvl.inventory import InventoryError
+    from zwvl.monitoring.dashboards import spec
 
-    builders: list[Callable[[], Dashboard]] = [
-        backbone.dashboard,
-        it_operations.dashboard,
-        compliance.dashboard,
-        data_markets.dashboard,
-    ]
     out: dict[str, Dashboard] = {}
-    for make in builders:
-        d = make()
+    problems = []
+    for path in sorted((spec_dir or spec.SPEC_DIR).glob("*.yaml")):
+        try:
+            d = spec.load(path)
+        except InventoryError as exc:
+            problems += exc.problems
+            continue
+        d = spec.load(path)
         uid = d.build().uid
         assert uid is not None
         out[uid] = d
+    if problems:
+        raise InventoryError(problems)
     return out
 
 
@@ -50,14 +54,14 @@ def render(d: Dashboard) -> str:
     return JSONEncoder(sort_keys=True, indent=2).encode(model) + "\n"
 
 
-def generate() -> dict[str, str]:
+def generate(spec_dir: Path | None = None) -> dict[str, str]:
     """File name -> JSON text of every dashboard."""
-    return {f"{uid}.json": render(d) for uid, d in sorted(all_dashboards().items())}
+    return {f"{uid}.json": render(d) for uid, d in sorted(all_dashboards(spec_dir).items())}
 
 
-def differences(output_dir: Path) -> list[str]:
+def differences(output_dir: Path, spec_dir: Path | None = None) -> list[str]:
     """What differs between the generated dashboards and the files in output_dir."""
-    want = generate()
+    want = generate(spec_dir)
     problems = []
     for name, text in want.items():
         path = output_dir / name
@@ -71,10 +75,12 @@ def differences(output_dir: Path) -> list[str]:
     return problems
 
 
-def write(output_dir: Path) -> list[Path]:
+def write(output_dir: Path, spec_dir: Path | None = None) -> list[Path]:
+    """Write what differs; every spec is built first, so a bad one writes nothing."""
+    want = generate(spec_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     out = []
-    for name, text in generate().items():
+    for name, text in want.items():
         path = output_dir / name
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")

@@ -1,4 +1,5 @@
-"""Building blocks shared by the dashboards: data source and partner variables, panel helpers."""
+"""Building blocks of the dashboards (`spec` fills them from YAML): data source and label variables,
+rows, panels."""
 
 from __future__ import annotations
 
@@ -29,9 +30,7 @@ from grafana_foundation_sdk.models.dashboard import (
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 DS = DataSourceRef(type_val="prometheus", uid="${datasource}")
-ALL_PARTNERS = 'partner=~"$partner"'
-GREEN, YELLOW, ORANGE, RED, BLUE = "green", "yellow", "orange", "red", "blue"
-DAY = 86400  # seconds
+GREEN, RED = "green", "red"
 
 
 def base(uid: str, title: str, description: str, tags: list[str], partner_metric: str | None) -> Dashboard:
@@ -92,11 +91,6 @@ def q(expr: str, legend: str = "", ref: str = "A") -> prometheus.Dataquery:
     return query.legend_format(legend) if legend else query
 
 
-def with_info(expr: str, on: str, labels: str, info_metric: str) -> str:
-    """`expr` with the `labels` of an ``_info`` metric joined on the `on` label."""
-    return f"{expr} * on ({on}) group_left ({labels}) {info_metric}"
-
-
 def table_q(expr: str, ref: str = "A") -> prometheus.Dataquery:
     return (
         prometheus.Dataquery().expr(expr).ref_id(ref).datasource(DS).instant().format(PromQueryFormat.TABLE)
@@ -109,21 +103,6 @@ def steps(*pairs: tuple[float | None, str]) -> ThresholdsConfig:
         .mode(ThresholdsMode.ABSOLUTE)
         .steps([Threshold(value=v, color=c) for v, c in pairs])
     )
-
-
-def any_is(color: str) -> ThresholdsConfig:
-    """For counts that should be 0: green at 0, `color` from 1."""
-    return steps((None, GREEN), (1, color))
-
-
-def share_of_all(orange_from: float) -> ThresholdsConfig:
-    """For shares (0-1) where all is the aim: red, orange from `orange_from`, green at 1."""
-    return steps((None, RED), (orange_from, ORANGE), (1, GREEN))
-
-
-def days_old() -> ThresholdsConfig:
-    """For ages in seconds: green, yellow from a day, red from two."""
-    return steps((None, GREEN), (DAY, YELLOW), (2 * DAY, RED))
 
 
 def _panel[P: (bargauge.Panel, stat.Panel, statetimeline.Panel, table.Panel, timeseries.Panel)](
@@ -172,15 +151,6 @@ def bargauge_panel(
         .thresholds(thresholds)
     )
     return p.max(max_value) if max_value is not None else p
-
-
-def share_panel(
-    title: str, description: str, expr: str, legend: str, orange_from: float, width: int = 12
-) -> bargauge.Panel:
-    """One bar per series for shares (0-1) where all is the aim: red, orange from `orange_from`, green."""
-    return bargauge_panel(
-        title, description, expr, legend, "percentunit", share_of_all(orange_from), width=width, max_value=1
-    )
 
 
 def up_down_mappings() -> list[ValueMapping]:

@@ -112,6 +112,11 @@ def canonical(kind: str, name: str, value: Any) -> Any:
     return value
 
 
+def copied(obj: object, *names: str) -> dict[str, Any]:
+    """The NetBox fields that take the inventory attribute of the same name as it is."""
+    return {name: getattr(obj, name) for name in names}
+
+
 def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 

@@ -24,7 +24,7 @@ from typing import Any, get_args
 
 from zwvl.inventory import DEVICE_TYPE_DIR, Inventory
 from zwvl.model import Device, DeviceMonitoring, DeviceRole, DeviceType, Region, Site, SiteKind
-from zwvl.netbox.apps.common import DesiredState, Imported, file_of, key_of, slugify, source_where
+from zwvl.netbox.apps.common import DesiredState, Imported, copied, file_of, key_of, slugify, source_where
 from zwvl.netbox.kinds import LOOPBACK_INTERFACE, Ref
 from zwvl.netbox.state import Record
 from zwvl.netbox.vocab import (
@@ -105,8 +105,7 @@ def map_sites(ds: DesiredState, inv: Inventory) -> None:
                 "dcim.location",
                 {
                     "site": Ref("dcim.site", (s.slug,)),
-                    "slug": loc.slug,
-                    "name": loc.name,
+                    **copied(loc, "slug", "name"),
                     "parent": None,
                     "status": LOCATION_STATUS,
                     "tenant": Ref("tenancy.tenant", (s.partner,)),
@@ -126,12 +125,7 @@ def map_device_types(ds: DesiredState, inv: Inventory) -> None:
             {
                 "slug": dt.slug,
                 "manufacturer": Ref("dcim.manufacturer", (mslug,)),
-                "model": dt.model,
-                "part_number": dt.part_number,
-                "u_height": dt.u_height,
-                "is_full_depth": dt.is_full_depth,
-                "airflow": dt.airflow,
-                "comments": dt.comments,
+                **copied(dt, "model", "part_number", "u_height", "is_full_depth", "airflow", "comments"),
             },
             *at,
         )
@@ -140,10 +134,7 @@ def map_device_types(ds: DesiredState, inv: Inventory) -> None:
                 "dcim.interfacetemplate",
                 {
                     "device_type": Ref("dcim.devicetype", (dt.slug,)),
-                    "name": it.name,
-                    "type": it.type,
-                    "mgmt_only": it.mgmt_only,
-                    "label": it.label,
+                    **copied(it, "name", "type", "mgmt_only", "label"),
                 },
                 *at,
             )

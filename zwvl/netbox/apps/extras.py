@@ -32,13 +32,15 @@ class CustomField:
     object_types: tuple[str, ...]
     label: str
     description: str
-    choice_set: str | None = None
-    visible: str = "always"
-    editable: str = "yes"
-    minimum: int | None = None
-    maximum: int | None = None
+    # where and how the UI shows it
     group: str = ""
     weight: int = 100
+    visible: str = "always"
+    editable: str = "yes"
+    # what NetBox accepts as its value
+    choice_set: str | None = None
+    minimum: int | None = None
+    maximum: int | None = None
 
     def fields(self) -> dict[str, Any]:
         """The ``extras.customfield`` object's fields."""
