@@ -9,15 +9,14 @@ import os
 import sys
 from pathlib import Path
 
-VENV = Path(__file__).resolve().parents[1] / ".venv"
 
-
-def use_repo_venv() -> None:
-    """Re-execute the running script with ``.venv/bin/python`` when started by another interpreter.
+def use_repo_venv(root: Path) -> None:
+    """Re-execute the running script with ``root/.venv/bin/python`` when started by another interpreter.
 
     Does nothing inside the venv, or when there is no .venv (an interpreter the user set up
     themselves must then have the packages; the import that fails says which)."""
-    python = VENV / "bin" / "python"
-    if Path(sys.prefix).resolve() == VENV.resolve() or not python.exists():
+    venv = root / ".venv"
+    python = venv / "bin" / "python"
+    if Path(sys.prefix).resolve() == venv.resolve() or not python.exists():
         return
     os.execv(python, [str(python), sys.argv[0], *sys.argv[1:]])
