@@ -149,14 +149,23 @@ def test_a_field_the_panel_type_does_not_take_or_lacks_is_refused(tmp_path: Path
     ), problems
 
 
-def test_a_malformed_threshold_step_is_refused(tmp_path: Path) -> None:
+def test_malformed_thresholds_and_a_taken_uid_are_refused(tmp_path: Path) -> None:
     specs = _specs(tmp_path)
     line = _edit(specs / "backbone.yaml", "green, red from 1", "green, red at 1")
+    base = _edit(specs / "data-markets.yaml", "green, red from 1", "1 green, red from 1")
+    shutil.copy(SPECS / "compliance.yaml", specs / "compliance-copy.yaml")
     problems = _problems(specs)
     assert any(
         p.startswith(f"{specs}/backbone.yaml:{line}:") and "'red at 1' is not 'COLOUR from NUMBER'" in p
         for p in problems
     ), problems
+    assert any(
+        p.startswith(f"{specs}/data-markets.yaml:{base}:") and "start with a colour, not '1 green'" in p
+        for p in problems
+    ), problems
+    # a valid copy of the compliance spec beside it: the same uid again (the second in name order)
+    taken = f"{specs}/compliance.yaml:1:1: uid 'zwvl-compliance' is taken by another dashboard spec"
+    assert taken in problems, problems
 
 
 def test_a_bad_spec_exits_2_and_writes_nothing(tmp_path: Path) -> None:

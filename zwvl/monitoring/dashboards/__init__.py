@@ -23,9 +23,10 @@ def all_dashboards(spec_dir: Path | None = None) -> dict[str, Dashboard]:
     module); InventoryError lists every problem of every spec."""
     from zwvl.inventory import InventoryError
     from zwvl.monitoring.dashboards import spec
+    from zwvl.yamlsrc import Problem
 
     out: dict[str, Dashboard] = {}
-    problems = []
+    problems: list[Problem] = []
     for path in sorted((spec_dir or spec.SPEC_DIR).glob("*.yaml")):
         try:
             d = spec.load(path)
@@ -35,6 +36,8 @@ def all_dashboards(spec_dir: Path | None = None) -> dict[str, Dashboard]:
         d = spec.load(path)
         uid = d.build().uid
         assert uid is not None
+        if uid in out:
+            problems.append(Problem(str(path), 1, 1, f"uid {uid!r} is taken by another dashboard spec"))
         out[uid] = d
     if problems:
         raise InventoryError(problems)

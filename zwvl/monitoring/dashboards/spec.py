@@ -37,7 +37,8 @@ ENUMS: dict[str, type[MetricName] | type[RecordName] | type[AlertName]] = {
     "record": RecordName,
     "alert": AlertName,
 }
-STEP = re.compile(r"(?P<color>[a-z-]+|#[0-9a-fA-F]{6}) from (?P<value>-?\d+(?:\.\d+)?)")
+COLOUR = r"[a-z-]+|#[0-9a-fA-F]{6}"  # Grafana's named colours, or hex
+STEP = re.compile(rf"(?P<color>{COLOUR}) from (?P<value>-?\d+(?:\.\d+)?)")
 PanelType = Literal["stat", "timeseries", "table", "bargauge", "state-timeline"]
 # per type: the optional fields it must have, and those it may have
 FIELDS: dict[str, tuple[set[str], set[str]]] = {
@@ -117,6 +118,8 @@ class _Builder:
 
     def thresholds(self, text: str, at: tuple[str | int, ...], what: str) -> ThresholdsConfig:
         base, *rest = (part.strip() for part in text.split(","))
+        if not re.fullmatch(COLOUR, base):
+            self.problem(at, f"{what}: thresholds start with a colour, not {base!r}")
         pairs: list[tuple[float | None, str]] = [(None, base)]
         for part in rest:
             m = STEP.fullmatch(part)
