@@ -33,7 +33,6 @@ def all_dashboards(spec_dir: Path | None = None) -> dict[str, Dashboard]:
         except InventoryError as exc:
             problems += exc.problems
             continue
-        d = spec.load(path)
         uid = d.build().uid
         assert uid is not None
         if uid in out:
