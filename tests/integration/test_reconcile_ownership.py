@@ -9,6 +9,7 @@ reconcile_support.py) and walks through a few steps on it.
 from __future__ import annotations
 
 import json
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
@@ -190,9 +191,10 @@ def test_ansible_inventories_list_only_the_devices_zwvl_manages(small_nb: local.
 
 def test_reader_connected_interfaces_give_the_same_backbone(small_nb: local.Instance) -> None:
     """The inventory plugin's read (interfaces="connected": the cabled ones and the loopbacks) yields
-    the backbone reading every interface yields, with the unused ports left out."""
+    the backbone reading every interface yields, with the unused ports left out; reading the addresses
+    by zwvl's tag in the first round (address_tag) gives the same records, an untagged one included."""
     from zwvl.backbone import from_netbox
-    from zwvl.netbox.reader import fetch_records
+    from zwvl.netbox.reader import NetboxRecords, fetch_records
 
     client = client_for(small_nb)
     every = fetch_records(client, device_filters={"tag": TAG})
@@ -206,3 +208,24 @@ def test_reader_connected_interfaces_give_the_same_backbone(small_nb: local.Inst
     assert (connected.devices, connected.ip_addresses) == (every.devices, every.ip_addresses)
     full, fast = from_netbox(every), from_netbox(connected)
     assert fast.links and (fast.routers, fast.links, fast.skipped) == (full.routers, full.links, full.skipped)
+
+    def one_round(mode: str) -> NetboxRecords:
+        return fetch_records(client, device_filters={"tag": TAG}, interfaces=mode, address_tag=TAG)
+
+    # the plugin's read, the addresses by zwvl's tag in the first round: the same records
+    for mode, read in (("all", every), ("connected", connected)):
+        assert astuple(one_round(mode)) == astuple(read), mode
+    # an address another tool put on a router's interface, without the tag, is read by interface
+    lo = next(i for i in connected.interfaces if i["name"] == "lo")
+    extra = {
+        "address": "198.18.77.1/32",
+        "assigned_object_type": "dcim.interface",
+        "assigned_object_id": lo["id"],
+    }
+    made = client.create_one("ipam/ip-addresses", extra)
+    tagged, by_device = (
+        one_round("connected"),
+        fetch_records(client, device_filters={"tag": TAG}, interfaces="connected"),
+    )
+    assert made["id"] in {ip["id"] for ip in tagged.ip_addresses}
+    assert astuple(tagged) == astuple(by_device)

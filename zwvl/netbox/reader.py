@@ -1,4 +1,4 @@
-"""Read the backbone from NetBox in two rounds of concurrent requests: what ``zwvl.backbone`` builds
+"""Read the backbone from NetBox in one or two rounds of concurrent requests: what ``zwvl.backbone`` builds
 the lab and the Ansible inventory plugin's host variables from, on zwvl's one NetBox client
 (retries, every page).
 
@@ -81,6 +81,7 @@ def fetch_records(
     platform: str | None = "frr",
     device_filters: dict[str, Any] | None = None,
     interfaces: str = "all",
+    address_tag: str | None = None,
 ) -> NetboxRecords:
     """Devices with this role and platform, and their interfaces, IP addresses and circuits.
 
@@ -88,6 +89,11 @@ def fetch_records(
     the loopback (``lo``), leaving out a router's unused ports; ``"all"`` reads every one. The reads
     run concurrently in two rounds: the devices, circuits, terminations (and, with a role, the
     interfaces by device role) first; then what is filtered by device id.
+
+    With a role and ``address_tag`` (the tag the routers' addresses carry: zwvl's ownership tag) the
+    addresses are read in the first round too, by that tag, and each interface's address count
+    (``count_ipaddresses``) tells whether one holds an address without it; only such interfaces are
+    read again, by interface id. The answer is the same as by device id, on the interfaces read.
     """
     if interfaces not in ("all", "connected"):
         raise ValueError(f"interfaces must be 'all' or 'connected', not {interfaces!r}")
@@ -103,13 +109,16 @@ def fetch_records(
     kinds: list[dict[str, Any]] = (
         [{}] if interfaces == "all" else [{"cabled": "true"}, {"name": LOOPBACK_INTERFACE}]
     )
+    one_round = bool(role and address_tag)
     first: list[_Read] = [
         ("dcim/devices", fields, params),
         ("circuits/circuits", CIRCUIT_FIELDS, {}),
         ("circuits/circuit-terminations", TERMINATION_FIELDS, {}),
+        *([("ipam/ip-addresses", IP_FIELDS, {"tag": address_tag, **_ON_INTERFACE})] if one_round else []),
     ]
     if role:  # by device role: no need to wait for the device ids (the rest is dropped below)
-        first += [("dcim/interfaces", INTERFACE_FIELDS, {"device_role": role, **kind}) for kind in kinds]
+        itf_fields = (*INTERFACE_FIELDS, "count_ipaddresses") if one_round else INTERFACE_FIELDS
+        first += [("dcim/interfaces", itf_fields, {"device_role": role, **kind}) for kind in kinds]
     answers = _read_all(client, first)
     devices, circuits, terminations = answers[0], answers[1], answers[2]
     if not devices:
@@ -118,10 +127,11 @@ def fetch_records(
         for key, value in (("role", role), ("platform", platform)):
             if value:
                 dev[key] = {"slug": value}
+    if one_round:
+        return _records(client, devices, circuits, terminations, answers[3], answers[4:])
     chunks = _chunks(sorted(d["id"] for d in devices))
     second: list[_Read] = [
-        ("ipam/ip-addresses", IP_FIELDS, {"device_id": chunk, "assigned_to_interface": "true"})
-        for chunk in chunks
+        ("ipam/ip-addresses", IP_FIELDS, {"device_id": chunk, **_ON_INTERFACE}) for chunk in chunks
     ]
     if not role:
         second += [
@@ -130,16 +140,52 @@ def fetch_records(
             for kind in kinds
         ]
     more = _read_all(client, second)
-    ids = {d["id"] for d in devices}
     ips = [rec for answer in more[: len(chunks)] for rec in answer]
-    found = [rec for answer in answers[3:] + more[len(chunks) :] for rec in answer]
-    unique = {i["id"]: i for i in found if (i.get("device") or {}).get("id") in ids}
-    itfs = [unique[k] for k in sorted(unique)]
+    itfs = _of_devices(devices, answers[3:] + more[len(chunks) :])
     join_link_peers(itfs, terminations)
-    return NetboxRecords(devices=devices, interfaces=itfs, ip_addresses=ips, circuits=circuits)
+    return NetboxRecords(devices=devices, interfaces=itfs, ip_addresses=_by_id(ips), circuits=circuits)
+
+
+def _records(
+    client: NetboxClient,
+    devices: list[dict[str, Any]],
+    circuits: list[dict[str, Any]],
+    terminations: list[dict[str, Any]],
+    tagged: list[dict[str, Any]],
+    interface_answers: list[list[dict[str, Any]]],
+) -> NetboxRecords:
+    """The one-round read: the tagged addresses on the routers' interfaces, completed by interface id
+    where an interface counts more addresses than carry the tag."""
+    itfs = _of_devices(devices, interface_answers)
+    on = {i["id"] for i in itfs}
+    ips = [
+        ip
+        for ip in tagged
+        if ip.get("assigned_object_type") == "dcim.interface" and ip["assigned_object_id"] in on
+    ]
+    held: dict[int, int] = {}
+    for ip in ips:
+        held[ip["assigned_object_id"]] = held.get(ip["assigned_object_id"], 0) + 1
+    short = [i["id"] for i in itfs if i.pop("count_ipaddresses", 0) > held.get(i["id"], 0)]
+    if short:
+        reads: list[_Read] = [("ipam/ip-addresses", IP_FIELDS, {"interface_id": c}) for c in _chunks(short)]
+        ips += [rec for answer in _read_all(client, reads) for rec in answer]
+    join_link_peers(itfs, terminations)
+    return NetboxRecords(devices=devices, interfaces=itfs, ip_addresses=_by_id(ips), circuits=circuits)
+
+
+def _of_devices(devices: list[dict[str, Any]], answers: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The interfaces of these devices in the answers, once each, by id."""
+    ids = {d["id"] for d in devices}
+    return _by_id([i for answer in answers for i in answer if (i.get("device") or {}).get("id") in ids])
+
+
+def _by_id(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted({r["id"]: r for r in records}.values(), key=lambda r: r["id"])
 
 
 _Read = tuple[str, Sequence[str], dict[str, Any]]
+_ON_INTERFACE = {"assigned_to_interface": "true"}
 
 
 def _read_all(client: NetboxClient, reads: list[_Read]) -> list[list[dict[str, Any]]]:

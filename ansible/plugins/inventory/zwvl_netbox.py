@@ -1,4 +1,4 @@
-"""Ansible inventory plugin: the backbone routers zwvl manages in NetBox, in two rounds of requests.
+"""Ansible inventory plugin: the backbone routers zwvl manages in NetBox, in one round of requests.
 
 The fibre play's inventory (inventory/zwvl_netbox.yml). It gives the hosts and groups (site_, tenant_,
 role_, platform_) and host variables netbox.netbox.nb_inventory gives (inventory-nb/netbox.yml;
@@ -6,7 +6,8 @@ scripts/bench-inventory compares the two), without nb_inventory's OpenAPI schema
 per-object lookups, plus ``backbone_loopback`` and ``backbone_links``: each router's loopback and lit
 links from zwvl.backbone, the one place that decides which circuits carry OSPF. It reads NetBox with
 the zwvl package's reader (zwvl.netbox.reader: devices, interfaces, IP addresses, circuits and circuit
-terminations with ``fields=``; link peers joined by cable).
+terminations with ``fields=``; link peers joined by cable; the addresses by the ownership tag, so
+every read goes out at once, and an interface that counts an address without the tag read again).
 """
 
 from __future__ import annotations
@@ -150,6 +151,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
                 platform=self.get_option("platform"),
                 device_filters={"tag": tag} if tag else None,
                 interfaces="all" if self.get_option("interfaces") == "all" else "connected",
+                address_tag=tag or None,
             )
         except NetboxError as exc:
             raise AnsibleError(str(exc)) from exc
