@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 try:
     from yaml import CSafeLoader as _Loader
@@ -256,6 +257,19 @@ def load_file(path: Path, display: str | None = None) -> Any:
             Problem(name, 1, 1, f"file is not UTF-8 text (byte {exc.start}), expected YAML")
         ) from None
     return load_text(text, name)
+
+
+def schema_problems(
+    exc: ValidationError, doc: Any, display: str, at: tuple[Any, ...] = (), what: str = ""
+) -> list[Problem]:
+    """A schema's errors as problems at their lines: `at` is the validated item's path in `doc`,
+    `what` (when given) starts each message."""
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        message = f"{'.'.join(map(str, loc))}: {err['msg']}"
+        out.append(Problem(display, *locate(doc, (*at, *loc)), f"{what}: {message}" if what else message))
+    return out
 
 
 def locate(doc: Any, loc: tuple[Any, ...], start: Mark | None = None) -> Mark:

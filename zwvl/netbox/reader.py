@@ -11,6 +11,7 @@ NetBox: serialising ``link_peers`` costs NetBox three times the whole interface 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -163,10 +164,8 @@ def _records(
         for ip in tagged
         if ip.get("assigned_object_type") == "dcim.interface" and ip["assigned_object_id"] in on
     ]
-    held: dict[int, int] = {}
-    for ip in ips:
-        held[ip["assigned_object_id"]] = held.get(ip["assigned_object_id"], 0) + 1
-    short = [i["id"] for i in itfs if i.pop("count_ipaddresses", 0) > held.get(i["id"], 0)]
+    held = Counter(ip["assigned_object_id"] for ip in ips)
+    short = [i["id"] for i in itfs if i.pop("count_ipaddresses", 0) > held[i["id"]]]
     if short:
         reads: list[_Read] = [("ipam/ip-addresses", IP_FIELDS, {"interface_id": c}) for c in _chunks(short)]
         ips += [rec for answer in _read_all(client, reads) for rec in answer]

@@ -12,7 +12,7 @@ from zwvl.inventory import InventoryError
 from zwvl.model import Waiver
 from zwvl.policy.findings import Severity
 from zwvl.policy.registry import RULES, WAIVER_RULES
-from zwvl.yamlsrc import Problem, Src, YamlError, YList, YMap, load_file, locate
+from zwvl.yamlsrc import Problem, Src, YamlError, YList, YMap, load_file, locate, schema_problems
 
 
 class RuleSpec(BaseModel):
@@ -62,11 +62,7 @@ def load_catalogue(policies: Path) -> list[PrincipleSpec]:
     try:
         specs = TypeAdapter(list[PrincipleSpec]).validate_python(list(items))
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors(include_url=False):
-            line, col = locate(doc, ("principles", *err["loc"]))
-            problems.append(Problem(display, line, col, f"{'.'.join(map(str, err['loc']))}: {err['msg']}"))
-        raise InventoryError(problems) from None
+        raise InventoryError(schema_problems(exc, doc, display, ("principles",))) from None
     problems = []
     for i, p in enumerate(specs):
         for j, r in enumerate(p.rules):
@@ -96,13 +92,7 @@ def load_waivers(policies: Path, known_rules: set[str]) -> list[Waiver]:
         try:
             w = Waiver.model_validate(raw)
         except ValidationError as exc:
-            for err in exc.errors(include_url=False):
-                line, col = locate(doc, ("waivers", i, *err["loc"]))
-                problems.append(
-                    Problem(
-                        display, line, col, f"waiver {i + 1}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
-                    )
-                )
+            problems += schema_problems(exc, doc, display, ("waivers", i), f"waiver {i + 1}")
             continue
         line, col = items.marks[i]
         w._src = Src(display, line, col)

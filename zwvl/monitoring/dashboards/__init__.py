@@ -36,7 +36,9 @@ def all_dashboards(spec_dir: Path | None = None) -> dict[str, Dashboard]:
         uid = d.build().uid
         assert uid is not None
         if uid in out:
-            problems.append(Problem(str(path), 1, 1, f"uid {uid!r} is taken by another dashboard spec"))
+            problems.append(
+                Problem(spec.display_name(path), 1, 1, f"uid {uid!r} is taken by another dashboard spec")
+            )
         out[uid] = d
     if problems:
         raise InventoryError(problems)

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from zwvl.inventory import InventoryError
 from zwvl.monitoring.dashboards import common
 from zwvl.monitoring.names import AlertName, MetricName, RecordName
-from zwvl.yamlsrc import Problem, YamlError, YMap, load_file, locate
+from zwvl.yamlsrc import Problem, YamlError, YMap, load_file, locate, schema_problems
 
 SPEC_DIR = Path(__file__).parent
 NAME = re.compile(r"\$\{(metric|record|alert|var)\.(\w+)\}")
@@ -180,9 +180,14 @@ class _Builder:
         return d
 
 
+def display_name(path: Path) -> str:
+    """How problems name a spec file: repository-relative for the repository's own."""
+    return f"zwvl/monitoring/dashboards/{path.name}" if path.parent == SPEC_DIR else str(path)
+
+
 def load(path: Path) -> Dashboard:
     """The dashboard a spec file describes; InventoryError lists every problem with its line."""
-    display = f"zwvl/monitoring/dashboards/{path.name}" if path.parent == SPEC_DIR else str(path)
+    display = display_name(path)
     try:
         doc = load_file(path, display)
     except YamlError as exc:
@@ -192,16 +197,7 @@ def load(path: Path) -> Dashboard:
     try:
         spec = DashboardSpec.model_validate(doc)
     except ValidationError as exc:
-        raise InventoryError(
-            [
-                Problem(
-                    display,
-                    *locate(doc, tuple(err["loc"])),
-                    f"{'.'.join(map(str, err['loc']))}: {err['msg']}",
-                )
-                for err in exc.errors(include_url=False)
-            ]
-        ) from None
+        raise InventoryError(schema_problems(exc, doc, display)) from None
     builder = _Builder(doc, display, spec)
     dashboard = builder.build()
     if builder.problems:
